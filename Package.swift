@@ -1,0 +1,77 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "mptcp-relay",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "mptcp-relay", targets: ["mptcp-relay"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // The only C in the project: liburing's inline functions and what glibc hides behind _GNU_SOURCE.
+        .target(
+            name: "CLiburing",
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("uring")]
+        ),
+        .target(name: "ConvertProtocol"),
+        .target(
+            name: "RelayConfig",
+            dependencies: [
+                "ConvertProtocol",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+        .target(
+            name: "RelayCore",
+            dependencies: [
+                "CLiburing",
+                "ConvertProtocol",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "MPTCPRelay",
+            dependencies: [
+                "RelayCore",
+                "RelayConfig",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "mptcp-relay",
+            dependencies: [
+                "MPTCPRelay",
+                "RelayConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "ConvertProtocolTests", dependencies: ["ConvertProtocol"]),
+        .testTarget(name: "RelayConfigTests", dependencies: ["RelayConfig"]),
+        .testTarget(
+            name: "RelayCoreTests",
+            dependencies: ["RelayCore", "RelayConfig", "MPTCPRelay", "ConvertProtocol"]
+        ),
+        .testTarget(
+            name: "NetworkTests",
+            dependencies: ["RelayConfig"]
+        ),
+    ]
+)
+
+// The same upcoming features for every Swift target, as swift-log does; system libraries are skipped.
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    settings.append(.enableUpcomingFeature("InternalImportsByDefault"))
+    target.swiftSettings = settings
+}

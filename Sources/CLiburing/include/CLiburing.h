@@ -1,0 +1,54 @@
+// The C shim: hands Swift liburing (whose inline functions Swift imports directly), the MPTCP and
+// TCP socket options, and the few things glibc hides behind _GNU_SOURCE, as prefixed functions.
+#ifndef C_LIBURING_H
+#define C_LIBURING_H
+
+// System headers first: liburing.h after them avoids an fd_set module conflict.
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/eventfd.h>
+#include <sys/uio.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <errno.h>
+#include <string.h>
+#include <stdint.h>
+#include <linux/mptcp.h>
+#include <liburing.h>
+
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+#ifndef SOL_MPTCP
+#define SOL_MPTCP 284
+#endif
+
+static const int CLiburing_IPPROTO_MPTCP = IPPROTO_MPTCP;
+static const int CLiburing_SOL_MPTCP = SOL_MPTCP;
+static const int CLiburing_MPTCP_INFO = MPTCP_INFO;
+
+static const unsigned CLiburing_IOSQE_IO_LINK = IOSQE_IO_LINK;
+static const unsigned CLiburing_IOSQE_CQE_SKIP_SUCCESS = IOSQE_CQE_SKIP_SUCCESS;
+static const unsigned CLiburing_IORING_CQE_F_MORE = IORING_CQE_F_MORE;
+
+/// splice(2) between two descriptors with SPLICE_F_MOVE | SPLICE_F_NONBLOCK; returns bytes or -errno.
+long CLiburing_splice_nonblock(int fdIn, int fdOut, size_t length);
+
+/// pipe2(O_NONBLOCK | O_CLOEXEC) and F_SETPIPE_SZ; returns 0 or -errno. `size` 0 keeps the default.
+int CLiburing_pipe_nonblock(int fds[2], int size);
+
+/// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC flags, for io_uring accept ops.
+int CLiburing_accept_flags(void);
+
+/// POLLIN | POLLRDHUP and friends as io_uring poll masks.
+unsigned CLiburing_poll_in_mask(void);
+unsigned CLiburing_poll_out_mask(void);
+
+/// Whether an accepted or connected IPPROTO_MPTCP socket speaks MPTCP (1), fell back to TCP (0), or -errno.
+int CLiburing_mptcp_is_active(int fd);
+
+#endif
