@@ -1,5 +1,6 @@
 // Built with _GNU_SOURCE (cSettings): splice, pipe2, F_SETPIPE_SZ and POLLRDHUP live behind it.
 #include "CLiburing.h"
+#include <pthread.h>
 
 long CLiburing_splice_nonblock(int fdIn, int fdOut, size_t length) {
     ssize_t n = splice(fdIn, NULL, fdOut, NULL, length, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -29,3 +30,5 @@ int CLiburing_mptcp_is_active(int fd) {
     }
     return errno == EOPNOTSUPP ? 0 : -errno;
 }
+
+void CLiburing_set_thread_name(const char *name) { (void)pthread_setname_np(pthread_self(), name); }

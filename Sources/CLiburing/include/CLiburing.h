@@ -51,4 +51,7 @@ unsigned CLiburing_poll_out_mask(void);
 /// Whether an accepted or connected IPPROTO_MPTCP socket speaks MPTCP (1), fell back to TCP (0), or -errno.
 int CLiburing_mptcp_is_active(int fd);
 
+/// Names the calling thread (pthread_setname_np, a GNU extension); 15 bytes are kept.
+void CLiburing_set_thread_name(const char *name);
+
 #endif

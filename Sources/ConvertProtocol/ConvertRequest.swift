@@ -1,0 +1,90 @@
+/// What a client sends the converter: where to connect, and a cookie when the converter asks for one.
+///
+/// On the wire this is a Convert message with one Connect TLV followed, when ``cookie`` is set, by one
+/// Cookie TLV (RFC 8803 sections 4.2.4 and 4.2.6).
+public struct ConvertRequest: Hashable, Sendable {
+    /// The server the converter should connect to.
+    public var destination: Endpoint
+    /// The opaque cookie, if any.
+    ///
+    /// The Cookie TLV carries whole 32-bit words: a cookie whose length is not a multiple of 4 is sent
+    /// zero-padded and parses back with the padding, so configure cookies in multiples of 4 bytes.
+    public var cookie: [UInt8]?
+
+    /// The longest cookie that still fits one message beside the Connect TLV: 1020 - 4 (fixed header)
+    /// - 20 (Connect TLV) - 4 (Cookie TLV header) = 992 bytes.
+    public static let maximumCookieLength =
+        ConvertFraming.maximumMessageLength - ConvertFraming.fixedHeaderLength - 20 - 4
+
+    /// Creates a request.
+    public init(destination: Endpoint, cookie: [UInt8]? = nil) {
+        self.destination = destination
+        self.cookie = cookie
+    }
+
+    /// Reads a request out of a parsed message, as the converter does.
+    ///
+    /// Accepts exactly one Connect TLV and at most one Cookie TLV. The Connect TLV may carry only
+    /// padding options (End of Option List, No-Operation): this converter does not place client-chosen
+    /// TCP options in its SYN.
+    /// - Throws: ``ConvertErrorCode/unsupportedMessage`` for any other TLV, known or not (this converter
+    ///   does not answer Info queries); ``ConvertErrorCode/unsupportedTCPOption`` for a Connect TLV
+    ///   with real TCP options; ``ConvertErrorCode/malformedMessage`` when the Connect TLV is missing or
+    ///   repeated, the Cookie TLV is repeated, or the destination has port 0 or the unspecified address.
+    public init(message: ConvertMessage) throws(ConvertProtocolError) {
+        var destination: Endpoint?
+        var cookie: [UInt8]?
+        for tlv in message.tlvs {
+            switch tlv {
+            case .connect(let endpoint, let tcpOptions):
+                guard destination == nil else { throw .malformed("more than one Connect TLV") }
+                guard endpoint.port != 0 else { throw .malformed("Connect TLV to port 0") }
+                guard !endpoint.address.isUnspecified else {
+                    throw .malformed("Connect TLV to the unspecified address \(endpoint.address)")
+                }
+                if let kind = Self.firstRealOption(tcpOptions) {
+                    throw ConvertProtocolError(
+                        code: .unsupportedTCPOption,
+                        reason: "Connect TLV asks for TCP option kind \(kind)"
+                    )
+                }
+                destination = endpoint
+            case .cookie(let bytes):
+                guard cookie == nil else { throw .malformed("more than one Cookie TLV") }
+                cookie = bytes
+            case .info, .supportedTCPExtensions, .extendedTCPHeader, .error, .unknown:
+                throw ConvertProtocolError(
+                    code: .unsupportedMessage,
+                    reason: "TLV type \(tlv.type) is not supported in a request"
+                )
+            }
+        }
+        guard let destination else { throw .malformed("no Connect TLV") }
+        self.init(destination: destination, cookie: cookie)
+    }
+
+    /// The message this request is sent as.
+    public var message: ConvertMessage {
+        var tlvs: [ConvertTLV] = [.connect(destination, tcpOptions: [])]
+        if let cookie { tlvs.append(.cookie(cookie)) }
+        return ConvertMessage(tlvs: tlvs)
+    }
+
+    /// The wire bytes of ``message``.
+    /// - Precondition: `cookie` is at most ``maximumCookieLength`` bytes.
+    public func encoded() -> [UInt8] {
+        message.encoded()
+    }
+
+    /// The kind of the first TCP option other than No-Operation before End of Option List, or nil.
+    static func firstRealOption(_ options: [UInt8]) -> UInt8? {
+        for kind in options {
+            switch kind {
+            case 0: return nil  // End of Option List: the rest is padding.
+            case 1: continue  // No-Operation.
+            default: return kind
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,45 @@
+/// What the converter answers: success, or the error code of the first Error TLV.
+///
+/// Success is a message without Error TLVs, usually a bare fixed header; failure is a message with an
+/// Error TLV (RFC 8803 section 4.2.7), after which the converter closes the connection.
+public struct ConvertResponse: Hashable, Sendable {
+    /// Why the converter refused, or nil on success.
+    public var error: ConvertErrorCode?
+
+    /// Creates a response; nil means success.
+    public init(error: ConvertErrorCode?) {
+        self.error = error
+    }
+
+    /// Success: a bare fixed header.
+    public static let success = ConvertResponse(error: nil)
+
+    /// Failure with `code`: a fixed header and one Error TLV with an empty value.
+    public static func failure(_ code: ConvertErrorCode) -> ConvertResponse {
+        ConvertResponse(error: code)
+    }
+
+    /// Reads a response out of a parsed message, as the client does: the first Error TLV decides;
+    /// without one the response is a success whatever other TLVs it carries.
+    public init(message: ConvertMessage) {
+        var error: ConvertErrorCode?
+        for tlv in message.tlvs {
+            if case .error(let code, _) = tlv {
+                error = code
+                break
+            }
+        }
+        self.init(error: error)
+    }
+
+    /// The message this response is sent as.
+    public var message: ConvertMessage {
+        guard let error else { return ConvertMessage() }
+        return ConvertMessage(tlvs: [.error(error, value: [])])
+    }
+
+    /// The wire bytes of ``message``: `01 01 00 00` on success, `01 02 00 00 1e 01 <code> 00` on failure.
+    public func encoded() -> [UInt8] {
+        message.encoded()
+    }
+}

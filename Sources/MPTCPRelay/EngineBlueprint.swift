@@ -1,0 +1,37 @@
+public import RelayConfig
+public import RelayCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Turns a validated configuration into what the engine runs: its settings and listener specs.
+public struct EngineBlueprint: Sendable, Hashable {
+    /// Engine settings from `[runtime]`.
+    public var settings: EngineSettings
+    /// One spec per `[[listener]]`.
+    public var listeners: [ListenerSpec]
+
+    /// The blueprint for `configuration`; `workers` defaults to the number of online CPUs.
+    public init(_ configuration: RelayConfiguration) {
+        let runtime = configuration.runtime
+        settings = EngineSettings(
+            workers: runtime.workers ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))),
+            connectTimeout: runtime.connectTimeout,
+            headerTimeout: runtime.headerTimeout,
+            idleTimeout: runtime.idleTimeout,
+            maxConnectionsPerWorker: runtime.maxConnections,
+            pipeSize: runtime.pipeSize
+        )
+        listeners = configuration.listeners.map { listener in
+            let role: EngineRole =
+                switch listener.role {
+                case .forward(let upstream, let destination):
+                    .forward(upstream: upstream, destination: destination)
+                case .convert(let allow, let backend):
+                    .convert(policy: DestinationPolicy(allow: allow), backend: backend)
+                }
+            return ListenerSpec(name: listener.name, listen: listener.listen, role: role)
+        }
+    }
+}

@@ -1,0 +1,218 @@
+import ConvertProtocol
+import TOMLKit
+
+/// The `[[listener]]` tables.
+extension ConfigDecoder {
+    /// Keys every listener takes.
+    static let commonListenerKeys = ["name", "role", "listen"]
+    /// Keys only a forward listener takes.
+    static let forwardKeys = ["upstream", "destination"]
+    /// Keys only a convert listener takes.
+    static let convertKeys = ["allow", "backend"]
+    /// The roles the format names, supported or not.
+    static let expectedRoles = "expected \"forward\" or \"convert\""
+
+    /// Decodes the `listener` array, reporting an absent or empty one, and skipping (after reporting)
+    /// listeners that have problems.
+    mutating func decodeListeners(_ value: (any TOMLValueConvertible)?) -> [ListenerConfiguration] {
+        let noListener = "no listener; add at least one [[listener]] table with name, role and listen"
+        guard let value else {
+            self.report("listener", noListener)
+            return []
+        }
+        guard let array = value.array else {
+            if value.type == .table {
+                self.report(
+                    "listener",
+                    "expected [[listener]] tables (an array of tables), found [listener]; write [[listener]]"
+                )
+            } else {
+                self.report("listener", "expected [[listener]] tables, found \(Self.describe(value))")
+            }
+            return []
+        }
+        guard !array.isEmpty else {
+            self.report("listener", noListener)
+            return []
+        }
+        var listeners: [ListenerConfiguration] = []
+        for (offset, element) in array.enumerated() {
+            let path = "listener[\(offset + 1)]"
+            guard let table = element.table else {
+                self.report(path, "expected a [[listener]] table, found \(Self.describe(element))")
+                continue
+            }
+            if let listener = self.decodeListener(table, path: path) {
+                listeners.append(listener)
+            }
+        }
+        return listeners
+    }
+
+    /// Decodes one listener; `path` is `listener[N]`.
+    mutating func decodeListener(_ table: TOMLTable, path: String) -> ListenerConfiguration? {
+        let allKeys = Self.commonListenerKeys + Self.forwardKeys + Self.convertKeys
+        self.reportUnknownKeys(in: table, path: path, allowed: allKeys)
+
+        // In the documented key order, so that errors on one line (missing keys) read naturally.
+        let name = self.decodeListenerName(table["name"], path: path)
+        let roleName = self.required(table["role"], key: "\(path).role", expected: Self.expectedRoles).flatMap {
+            self.string($0, key: "\(path).role")
+        }
+        let listen = self.decodeListenAddress(table["listen"], path: path)
+        let role: ListenerRole?
+        switch roleName {
+        case "forward":
+            self.reportMisplacedKeys(in: table, path: path, keys: Self.convertKeys, role: "forward")
+            role = self.decodeForward(table, path: path)
+        case "convert":
+            self.reportMisplacedKeys(in: table, path: path, keys: Self.forwardKeys, role: "convert")
+            role = self.decodeConvert(table, path: path)
+        case "transparent":
+            self.report("\(path).role", "role \"transparent\" is not supported yet; \(Self.expectedRoles)")
+            role = nil
+        case let other?:
+            self.report("\(path).role", "\"\(other)\" is not a role; \(Self.expectedRoles)")
+            role = nil
+        case nil:
+            role = nil
+        }
+        guard let name, let listen, let role else { return nil }
+        return ListenerConfiguration(name: name, listen: listen, role: role)
+    }
+
+    /// `value`, or `nil` after reporting that the key is missing.
+    mutating func required(
+        _ value: (any TOMLValueConvertible)?,
+        key: String,
+        expected: String
+    ) -> (any TOMLValueConvertible)? {
+        if value == nil {
+            self.report(key, "missing required key; \(expected)")
+        }
+        return value
+    }
+
+    /// `name`: required, `[A-Za-z0-9_.-]{1,64}`, unique.
+    mutating func decodeListenerName(_ value: (any TOMLValueConvertible)?, path: String) -> String? {
+        let key = "\(path).name"
+        let expected = "expected 1 to 64 of the characters A-Z a-z 0-9 _ . -"
+        guard let value = self.required(value, key: key, expected: "\(expected), unique among listeners"),
+            let name = self.string(value, key: key)
+        else { return nil }
+        let allowed = name.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "-"):
+                true
+            default:
+                false
+            }
+        }
+        guard allowed, (1...64).contains(name.utf8.count) else {
+            self.report(key, "\"\(name)\" is not a valid listener name; \(expected)")
+            return nil
+        }
+        if let first = self.seenNames[name] {
+            self.report(key, "\"\(name)\" is already the name of \(first); names must be unique")
+            return nil
+        }
+        self.seenNames[name] = path
+        return name
+    }
+
+    /// `listen`: required, a local endpoint not already used by another listener.
+    mutating func decodeListenAddress(_ value: (any TOMLValueConvertible)?, path: String) -> Endpoint? {
+        let key = "\(path).listen"
+        guard
+            let value = self.required(
+                value,
+                key: key,
+                expected: "expected the ADDRESS:PORT or [IPv6]:PORT to accept on"
+            ),
+            let endpoint = self.endpoint(value, key: key, connectable: false)
+        else { return nil }
+        if let first = self.seenEndpoints[endpoint] {
+            self.report(key, "\(endpoint) is already the listen endpoint of \(first); each listener needs its own")
+            return nil
+        }
+        self.seenEndpoints[endpoint] = path
+        return endpoint
+    }
+
+    /// Reports each of `keys` present in a listener of a role that does not take it.
+    mutating func reportMisplacedKeys(in table: TOMLTable, path: String, keys: [String], role: String) {
+        let own = role == "forward" ? Self.forwardKeys : Self.convertKeys
+        for key in keys where table.contains(key: key) {
+            let owner = role == "forward" ? "convert" : "forward"
+            self.report(
+                "\(path).\(key)",
+                "\(key) belongs to role \"\(owner)\"; a \(role) listener takes \(own.joined(separator: " and "))"
+            )
+        }
+    }
+
+    /// `upstream` and `destination`, both required.
+    mutating func decodeForward(_ table: TOMLTable, path: String) -> ListenerRole? {
+        let upstream = self.required(
+            table["upstream"],
+            key: "\(path).upstream",
+            expected: "expected the server-side converter's ADDRESS:PORT, reached over MPTCP"
+        ).flatMap { self.endpoint($0, key: "\(path).upstream", connectable: true) }
+        let destination = self.required(
+            table["destination"],
+            key: "\(path).destination",
+            expected: "expected the ADDRESS:PORT the converter must connect to"
+        ).flatMap { self.endpoint($0, key: "\(path).destination", connectable: true) }
+        guard let upstream, let destination else { return nil }
+        return .forward(upstream: upstream, destination: destination)
+    }
+
+    /// `allow` (networks, default none) and `backend` (optional), which exclude each other: with a
+    /// fixed backend clients send no Convert header, so there is no destination to allow.
+    mutating func decodeConvert(_ table: TOMLTable, path: String) -> ListenerRole? {
+        var valid = true
+        var networks: [IPNetwork] = []
+        if let value = table["allow"] {
+            if let array = value.array {
+                for (offset, element) in array.enumerated() {
+                    let key = "\(path).allow[\(offset + 1)]"
+                    guard let text = self.string(element, key: key) else {
+                        valid = false
+                        continue
+                    }
+                    guard let network = IPNetwork(text) else {
+                        self.report(
+                            key,
+                            "\"\(text)\" is not a network; expected ADDRESS/PREFIX such as 198.19.0.0/24, or an address"
+                        )
+                        valid = false
+                        continue
+                    }
+                    networks.append(network)
+                }
+            } else {
+                self.report(
+                    "\(path).allow",
+                    "expected an array of networks such as [\"198.19.0.0/24\"], found \(Self.describe(value))"
+                )
+                valid = false
+            }
+        }
+        var backend: Endpoint?
+        if let value = table["backend"] {
+            backend = self.endpoint(value, key: "\(path).backend", connectable: true)
+            if backend == nil {
+                valid = false
+            }
+            if table.contains(key: "allow") {
+                self.report(
+                    "\(path).allow",
+                    "allow cannot be combined with backend: with a fixed backend clients send no Convert header, so there is no destination to allow; remove one of them"
+                )
+                valid = false
+            }
+        }
+        return valid ? .convert(allow: networks, backend: backend) : nil
+    }
+}

@@ -1,0 +1,55 @@
+import TOMLKit
+
+/// The `[runtime]` table.
+extension ConfigDecoder {
+    /// The keys of `[runtime]`, in the order the documentation lists them.
+    static let runtimeKeys = [
+        "workers", "connect_timeout", "header_timeout", "idle_timeout", "max_connections", "pipe_size",
+    ]
+
+    /// Decodes `[runtime]`, using defaults for absent keys (and for the whole table when absent).
+    /// Returns `nil` only when `runtime` is not a table at all.
+    mutating func decodeRuntime(_ value: (any TOMLValueConvertible)?) -> RuntimeSettings? {
+        var settings = RuntimeSettings()
+        guard let value else { return settings }
+        guard let table = value.table else {
+            self.report("runtime", "expected a [runtime] table, found \(Self.describe(value))")
+            return nil
+        }
+        self.reportUnknownKeys(in: table, path: "runtime", allowed: Self.runtimeKeys)
+
+        if let value = table["workers"] {
+            settings.workers = self.integer(value, key: "runtime.workers", in: 1...1024)
+        }
+        if let value = table["connect_timeout"],
+            let duration = self.seconds(value, key: "runtime.connect_timeout", allowZero: false)
+        {
+            settings.connectTimeout = duration
+        }
+        if let value = table["header_timeout"],
+            let duration = self.seconds(value, key: "runtime.header_timeout", allowZero: false)
+        {
+            settings.headerTimeout = duration
+        }
+        if let value = table["idle_timeout"],
+            let duration = self.seconds(value, key: "runtime.idle_timeout", allowZero: true)
+        {
+            settings.idleTimeout = duration == .zero ? nil : duration
+        }
+        if let value = table["max_connections"],
+            let count = self.integer(value, key: "runtime.max_connections", in: 1...1_000_000)
+        {
+            settings.maxConnections = count
+        }
+        if let value = table["pipe_size"],
+            let size = self.integer(value, key: "runtime.pipe_size", in: 4096...1_048_576)
+        {
+            if size.nonzeroBitCount == 1 {
+                settings.pipeSize = size
+            } else {
+                self.report("runtime.pipe_size", "\(size) is not a power of two; expected one of 4096, 8192, … 1048576")
+            }
+        }
+        return settings
+    }
+}

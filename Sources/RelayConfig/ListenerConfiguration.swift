@@ -1,0 +1,20 @@
+public import ConvertProtocol
+
+/// One `[[listener]]` table: a named socket the relay accepts on, and what it does with what it accepts.
+public struct ListenerConfiguration: Sendable, Hashable {
+    /// A unique name for logs and metrics: 1 to 64 of `A-Z a-z 0-9 _ . -`.
+    public var name: String
+
+    /// The local address and port to accept on (never port 0).
+    public var listen: Endpoint
+
+    /// What the listener does with each accepted connection, with the settings of that role.
+    public var role: ListenerRole
+
+    /// Creates a listener configuration from parts; ``ConfigLoader`` is the validating way to get one.
+    public init(name: String, listen: Endpoint, role: ListenerRole) {
+        self.name = name
+        self.listen = listen
+        self.role = role
+    }
+}

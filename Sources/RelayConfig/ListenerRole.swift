@@ -1,0 +1,22 @@
+public import ConvertProtocol
+
+/// What a listener does with the connections it accepts (`role` in a `[[listener]]` table), with
+/// the keys that belong to that role.
+public enum ListenerRole: Sendable, Hashable {
+    /// Accept plain TCP and relay each connection over MPTCP to `upstream`, a server-side converter,
+    /// asking it (with a Convert header) to connect on to `destination`.
+    case forward(upstream: Endpoint, destination: Endpoint)
+
+    /// Accept MPTCP (and plain TCP) from forwarders and connect on to the destination named in each
+    /// client's Convert header, if it lies inside one of the `allow` networks (none when empty).
+    /// With a fixed `backend`, clients send no header and every connection goes there.
+    case convert(allow: [IPNetwork], backend: Endpoint?)
+
+    /// The role as written in the file: `"forward"` or `"convert"`.
+    public var name: String {
+        switch self {
+        case .forward: "forward"
+        case .convert: "convert"
+        }
+    }
+}

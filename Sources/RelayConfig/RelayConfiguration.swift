@@ -1,0 +1,25 @@
+/// A validated relay configuration: the runtime settings and the listeners to open.
+///
+/// Build one from a TOML file with ``ConfigLoader/load(path:)``; every value in it has been
+/// checked, so the relay can act on it without further validation.
+///
+/// ```swift
+/// let configuration = try ConfigLoader.load(path: "/etc/mptcp-relay/gateway.toml")
+/// for listener in configuration.listeners {
+///     print(listener.name, listener.role.name, listener.listen)
+/// }
+/// ```
+public struct RelayConfiguration: Sendable, Hashable {
+    /// Settings for the worker threads and every relayed connection (the `[runtime]` table).
+    public var runtime: RuntimeSettings
+
+    /// The listeners, in the order of their `[[listener]]` tables; never empty once loaded, and
+    /// names and `listen` endpoints are unique.
+    public var listeners: [ListenerConfiguration]
+
+    /// Creates a configuration from parts; ``ConfigLoader`` is the validating way to get one.
+    public init(runtime: RuntimeSettings = RuntimeSettings(), listeners: [ListenerConfiguration]) {
+        self.runtime = runtime
+        self.listeners = listeners
+    }
+}

@@ -1,0 +1,41 @@
+/// Settings for the worker threads and every relayed connection: the `[runtime]` table.
+///
+/// Every field has a default, so the table may be left out entirely.
+public struct RuntimeSettings: Sendable, Hashable {
+    /// Event-loop worker threads (`workers`, 1...1024); `nil` means one per CPU.
+    public var workers: Int?
+
+    /// How long an outbound connect may take before it fails (`connect_timeout`, default 10 s).
+    public var connectTimeout: Duration
+
+    /// How long a convert listener waits for a client's Convert header (`header_timeout`, default 10 s).
+    public var headerTimeout: Duration
+
+    /// A relayed connection with no bytes in either direction for this long is closed
+    /// (`idle_timeout`, default 300 s); `nil` when `idle_timeout = 0` disables the check.
+    public var idleTimeout: Duration?
+
+    /// The most connections one worker holds at once (`max_connections`, 1...1_000_000, default 16384).
+    public var maxConnections: Int
+
+    /// The capacity in bytes of each splice pipe (`pipe_size`, a power of two in 4096...1048576,
+    /// default 262144).
+    public var pipeSize: Int
+
+    /// Creates settings; the defaults are those used for keys missing from the `[runtime]` table.
+    public init(
+        workers: Int? = nil,
+        connectTimeout: Duration = .seconds(10),
+        headerTimeout: Duration = .seconds(10),
+        idleTimeout: Duration? = .seconds(300),
+        maxConnections: Int = 16384,
+        pipeSize: Int = 262_144
+    ) {
+        self.workers = workers
+        self.connectTimeout = connectTimeout
+        self.headerTimeout = headerTimeout
+        self.idleTimeout = idleTimeout
+        self.maxConnections = maxConnections
+        self.pipeSize = pipeSize
+    }
+}

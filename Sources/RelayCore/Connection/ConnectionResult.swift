@@ -1,0 +1,72 @@
+public import ConvertProtocol
+
+/// How a relayed connection ended, as logged on close (and, later, counted by result).
+public enum ConnectionResult: Sendable, Hashable, CustomStringConvertible {
+    /// Both directions ended with EOF and every byte was delivered.
+    case completed
+    /// The accepting-side peer reset the connection, or an I/O error occurred on its socket.
+    case downstreamReset(errno: Int32)
+    /// The dialed-side peer reset the connection, or an I/O error occurred on its socket.
+    case upstreamReset(errno: Int32)
+    /// The outbound connect failed.
+    case connectFailed(errno: Int32)
+    /// The outbound connect did not finish within `connectTimeout`.
+    case connectTimeout
+    /// The peer's Convert header did not arrive within `headerTimeout`.
+    case headerTimeout
+    /// The client's Convert request was malformed or unsupported (converter side).
+    case badRequest(ConvertErrorCode)
+    /// The requested destination is refused by policy (converter side).
+    case destinationRefused(DestinationRefusal)
+    /// The converter answered with an Error TLV (forward side).
+    case converterError(ConvertErrorCode)
+    /// The converter's answer could not be parsed (forward side).
+    case badResponse
+    /// No bytes either way for `idleTimeout`.
+    case idleTimeout
+    /// The worker had no free slot or could not make a socket or pipe.
+    case resourceExhausted(errno: Int32)
+    /// The relay is stopping.
+    case shutdown
+
+    /// A short, stable label for logs and metrics.
+    public var label: String {
+        switch self {
+        case .completed: "completed"
+        case .downstreamReset: "downstream_reset"
+        case .upstreamReset: "upstream_reset"
+        case .connectFailed: "connect_failed"
+        case .connectTimeout: "connect_timeout"
+        case .headerTimeout: "header_timeout"
+        case .badRequest: "bad_request"
+        case .destinationRefused: "destination_refused"
+        case .converterError: "converter_error"
+        case .badResponse: "bad_response"
+        case .idleTimeout: "idle_timeout"
+        case .resourceExhausted: "resource_exhausted"
+        case .shutdown: "shutdown"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .downstreamReset(let code), .upstreamReset(let code), .connectFailed(let code),
+            .resourceExhausted(let code):
+            code == 0 ? label : "\(label) (\(SystemCallError.text(code)))"
+        case .badRequest(let code), .converterError(let code):
+            "\(label) (\(code))"
+        case .destinationRefused(let refusal):
+            "\(label) (\(refusal.rawValue))"
+        default:
+            label
+        }
+    }
+
+    /// Whether the close is an error worth a warning rather than an info line.
+    var isError: Bool {
+        switch self {
+        case .completed, .shutdown: false
+        default: true
+        }
+    }
+}

@@ -1,0 +1,66 @@
+public import ConvertProtocol
+
+/// Engine-wide settings: how many workers, the timeouts, and the sizes of per-worker tables.
+public struct EngineSettings: Sendable, Hashable {
+    /// Event-loop threads, each with its own ring and its own listeners.
+    public var workers: Int
+    /// Deadline for an outbound connect.
+    public var connectTimeout: Duration
+    /// How long to wait for the peer's Convert header (either side).
+    public var headerTimeout: Duration
+    /// Close a relayed connection after this long without bytes either way; nil never.
+    public var idleTimeout: Duration?
+    /// Connections one worker holds at most; more are refused with a reset and a log line.
+    public var maxConnectionsPerWorker: Int
+    /// Bytes per splice pipe (F_SETPIPE_SZ).
+    public var pipeSize: Int
+
+    /// Settings with the documented defaults.
+    public init(
+        workers: Int = 1,
+        connectTimeout: Duration = .seconds(10),
+        headerTimeout: Duration = .seconds(10),
+        idleTimeout: Duration? = .seconds(300),
+        maxConnectionsPerWorker: Int = 16384,
+        pipeSize: Int = 262_144
+    ) {
+        self.workers = workers
+        self.connectTimeout = connectTimeout
+        self.headerTimeout = headerTimeout
+        self.idleTimeout = idleTimeout
+        self.maxConnectionsPerWorker = maxConnectionsPerWorker
+        self.pipeSize = pipeSize
+    }
+}
+
+/// One listener as the engine sees it: a name for logs, the address, and what it does with a connection.
+public struct ListenerSpec: Sendable, Hashable {
+    /// Unique name, used in logs (and later in metrics labels).
+    public var name: String
+    /// Where to accept; port 0 picks a free port, reported by `RelayEngine.boundEndpoints`.
+    public var listen: Endpoint
+    /// The listener's role.
+    public var role: EngineRole
+
+    /// A listener named `name` on `listen` doing `role`.
+    public init(name: String, listen: Endpoint, role: EngineRole) {
+        self.name = name
+        self.listen = listen
+        self.role = role
+    }
+}
+
+/// What a listener does with an accepted connection.
+public enum EngineRole: Sendable, Hashable {
+    /// Accept plain TCP, open MPTCP to `upstream` (a converter), ask it for `destination` (RFC 8803).
+    case forward(upstream: Endpoint, destination: Endpoint)
+    /// Accept MPTCP (or TCP fallback); read the Convert request, or use the fixed `backend` without one;
+    /// connect over TCP if `policy` allows; relay.
+    case convert(policy: DestinationPolicy, backend: Endpoint?)
+
+    /// Whether the listening socket is IPPROTO_MPTCP.
+    var listensWithMPTCP: Bool {
+        if case .convert = self { return true }
+        return false
+    }
+}

@@ -1,0 +1,173 @@
+internal import CLiburing
+public import ConvertProtocol
+public import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The relay's data plane: N worker threads, each with its own io_uring, SO_REUSEPORT listeners and
+/// connection table. Start it, read where it listens, stop it, wait for it.
+public final class RelayEngine: Sendable {
+    /// The settings it was made with.
+    public let settings: EngineSettings
+    /// Listeners as given, with `DestinationPolicy.ownAddresses` filled in at start.
+    public let listeners: [ListenerSpec]
+    private let logger: Logger
+    private let state = Mutex(EngineState())
+
+    private struct EngineState {
+        var started = false
+        var wakeFDs: [Int32] = []
+        var bound: [String: Endpoint] = [:]
+        var running = 0
+        var failure: SystemCallError?
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    /// An engine for `listeners`; nothing is opened until `start()`.
+    public init(settings: EngineSettings, listeners: [ListenerSpec], logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+        let own = Set(LocalAddresses.current())
+        self.listeners = listeners.map { spec in
+            var spec = spec
+            if case .convert(var policy, let backend) = spec.role {
+                policy.ownAddresses.formUnion(own)
+                spec.role = .convert(policy: policy, backend: backend)
+            }
+            return spec
+        }
+    }
+
+    /// Where each listener really listens (port 0 resolved), by listener name.
+    public var boundEndpoints: [String: Endpoint] {
+        state.withLock { $0.bound }
+    }
+
+    /// Opens every listener once per worker and starts the workers. Throws, having opened nothing that
+    /// stays open, when MPTCP or io_uring is unavailable or an address cannot be bound.
+    public func start() throws(SystemCallError) {
+        // splice() into a socket whose peer is gone raises SIGPIPE (it has no MSG_NOSIGNAL): the errno is
+        // what the relay wants, the signal would kill the process.
+        signal(SIGPIPE, SIG_IGN)
+        if let refusal = SocketCalls.probeMPTCP() {
+            logger.error(
+                "MPTCP is not available: the kernel refused an IPPROTO_MPTCP socket (check net.mptcp.enabled=1)",
+                metadata: ["error": "\(refusal)"]
+            )
+            throw refusal
+        }
+        let workerCount = max(1, settings.workers)
+        var perWorker: [[(ListenerSpec, Int32)]] = Array(repeating: [], count: workerCount)
+        var bound: [String: Endpoint] = [:]
+        do throws(SystemCallError) {
+            for spec in listeners {
+                var endpoint = spec.listen
+                for worker in 0..<workerCount {
+                    let fd = try SocketCalls.makeListener(endpoint, mptcp: spec.role.listensWithMPTCP, backlog: 4096)
+                    if worker == 0, let local = SocketAddress.local(of: fd)?.endpoint {
+                        endpoint = local
+                        bound[spec.name] = local
+                    }
+                    perWorker[worker].append((spec, fd))
+                }
+            }
+        } catch {
+            for listenersOfWorker in perWorker { for (_, fd) in listenersOfWorker { close(fd) } }
+            throw error
+        }
+
+        let startup = StartupLatch(count: workerCount)
+        for worker in 0..<workerCount {
+            let wakeFD = eventfd(0, Int32(EFD_CLOEXEC))
+            let assigned = perWorker[worker]
+            state.withLock {
+                $0.wakeFDs.append(wakeFD)
+                $0.running += 1
+            }
+            let settings = settings
+            let logger = logger
+            do throws(SystemCallError) {
+                _ = try WorkerThread.start(name: "relay-worker-\(worker)") { [self] in
+                    runWorker(
+                        index: worker,
+                        settings: settings,
+                        listeners: assigned,
+                        wakeFD: wakeFD,
+                        logger: logger,
+                        startup: startup
+                    )
+                }
+            } catch {
+                state.withLock { $0.running -= 1 }
+                startup.report(error)
+            }
+        }
+        state.withLock {
+            $0.bound = bound
+            $0.started = true
+        }
+        if let failure = startup.wait() {
+            stop()
+            throw failure
+        }
+    }
+
+    private func runWorker(
+        index: Int,
+        settings: EngineSettings,
+        listeners: [(ListenerSpec, Int32)],
+        wakeFD: Int32,
+        logger: Logger,
+        startup: StartupLatch
+    ) {
+        do throws(SystemCallError) {
+            let worker = try Worker(
+                index: index,
+                settings: settings,
+                listeners: listeners,
+                wakeFD: wakeFD,
+                logger: logger
+            )
+            startup.report(nil)
+            try worker.run()
+        } catch {
+            for (_, fd) in listeners { close(fd) }
+            logger.error(
+                "worker stopped on an error",
+                metadata: ["worker": "\(index)", "error": "\(error)"]
+            )
+            startup.report(error)
+            state.withLock { $0.failure = $0.failure ?? error }
+            stop()
+        }
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.running -= 1
+            guard state.running == 0 else { return [] }
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Asks every worker to stop: listeners close, connections end, threads exit. Returns at once.
+    public func stop() {
+        let fds = state.withLock { $0.wakeFDs }
+        for fd in fds { _ = eventfd_write(fd, 1) }
+    }
+
+    /// Returns when every worker thread has exited; throws the first worker error, if any.
+    public func waitUntilStopped() async throws(SystemCallError) {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { state -> Bool in
+                if state.running == 0 { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+        if let failure = state.withLock({ $0.failure }) { throw failure }
+    }
+}

@@ -1,0 +1,144 @@
+internal import CLiburing
+import ConvertProtocol
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Worker {
+    /// Queues a multishot accept on a listener: one submission, one completion per accepted connection.
+    func armAccept(_ listenerIndex: Int) {
+        guard listeners[listenerIndex].open, !listeners[listenerIndex].acceptArmed else { return }
+        let sqe = ring.submissionEntry()
+        io_uring_prep_multishot_accept(sqe, listeners[listenerIndex].fd, nil, nil, CLiburing_accept_flags())
+        io_uring_sqe_set_data64(sqe, OperationTag(kind: .accept, slot: UInt32(listenerIndex)).raw)
+        listeners[listenerIndex].acceptArmed = true
+    }
+
+    func accepted(listenerIndex: Int, result: Int32, more: Bool) {
+        if !more {
+            listeners[listenerIndex].acceptArmed = false
+            if listeners[listenerIndex].open && !stopping { armAccept(listenerIndex) }
+        }
+        if result < 0 {
+            if result != -ECANCELED && result != -EAGAIN {
+                logger.warning(
+                    "accept failed",
+                    metadata: [
+                        "listener": "\(listeners[listenerIndex].spec.name)",
+                        "error": "\(SystemCallError.text(-result))",
+                    ]
+                )
+            }
+            return
+        }
+        if stopping {
+            close(result)
+            return
+        }
+        startConnection(fd: result, listenerIndex: listenerIndex)
+    }
+
+    /// Takes a slot for a new accepted socket and starts its role's first step.
+    private func startConnection(fd: Int32, listenerIndex: Int) {
+        guard let free = freeSlots.popLast() else {
+            SocketCalls.setLingerZero(fd)
+            close(fd)
+            logger.warning(
+                "connection refused: worker table full",
+                metadata: [
+                    "listener": "\(listeners[listenerIndex].spec.name)",
+                    "max_connections": "\(settings.maxConnectionsPerWorker)",
+                ]
+            )
+            return
+        }
+        let slotIndex = Int(free)
+        highWater = max(highWater, slotIndex + 1)
+        active += 1
+        let generation = slots[slotIndex].generation
+        slots[slotIndex] = ConnectionSlot()
+        slots[slotIndex].generation = generation
+        slots[slotIndex].listener = listenerIndex
+        slots[slotIndex].downstream = fd
+        slots[slotIndex].startedAt = now
+        slots[slotIndex].lastActivity = now
+        slots[slotIndex].peer = SocketAddress.peer(of: fd)?.endpoint
+        SocketCalls.setNoDelay(fd)
+
+        switch listeners[listenerIndex].spec.role {
+        case .forward(_, let destination):
+            slots[slotIndex].destination = destination
+            dial(slotIndex, to: listeners[listenerIndex].upstreamAddress!, mptcp: true)
+        case .convert(_, let backend):
+            slots[slotIndex].multipath = CLiburing_mptcp_is_active(fd) == 1
+            if let backend, let address = listeners[listenerIndex].backendAddress {
+                slots[slotIndex].destination = backend
+                dial(slotIndex, to: address, mptcp: false)
+            } else {
+                slots[slotIndex].phase = .awaitingRequest
+                armPoll(slotIndex, .pollDownstreamIn)
+            }
+        }
+    }
+
+    /// Opens the upstream socket and queues its connect; phase becomes `connecting`.
+    func dial(_ slotIndex: Int, to address: UnsafePointer<SocketAddress>, mptcp: Bool) {
+        let fd: Int32
+        do {
+            fd = try SocketCalls.makeStreamSocket(family: address.pointee.family, mptcp: mptcp)
+        } catch {
+            return fail(slotIndex, .resourceExhausted(errno: error.errno))
+        }
+        SocketCalls.setNoDelay(fd)
+        slots[slotIndex].upstream = fd
+        slots[slotIndex].phase = .connecting
+        armConnect(slotIndex, to: address)
+    }
+
+    /// Stops accepting, then ends every connection: the loop exits when the table is empty.
+    func beginStop() {
+        guard !stopping else { return }
+        stopping = true
+        for listenerIndex in listeners.indices where listeners[listenerIndex].open {
+            if listeners[listenerIndex].acceptArmed {
+                let sqe = ring.submissionEntry()
+                io_uring_prep_cancel64(sqe, OperationTag(kind: .accept, slot: UInt32(listenerIndex)).raw, 0)
+                io_uring_sqe_set_data64(sqe, OperationTag(kind: .cancel, slot: 0).raw)
+            }
+            close(listeners[listenerIndex].fd)
+            listeners[listenerIndex].open = false
+        }
+        for slotIndex in 0..<highWater where slots[slotIndex].phase != .free {
+            fail(slotIndex, .shutdown)
+        }
+    }
+
+    /// Closes connections past their connect, header or idle deadline. Runs on every tick.
+    func expireTimeouts() {
+        let connectLimit = Worker.nanoseconds(settings.connectTimeout)
+        let headerLimit = Worker.nanoseconds(settings.headerTimeout)
+        let idleLimit = settings.idleTimeout.map(Worker.nanoseconds) ?? UInt64.max
+        for slotIndex in 0..<highWater {
+            let slot = slots[slotIndex]
+            switch slot.phase {
+            case .connecting where now &- slot.startedAt > connectLimit:
+                connectTimedOut(slotIndex)
+            case .awaitingRequest where now &- slot.startedAt > headerLimit:
+                fail(slotIndex, .headerTimeout)
+            case .awaitingResponse where now &- slot.startedAt > headerLimit:
+                fail(slotIndex, .headerTimeout)
+            case .relaying where now &- slot.lastActivity > idleLimit:
+                fail(slotIndex, .idleTimeout)
+            default:
+                break
+            }
+        }
+    }
+
+    static func nanoseconds(_ duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        return UInt64(max(seconds, 0)) * 1_000_000_000 + UInt64(max(attoseconds, 0) / 1_000_000_000)
+    }
+}

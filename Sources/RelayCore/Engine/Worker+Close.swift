@@ -1,0 +1,98 @@
+internal import CLiburing
+import ConvertProtocol
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Worker {
+    /// Ends a connection on an error: both sockets are reset, so each peer sees what went wrong.
+    func fail(_ slotIndex: Int, _ result: ConnectionResult) {
+        beginClose(slotIndex, result, abortive: true)
+    }
+
+    /// Starts closing: records the first result, cancels what is in flight, and frees the slot at once
+    /// when nothing is, or when the last cancelled operation completes.
+    func beginClose(_ slotIndex: Int, _ result: ConnectionResult, abortive: Bool) {
+        let slot = slots + slotIndex
+        guard slot.pointee.phase != .closing, slot.pointee.phase != .free else { return }
+        slot.pointee.phase = .closing
+        slot.pointee.result = result
+        slot.pointee.abortive = abortive
+        let armed = slot.pointee.armed
+        for kind in [OperationKind.connect, .pollDownstreamIn, .pollDownstreamOut, .pollUpstreamIn, .pollUpstreamOut]
+        where armed.contains(ArmedOperations(kind)) {
+            cancel(slotIndex, kind)
+        }
+        if slot.pointee.pending == 0 { finishClose(slotIndex) }
+    }
+
+    /// Closes the sockets (with a reset when abortive), returns empty pipes, logs the close line and
+    /// frees the slot.
+    func finishClose(_ slotIndex: Int) {
+        let slot = slots + slotIndex
+        for fd in [slot.pointee.downstream, slot.pointee.upstream] where fd >= 0 {
+            if slot.pointee.abortive { SocketCalls.setLingerZero(fd) }
+            close(fd)
+        }
+        for direction in [DirectionID.toUpstream, .toDownstream] {
+            let state = Worker.directionState(slot, direction)
+            guard !state.pointee.pipe.isNone else { continue }
+            if state.pointee.buffered == 0 {
+                pipes.release(state.pointee.pipe)
+            } else {
+                state.pointee.pipe.close()
+            }
+            state.pointee.pipe = .none
+        }
+        logClose(slot.pointee)
+        slot.pointee.phase = .free
+        slot.pointee.downstream = -1
+        slot.pointee.upstream = -1
+        slot.pointee.generation = (slot.pointee.generation &+ 1) & 0x00FF_FFFF
+        freeSlots.append(UInt32(slotIndex))
+        active -= 1
+    }
+
+    /// One line per connection: listener, peer, destination, bytes each way, duration, result, transport.
+    private func logClose(_ slot: ConnectionSlot) {
+        let listener = listeners[slot.listener].spec
+        var metadata: Logger.Metadata = [
+            "listener": "\(listener.name)",
+            "role": "\(listener.role.label)",
+            "peer": "\(slot.peer.map { "\($0)" } ?? "?")",
+            "destination": "\(slot.destination.map { "\($0)" } ?? "?")",
+            "bytes_up": "\(slot.toUpstream.bytes)",
+            "bytes_down": "\(slot.toDownstream.bytes)",
+            "duration": "\(Worker.secondsText(now &- slot.startedAt))",
+            "result": "\(slot.result.label)",
+        ]
+        if let multipath = slot.multipath {
+            metadata["transport"] = multipath ? "mptcp" : "tcp"
+        }
+        if slot.result.isError && slot.result != .shutdown {
+            metadata["reason"] = "\(slot.result)"
+            logger.warning("connection closed", metadata: metadata)
+        } else {
+            logger.info("connection closed", metadata: metadata)
+        }
+    }
+
+    static func secondsText(_ nanoseconds: UInt64) -> String {
+        let milliseconds = nanoseconds / 1_000_000
+        let fraction = milliseconds % 1000
+        let padded = fraction < 10 ? "00\(fraction)" : fraction < 100 ? "0\(fraction)" : "\(fraction)"
+        return "\(milliseconds / 1000).\(padded)s"
+    }
+}
+
+extension EngineRole {
+    /// "forward" or "convert", for logs.
+    public var label: String {
+        switch self {
+        case .forward: "forward"
+        case .convert: "convert"
+        }
+    }
+}

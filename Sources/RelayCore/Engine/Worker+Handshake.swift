@@ -1,0 +1,179 @@
+internal import CLiburing
+import ConvertProtocol
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The outcome of reading one Convert message off a socket.
+enum HeaderRead {
+    case complete([UInt8])
+    case wouldBlock
+    case malformed(ConvertProtocolError)
+    case endOfStream
+    case failed(errno: Int32)
+}
+
+extension Worker {
+    /// The outbound connect finished: send the request (forward) or the answer (convert), then relay.
+    func connected(_ slotIndex: Int, result: Int32) {
+        let slot = slots + slotIndex
+        let listener = listeners[slot.pointee.listener]
+        if result < 0 {
+            return connectFailed(slotIndex, errno: -result)
+        }
+        switch listener.spec.role {
+        case .forward:
+            slot.pointee.multipath = CLiburing_mptcp_is_active(slot.pointee.upstream) == 1
+            // A few dozen bytes into the empty send buffer of a fresh socket: a short write cannot happen
+            // short of an error, which the close then reports.
+            let sent = SocketCalls.send(slot.pointee.upstream, listener.request)
+            if sent != listener.request.count {
+                return fail(slotIndex, .upstreamReset(errno: sent < 0 ? Int32(-sent) : EIO))
+            }
+            slot.pointee.phase = .awaitingResponse
+            slot.pointee.lastActivity = now
+            armPoll(slotIndex, .pollUpstreamIn)
+            pump(slotIndex, .toUpstream)
+        case .convert(_, let backend):
+            if backend == nil {
+                let answer = ConvertResponse.success.encoded()
+                let sent = SocketCalls.send(slot.pointee.downstream, answer)
+                if sent != answer.count {
+                    return fail(slotIndex, .downstreamReset(errno: sent < 0 ? Int32(-sent) : EIO))
+                }
+            }
+            startRelaying(slotIndex)
+        }
+    }
+
+    /// Both directions start flowing.
+    func startRelaying(_ slotIndex: Int) {
+        slots[slotIndex].phase = .relaying
+        slots[slotIndex].lastActivity = now
+        pump(slotIndex, .toUpstream)
+        if slots[slotIndex].phase == .relaying {
+            pump(slotIndex, .toDownstream)
+        }
+    }
+
+    private func connectFailed(_ slotIndex: Int, errno code: Int32) {
+        switch listeners[slots[slotIndex].listener].spec.role {
+        case .forward:
+            fail(slotIndex, .connectFailed(errno: code))
+        case .convert:
+            let answer: ConvertErrorCode =
+                switch code {
+                case ECONNREFUSED, ECONNRESET: .connectionReset
+                case ENETUNREACH, EHOSTUNREACH, ETIMEDOUT, EHOSTDOWN, ENETDOWN: .destinationUnreachable
+                default: .networkFailure
+                }
+            refuse(slotIndex, answer: answer, result: .connectFailed(errno: code))
+        }
+    }
+
+    /// The connect deadline passed: cancel it and end the connection as the role requires.
+    func connectTimedOut(_ slotIndex: Int) {
+        switch listeners[slots[slotIndex].listener].spec.role {
+        case .forward:
+            fail(slotIndex, .connectTimeout)
+        case .convert:
+            refuse(slotIndex, answer: .destinationUnreachable, result: .connectTimeout)
+        }
+    }
+
+    /// Converter side: the client's request is readable.
+    func readRequest(_ slotIndex: Int) {
+        switch readHeader(slotIndex, from: slots[slotIndex].downstream) {
+        case .wouldBlock:
+            armPoll(slotIndex, .pollDownstreamIn)
+        case .endOfStream:
+            refuse(slotIndex, answer: .malformedMessage, result: .badRequest(.malformedMessage))
+        case .failed(let code):
+            fail(slotIndex, .downstreamReset(errno: code))
+        case .malformed(let error):
+            refuse(slotIndex, answer: error.code, result: .badRequest(error.code))
+        case .complete(let bytes):
+            let request: ConvertRequest
+            do {
+                request = try ConvertRequest(message: ConvertMessage.parse(bytes))
+            } catch {
+                return refuse(slotIndex, answer: error.code, result: .badRequest(error.code))
+            }
+            slots[slotIndex].destination = request.destination
+            guard case .convert(let policy, _) = listeners[slots[slotIndex].listener].spec.role else { return }
+            if let refusal = policy.refusal(for: request.destination) {
+                return refuse(slotIndex, answer: .notAuthorized, result: .destinationRefused(refusal))
+            }
+            connectAddresses[slotIndex] = SocketAddress(request.destination)
+            dial(slotIndex, to: connectAddresses + slotIndex, mptcp: false)
+        }
+    }
+
+    /// Forward side: the converter's answer is readable.
+    func readResponse(_ slotIndex: Int) {
+        switch readHeader(slotIndex, from: slots[slotIndex].upstream) {
+        case .wouldBlock:
+            armPoll(slotIndex, .pollUpstreamIn)
+        case .endOfStream:
+            fail(slotIndex, .badResponse)
+        case .failed(let code):
+            fail(slotIndex, .upstreamReset(errno: code))
+        case .malformed:
+            fail(slotIndex, .badResponse)
+        case .complete(let bytes):
+            guard let message = try? ConvertMessage.parse(bytes) else { return fail(slotIndex, .badResponse) }
+            let response = ConvertResponse(message: message)
+            if let code = response.error {
+                return fail(slotIndex, .converterError(code))
+            }
+            slots[slotIndex].phase = .relaying
+            slots[slotIndex].lastActivity = now
+            pump(slotIndex, .toDownstream)
+        }
+    }
+
+    /// Reads exactly one Convert message: the fixed header first, then the length it announces, never a
+    /// byte more, so that the payload behind it stays in the socket for splice.
+    func readHeader(_ slotIndex: Int, from fd: Int32) -> HeaderRead {
+        let slot = slots + slotIndex
+        let buffer = headerBuffers + slotIndex * Worker.headerCapacity
+        for _ in 0..<4 {
+            let target = slot.pointee.headerExpected == 0 ? ConvertFraming.fixedHeaderLength : slot.pointee.headerExpected
+            let received = SocketCalls.receive(
+                fd,
+                into: buffer + slot.pointee.headerFilled,
+                count: target - slot.pointee.headerFilled
+            )
+            if received == 0 { return .endOfStream }
+            if received == -Int(EAGAIN) { return .wouldBlock }
+            if received < 0 { return .failed(errno: Int32(-received)) }
+            slot.pointee.headerFilled += received
+            slot.pointee.lastActivity = now
+            if slot.pointee.headerFilled < target { continue }
+            if slot.pointee.headerExpected == 0 {
+                let fixed = UnsafeRawBufferPointer(start: buffer, count: ConvertFraming.fixedHeaderLength)
+                do {
+                    slot.pointee.headerExpected = try ConvertFraming.messageLength(fixedHeader: fixed)
+                } catch {
+                    return .malformed(error)
+                }
+                if slot.pointee.headerExpected > Worker.headerCapacity {
+                    return .malformed(ConvertProtocolError(code: .resourceExceeded, reason: "header too long"))
+                }
+            }
+            if slot.pointee.headerFilled == slot.pointee.headerExpected {
+                return .complete(Array(UnsafeRawBufferPointer(start: buffer, count: slot.pointee.headerFilled)))
+            }
+        }
+        return .wouldBlock
+    }
+
+    /// Converter side: answer with an Error TLV, then close without relaying anything.
+    func refuse(_ slotIndex: Int, answer: ConvertErrorCode, result: ConnectionResult) {
+        let downstream = slots[slotIndex].downstream
+        _ = SocketCalls.send(downstream, ConvertResponse.failure(answer).encoded())
+        shutdown(downstream, Int32(SHUT_WR))
+        beginClose(slotIndex, result, abortive: false)
+    }
+}

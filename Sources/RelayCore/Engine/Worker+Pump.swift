@@ -1,0 +1,104 @@
+internal import CLiburing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Worker {
+    /// How many splice round trips one readiness event may drive before the direction yields to others.
+    static let pumpRounds = 8
+
+    /// Moves bytes in one direction with nonblocking splice (socket → pipe → socket) until a side would
+    /// block, then arms the poll that resumes it. EOF becomes shutdown(SHUT_WR) on the sink once the pipe
+    /// is drained; an error ends the connection with resets. See docs/DATA-PATH.md for why inline splice.
+    func pump(_ slotIndex: Int, _ direction: DirectionID) {
+        let slot = slots + slotIndex
+        let source: Int32
+        let sink: Int32
+        let sourceReady: OperationKind
+        let sinkReady: OperationKind
+        switch direction {
+        case .toUpstream:
+            (source, sink) = (slot.pointee.downstream, slot.pointee.upstream)
+            (sourceReady, sinkReady) = (.pollDownstreamIn, .pollUpstreamOut)
+        case .toDownstream:
+            (source, sink) = (slot.pointee.upstream, slot.pointee.downstream)
+            (sourceReady, sinkReady) = (.pollUpstreamIn, .pollDownstreamOut)
+        }
+        let state = Worker.directionState(slot, direction)
+        if state.pointee.finished { return }
+
+        for _ in 0..<Worker.pumpRounds {
+            if state.pointee.buffered > 0 {
+                let written = CLiburing_splice_nonblock(state.pointee.pipe.readEnd, sink, state.pointee.buffered)
+                if written > 0 {
+                    state.pointee.buffered -= written
+                    state.pointee.bytes += UInt64(written)
+                    slot.pointee.lastActivity = now
+                    continue
+                }
+                if written == -Int(EAGAIN) {
+                    armPoll(slotIndex, sinkReady)
+                    return
+                }
+                return failSide(slotIndex, sinkOf: direction, errno: Int32(-written))
+            }
+            if !state.pointee.pipe.isNone {
+                pipes.release(state.pointee.pipe)
+                state.pointee.pipe = .none
+            }
+            if state.pointee.sourceEnded {
+                state.pointee.finished = true
+                shutdown(sink, Int32(SHUT_WR))
+                if slot.pointee.toUpstream.finished && slot.pointee.toDownstream.finished {
+                    beginClose(slotIndex, .completed, abortive: false)
+                }
+                return
+            }
+            let (pipe, pipeError) = pipes.acquire()
+            if pipe.isNone {
+                return fail(slotIndex, .resourceExhausted(errno: pipeError))
+            }
+            state.pointee.pipe = pipe
+            let read = CLiburing_splice_nonblock(source, pipe.writeEnd, Int(pipes.pipeSize))
+            if read > 0 {
+                state.pointee.buffered = read
+                slot.pointee.lastActivity = now
+                continue
+            }
+            if read == 0 {
+                state.pointee.sourceEnded = true
+                continue
+            }
+            pipes.release(pipe)
+            state.pointee.pipe = .none
+            if read == -Int(EAGAIN) {
+                armPoll(slotIndex, sourceReady)
+                return
+            }
+            return failSide(slotIndex, sourceOf: direction, errno: Int32(-read))
+        }
+        // Out of rounds with work left: a poll on a ready socket completes at once, after other connections.
+        armPoll(slotIndex, state.pointee.buffered > 0 ? sinkReady : sourceReady)
+    }
+
+    /// The direction's state inside the slot, addressed by its stored-property offset.
+    static func directionState(
+        _ slot: UnsafeMutablePointer<ConnectionSlot>,
+        _ direction: DirectionID
+    ) -> UnsafeMutablePointer<RelayDirection> {
+        let offset =
+            direction == .toUpstream
+            ? MemoryLayout<ConnectionSlot>.offset(of: \.toUpstream)!
+            : MemoryLayout<ConnectionSlot>.offset(of: \.toDownstream)!
+        return (UnsafeMutableRawPointer(slot) + offset).assumingMemoryBound(to: RelayDirection.self)
+    }
+
+    private func failSide(_ slotIndex: Int, sinkOf direction: DirectionID, errno code: Int32) {
+        fail(slotIndex, direction == .toUpstream ? .upstreamReset(errno: code) : .downstreamReset(errno: code))
+    }
+
+    private func failSide(_ slotIndex: Int, sourceOf direction: DirectionID, errno code: Int32) {
+        fail(slotIndex, direction == .toUpstream ? .downstreamReset(errno: code) : .upstreamReset(errno: code))
+    }
+}

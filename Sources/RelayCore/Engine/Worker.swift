@@ -1,0 +1,224 @@
+internal import CLiburing
+import ConvertProtocol
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One event-loop thread's world: its ring, its listeners, its connection table and its pipes.
+/// Everything here is touched by that thread only; other threads reach it through the wake eventfd.
+final class Worker {
+    let index: Int
+    let settings: EngineSettings
+    let ring: IOUring
+    var pipes: PipePool
+    var listeners: [WorkerListener]
+    let slots: UnsafeMutablePointer<ConnectionSlot>
+    /// Per-slot destination address, at a fixed address for io_uring connect.
+    let connectAddresses: UnsafeMutablePointer<SocketAddress>
+    /// Per-slot buffer for a Convert header (request on the converter, response on the forward side).
+    let headerBuffers: UnsafeMutableRawPointer
+    var freeSlots: [UInt32]
+    /// One past the highest slot ever used: the timeout scan stops there.
+    var highWater = 0
+    var active = 0
+    var now: UInt64 = 0
+    let wakeFD: Int32
+    var wakeBuffer: UnsafeMutablePointer<UInt64>
+    let tickInterval: UnsafeMutablePointer<__kernel_timespec>
+    var stopping = false
+    var logger: Logger
+
+    static let headerCapacity = 1024
+    static let tickNanoseconds: UInt64 = 250_000_000
+
+    init(index: Int, settings: EngineSettings, listeners: [(ListenerSpec, Int32)], wakeFD: Int32, logger: Logger)
+        throws(SystemCallError)
+    {
+        self.index = index
+        self.settings = settings
+        let capacity = settings.maxConnectionsPerWorker
+        ring = try IOUring(entries: UInt32(min(max(capacity / 4, 256), 4096)))
+        pipes = PipePool(pipeSize: settings.pipeSize, keepFree: 256)
+        self.listeners = listeners.map { WorkerListener(spec: $0.0, fd: $0.1) }
+        slots = .allocate(capacity: capacity)
+        slots.initialize(repeating: ConnectionSlot(), count: capacity)
+        connectAddresses = .allocate(capacity: capacity)
+        connectAddresses.initialize(repeating: SocketAddress(), count: capacity)
+        headerBuffers = .allocate(byteCount: capacity * Worker.headerCapacity, alignment: 16)
+        freeSlots = (0..<UInt32(capacity)).reversed()
+        self.wakeFD = wakeFD
+        wakeBuffer = .allocate(capacity: 1)
+        tickInterval = .allocate(capacity: 1)
+        tickInterval.initialize(
+            to: __kernel_timespec(tv_sec: 0, tv_nsec: Int64(Worker.tickNanoseconds))
+        )
+        var logger = logger
+        logger[metadataKey: "worker"] = "\(index)"
+        self.logger = logger
+    }
+
+    deinit {
+        for slotIndex in 0..<highWater where slots[slotIndex].phase != .free {
+            let slot = slots[slotIndex]
+            closeIfOpen(slot.downstream)
+            closeIfOpen(slot.upstream)
+            if !slot.toUpstream.pipe.isNone { slot.toUpstream.pipe.close() }
+            if !slot.toDownstream.pipe.isNone { slot.toDownstream.pipe.close() }
+        }
+        for listener in listeners {
+            if listener.open { close(listener.fd) }
+            listener.deallocate()
+        }
+        slots.deinitialize(count: settings.maxConnectionsPerWorker)
+        slots.deallocate()
+        connectAddresses.deallocate()
+        headerBuffers.deallocate()
+        wakeBuffer.deallocate()
+        tickInterval.deallocate()
+    }
+
+    private func closeIfOpen(_ fd: Int32) {
+        if fd >= 0 { close(fd) }
+    }
+
+    /// Runs the loop until a stop is requested and every connection is gone.
+    func run() throws(SystemCallError) {
+        now = Worker.monotonicNow()
+        for listenerIndex in listeners.indices { armAccept(listenerIndex) }
+        armWake()
+        armTick()
+        while !(stopping && active == 0) {
+            try ring.submitAndWait()
+            now = Worker.monotonicNow()
+            var handled = 0
+            repeat {
+                handled = ring.drainCompletions { userData, result, flags in
+                    self.complete(userData: userData, result: result, flags: flags)
+                }
+            } while handled == ring.completionBatch
+        }
+    }
+
+    /// Dispatches one completion by the kind packed in its user data.
+    private func complete(userData: UInt64, result: Int32, flags: UInt32) {
+        guard let tag = OperationTag(userData) else { return }
+        switch tag.kind {
+        case .accept:
+            accepted(listenerIndex: Int(tag.slot), result: result, more: flags & CLiburing_IORING_CQE_F_MORE != 0)
+        case .wake:
+            beginStop()
+        case .tick:
+            if !(stopping && active == 0) { armTick() }
+            expireTimeouts()
+        case .cancel:
+            break
+        case .connect, .pollDownstreamIn, .pollDownstreamOut, .pollUpstreamIn, .pollUpstreamOut:
+            slotCompleted(tag, result: result)
+        }
+    }
+
+    /// Bookkeeping common to every per-connection completion, then the event itself.
+    private func slotCompleted(_ tag: OperationTag, result: Int32) {
+        let slotIndex = Int(tag.slot)
+        let slot = slots + slotIndex
+        guard slot.pointee.phase != .free, slot.pointee.generation & 0x00FF_FFFF == tag.generation else { return }
+        slot.pointee.armed.remove(ArmedOperations(tag.kind))
+        if slot.pointee.phase == .closing {
+            if slot.pointee.pending == 0 { finishClose(slotIndex) }
+            return
+        }
+        switch tag.kind {
+        case .connect:
+            connected(slotIndex, result: result)
+        case .pollDownstreamIn:
+            if result < 0 { return fail(slotIndex, .downstreamReset(errno: -result)) }
+            if slot.pointee.phase == .awaitingRequest {
+                readRequest(slotIndex)
+            } else {
+                pump(slotIndex, .toUpstream)
+            }
+        case .pollUpstreamIn:
+            if result < 0 { return fail(slotIndex, .upstreamReset(errno: -result)) }
+            if slot.pointee.phase == .awaitingResponse {
+                readResponse(slotIndex)
+            } else {
+                pump(slotIndex, .toDownstream)
+            }
+        case .pollDownstreamOut:
+            if result < 0 { return fail(slotIndex, .downstreamReset(errno: -result)) }
+            pump(slotIndex, .toDownstream)
+        case .pollUpstreamOut:
+            if result < 0 { return fail(slotIndex, .upstreamReset(errno: -result)) }
+            pump(slotIndex, .toUpstream)
+        default:
+            break
+        }
+    }
+
+    // MARK: Ring operations
+
+    func tag(_ kind: OperationKind, _ slotIndex: Int) -> UInt64 {
+        OperationTag(kind: kind, slot: UInt32(slotIndex), generation: slots[slotIndex].generation).raw
+    }
+
+    /// Queues a one-shot poll for `kind` on the slot's matching socket unless one is already in flight.
+    func armPoll(_ slotIndex: Int, _ kind: OperationKind) {
+        let slot = slots + slotIndex
+        let bit = ArmedOperations(kind)
+        if slot.pointee.armed.contains(bit) { return }
+        let fd: Int32
+        let mask: UInt32
+        switch kind {
+        case .pollDownstreamIn: (fd, mask) = (slot.pointee.downstream, CLiburing_poll_in_mask())
+        case .pollDownstreamOut: (fd, mask) = (slot.pointee.downstream, CLiburing_poll_out_mask())
+        case .pollUpstreamIn: (fd, mask) = (slot.pointee.upstream, CLiburing_poll_in_mask())
+        case .pollUpstreamOut: (fd, mask) = (slot.pointee.upstream, CLiburing_poll_out_mask())
+        default: return
+        }
+        let sqe = ring.submissionEntry()
+        io_uring_prep_poll_add(sqe, fd, mask)
+        io_uring_sqe_set_data64(sqe, tag(kind, slotIndex))
+        slot.pointee.armed.insert(bit)
+    }
+
+    /// Queues a connect of the slot's upstream socket to `address` (which must stay put until submitted).
+    func armConnect(_ slotIndex: Int, to address: UnsafePointer<SocketAddress>) {
+        let sqe = ring.submissionEntry()
+        let socketAddress = UnsafeRawPointer(address).assumingMemoryBound(to: sockaddr.self)
+        io_uring_prep_connect(sqe, slots[slotIndex].upstream, socketAddress, address.pointee.length)
+        io_uring_sqe_set_data64(sqe, tag(.connect, slotIndex))
+        slots[slotIndex].armed.insert(.connect)
+    }
+
+    /// Queues the cancellation of a slot's in-flight operation; its completion then arrives with ECANCELED.
+    func cancel(_ slotIndex: Int, _ kind: OperationKind) {
+        let sqe = ring.submissionEntry()
+        if kind == .connect {
+            io_uring_prep_cancel64(sqe, tag(kind, slotIndex), 0)
+        } else {
+            io_uring_prep_poll_remove(sqe, tag(kind, slotIndex))
+        }
+        io_uring_sqe_set_data64(sqe, OperationTag(kind: .cancel, slot: UInt32(slotIndex)).raw)
+        sqe.pointee.flags |= UInt8(CLiburing_IOSQE_CQE_SKIP_SUCCESS)
+    }
+
+    private func armWake() {
+        let sqe = ring.submissionEntry()
+        io_uring_prep_read(sqe, wakeFD, wakeBuffer, 8, 0)
+        io_uring_sqe_set_data64(sqe, OperationTag(kind: .wake, slot: 0).raw)
+    }
+
+    private func armTick() {
+        let sqe = ring.submissionEntry()
+        io_uring_prep_timeout(sqe, tickInterval, 0, 0)
+        io_uring_sqe_set_data64(sqe, OperationTag(kind: .tick, slot: 0).raw)
+    }
+
+    static func monotonicNow() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+    }
+}

@@ -1,0 +1,97 @@
+internal import CLiburing
+import ConvertProtocol
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Thin, typed wrappers over the socket calls the engine makes outside the ring.
+enum SocketCalls {
+    /// A nonblocking, close-on-exec stream socket; IPPROTO_MPTCP when `mptcp` is set.
+    static func makeStreamSocket(family: Int32, mptcp: Bool) throws(SystemCallError) -> Int32 {
+        let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        let fd = socket(family, type, mptcp ? CLiburing_IPPROTO_MPTCP : Int32(IPPROTO_TCP))
+        if fd < 0 {
+            throw SystemCallError(mptcp ? "socket(IPPROTO_MPTCP)" : "socket", errno: errno)
+        }
+        return fd
+    }
+
+    /// A listening socket bound to `endpoint` with SO_REUSEADDR and SO_REUSEPORT, so that every worker
+    /// can have its own listener on the same port.
+    static func makeListener(
+        _ endpoint: Endpoint,
+        mptcp: Bool,
+        backlog: Int32,
+        transparent: Bool = false
+    ) throws(SystemCallError) -> Int32 {
+        let address = SocketAddress(endpoint)
+        let fd = try makeStreamSocket(family: address.family, mptcp: mptcp)
+        do throws(SystemCallError) {
+            try setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, name: "SO_REUSEADDR")
+            try setOption(fd, SOL_SOCKET, SO_REUSEPORT, 1, name: "SO_REUSEPORT")
+            if address.family == AF_INET6 {
+                try setOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 1, name: "IPV6_V6ONLY")
+            }
+            let bound = address.withSockaddr { bind(fd, $0, $1) }
+            if bound != 0 { throw SystemCallError("bind(\(endpoint))", errno: errno) }
+            if listen(fd, backlog) != 0 { throw SystemCallError("listen(\(endpoint))", errno: errno) }
+        } catch {
+            close(fd)
+            throw error
+        }
+        return fd
+    }
+
+    /// setsockopt with an `Int32` value.
+    static func setOption(_ fd: Int32, _ level: Int32, _ option: Int32, _ value: Int32, name: String)
+        throws(SystemCallError)
+    {
+        var value = value
+        if setsockopt(fd, level, option, &value, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+            throw SystemCallError("setsockopt(\(name))", errno: errno)
+        }
+    }
+
+    /// Turns off Nagle: a relay must not add delay to small writes that its peers already decided to send.
+    static func setNoDelay(_ fd: Int32) {
+        try? setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1, name: "TCP_NODELAY")
+    }
+
+    /// Makes the next close send a reset instead of a FIN.
+    static func setLingerZero(_ fd: Int32) {
+        var value = linger(l_onoff: 1, l_linger: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &value, socklen_t(MemoryLayout<linger>.size))
+    }
+
+    /// The pending socket error (SO_ERROR), 0 when none.
+    static func pendingError(_ fd: Int32) -> Int32 {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        _ = getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &length)
+        return value
+    }
+
+    /// Whether MPTCP sockets can be made here; the error names what refused them.
+    static func probeMPTCP(family: Int32 = AF_INET) -> SystemCallError? {
+        do {
+            let fd = try makeStreamSocket(family: family, mptcp: true)
+            close(fd)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// Nonblocking send of a small control message; returns bytes sent or -errno.
+    static func send(_ fd: Int32, _ bytes: [UInt8]) -> Int {
+        let sent = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        return sent < 0 ? -Int(errno) : sent
+    }
+
+    /// Nonblocking receive into `buffer`; returns bytes read, 0 on EOF, or -errno.
+    static func receive(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int) -> Int {
+        let received = recv(fd, buffer, count, Int32(MSG_DONTWAIT))
+        return received < 0 ? -Int(errno) : received
+    }
+}

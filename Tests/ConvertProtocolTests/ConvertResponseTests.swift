@@ -1,0 +1,33 @@
+import ConvertProtocol
+import Testing
+
+@Suite("ConvertResponse")
+struct ConvertResponseTests {
+    @Test("success is a bare fixed header")
+    func success() throws {
+        #expect(ConvertResponse.success.encoded() == [0x01, 0x01, 0x00, 0x00])
+        #expect(ConvertResponse.success.error == nil)
+        #expect(ConvertResponse(message: try ConvertMessage.parse([0x01, 0x01, 0x00, 0x00])) == .success)
+    }
+
+    @Test("failure is one Error TLV, byte-exact")
+    func failure() throws {
+        let bytes: [UInt8] = [0x01, 0x02, 0x00, 0x00, 0x1E, 0x01, 0x61, 0x00]
+        #expect(ConvertResponse.failure(.destinationUnreachable).encoded() == bytes)
+        #expect(ConvertResponse(message: try ConvertMessage.parse(bytes)) == .failure(.destinationUnreachable))
+    }
+
+    @Test("TLVs other than Error still mean success")
+    func otherTLVs() {
+        let message = ConvertMessage(tlvs: [.supportedTCPExtensions([30, 0, 0, 0]), .extendedTCPHeader([])])
+        #expect(ConvertResponse(message: message) == .success)
+    }
+
+    @Test("the first Error TLV decides")
+    func firstError() {
+        let message = ConvertMessage(tlvs: [
+            .info([]), .error(.missingCookie, value: []), .error(.networkFailure, value: []),
+        ])
+        #expect(ConvertResponse(message: message).error == .missingCookie)
+    }
+}

@@ -1,0 +1,14 @@
+/// One JSON line of `scripts/lib/hashpeer.py`: what one end sent and received on one connection.
+struct HashPeerReport: Decodable, Equatable {
+    var sent: Int
+    var sentSHA256: String
+    var received: Int
+    var receivedSHA256: String
+
+    enum CodingKeys: String, CodingKey {
+        case sent
+        case sentSHA256 = "sent_sha256"
+        case received
+        case receivedSHA256 = "received_sha256"
+    }
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The README's second command, and what CI runs: dependencies, a build with warnings as errors,
+# then the whole test suite. The network suites run when we are root (CI runs as root, with
+# CI=true, so that they fail instead of skipping when root is missing).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+scripts/install-deps.sh
+
+# Warnings are errors for our own targets; SwiftPM compiles remote dependencies with warnings
+# suppressed, so their warnings cannot break this build. The same flags go to `swift test`, so
+# that it reuses this build instead of starting another one.
+build_flags=(-Xswiftc -warnings-as-errors)
+
+echo "test: swift build --build-tests ${build_flags[*]}"
+swift build --build-tests "${build_flags[@]}"
+
+binary="$PWD/.build/debug/mptcp-relay"
+if [[ ! -x $binary ]]; then
+    echo "test: the build produced no $binary" >&2
+    exit 1
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+    echo "test: not root: the network suites will skip (set CI=true to make them fail instead)"
+fi
+
+echo "test: swift test (MPTCP_RELAY_BINARY=$binary)"
+MPTCP_RELAY_BINARY="$binary" swift test "${build_flags[@]}"
