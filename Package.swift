@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
     ],
     targets: [
         // The only C in the project: liburing's inline functions and what glibc hides behind _GNU_SOURCE.
@@ -57,10 +58,15 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ConvertProtocolTests", dependencies: ["ConvertProtocol"]),
-        .testTarget(name: "RelayConfigTests", dependencies: ["RelayConfig"]),
+        .testTarget(name: "RelayConfigTests", dependencies: ["RelayConfig", "ConvertProtocol"]),
         .testTarget(
             name: "RelayCoreTests",
-            dependencies: ["RelayCore", "RelayConfig", "MPTCPRelay", "ConvertProtocol"]
+            dependencies: [
+                "RelayCore",
+                "ConvertProtocol",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Namespace suites: drive the built binary, the shipped scripts and real kernel MPTCP.
         .testTarget(name: "NetworkTests"),

@@ -202,6 +202,8 @@ cat <<EOF
     to ${rate}, so the throughput can exceed one uplink's rate.
   * The converter connected over plain TCP to iperf3 -s in dst (198.19.0.2:5201) and relayed.
   * Each relay logs one line per closed connection (listener, result, bytes, transport).
+    iperf3's server ends its data connection with a reset, so that line says
+    result=upstream_reset: the relays passed the reset on to the client, as they should.
 EOF
 
 if ((iperf_status != 0)); then

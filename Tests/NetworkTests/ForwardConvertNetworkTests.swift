@@ -34,7 +34,13 @@ struct ForwardConvertNetworkTests {
             await tearDown(topology: topology, relays: relays, peers: peers, scratch: scratch, keep: true)
             throw error
         }
-        await tearDown(topology: topology, relays: relays, peers: peers, scratch: scratch, keep: false)
+        await tearDown(
+            topology: topology,
+            relays: relays,
+            peers: peers,
+            scratch: scratch,
+            keep: NetworkTestEnvironment.keepScratch
+        )
     }
 
     private func runTransfer(

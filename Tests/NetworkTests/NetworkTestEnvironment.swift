@@ -13,6 +13,9 @@ enum NetworkTestEnvironment {
     static let isRoot = geteuid() == 0
     static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
 
+    /// `MPTCP_RELAY_TEST_KEEP=1` keeps each test's configs and logs (always kept when a step throws).
+    static let keepScratch = ProcessInfo.processInfo.environment["MPTCP_RELAY_TEST_KEEP"] == "1"
+
     /// True when the suites should run: as root, or in CI (where a missing root is a failure).
     static let shouldRun = isRoot || isCI
 

@@ -1,0 +1,201 @@
+import ConvertProtocol
+import Foundation
+import RelayCore
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// forward → convert → a test server, all on 127.0.0.1 over real kernel MPTCP, in this process.
+@Suite("Loopback relay", .serialized, .timeLimit(.minutes(2)))
+struct LoopbackRelayTests {
+    @Test("64 MiB of random bytes each way arrive with the same SHA-256")
+    func bulkBothWays() async throws {
+        let size = 64 << 20
+        let serverSide = ServerReports()
+        let reportingServer = try TestServer { socket in
+            serverSide.add(try? HashedTransfer.run(on: socket, sending: size))
+        }
+        defer { reportingServer.close() }
+        let relays = try RelayPair(destination: reportingServer.endpoint)
+        let client = try await onThread {
+            try HashedTransfer.run(on: BlockingSocket.connect(to: relays.forwardEndpoint), sending: size)
+        }
+        let server1 = try #require(await serverSide.first())
+        #expect(client.received == size)
+        #expect(server1.received == size)
+        #expect(client.sentDigest == server1.receivedDigest)
+        #expect(server1.sentDigest == client.receivedDigest)
+        try await relays.stop()
+    }
+
+    @Test("EOF from the client is passed on while the server keeps sending")
+    func halfCloseFromClient() async throws {
+        let server = try TestServer { socket in
+            // Read to EOF first: only a propagated FIN lets this return; then answer.
+            guard let request = try? socket.receiveAll() else { return }
+            try? socket.sendAll(Array("got \(request.count)".utf8))
+            socket.shutdownWrite()
+        }
+        defer { server.close() }
+        let relays = try RelayPair(destination: server.endpoint)
+        let answer = try await onThread {
+            let socket = try BlockingSocket.connect(to: relays.forwardEndpoint)
+            try socket.sendAll([UInt8](repeating: 7, count: 100_000))
+            socket.shutdownWrite()
+            return try socket.receiveAll()
+        }
+        #expect(String(decoding: answer, as: UTF8.self) == "got 100000")
+        try await relays.stop()
+    }
+
+    @Test("EOF from the server is passed on while the client keeps sending")
+    func halfCloseFromServer() async throws {
+        let received = ServerReports()
+        let echoCount = try TestServer { socket in
+            try? socket.sendAll(Array("hello".utf8))
+            socket.shutdownWrite()
+            // The client learns of our EOF first, then sends: that must still arrive here.
+            let rest = (try? socket.receiveAll()) ?? []
+            received.add(HashedTransfer(received: rest.count))
+        }
+        defer { echoCount.close() }
+        let relays = try RelayPair(destination: echoCount.endpoint)
+        let greeting = try await onThread {
+            let socket = try BlockingSocket.connect(to: relays.forwardEndpoint)
+            let greeting = try socket.receiveAll()
+            try socket.sendAll([UInt8](repeating: 1, count: 50_000))
+            socket.shutdownWrite()
+            _ = try socket.receiveAll()
+            return greeting
+        }
+        #expect(String(decoding: greeting, as: UTF8.self) == "hello")
+        #expect(await received.first()?.received == 50_000)
+        try await relays.stop()
+    }
+
+    @Test("A destination that refuses the connection gives the LAN client a reset")
+    func refusedDestinationResetsClient() async throws {
+        let relays = try RelayPair(destination: TestServer.closedPort())
+        let outcome = try await onThread { () -> Int32 in
+            let socket = try BlockingSocket.connect(to: relays.forwardEndpoint)
+            do throws(SocketReadError) {
+                _ = try socket.receiveAll()
+                return 0
+            } catch {
+                return error.errno
+            }
+        }
+        #expect(outcome == ECONNRESET)
+        try await relays.stop()
+    }
+
+    @Test("A destination outside allow is refused with Not Authorized, and the LAN client is reset")
+    func destinationOutsideAllow() async throws {
+        let server = try TestServer { socket in try? socket.sendAll(Array("must not be reached".utf8)) }
+        defer { server.close() }
+        let relays = try RelayPair(destination: server.endpoint, allow: [IPNetwork("198.18.0.0/15")!])
+        let viaForward = try await onThread { () -> Int32 in
+            let socket = try BlockingSocket.connect(to: relays.forwardEndpoint)
+            do throws(SocketReadError) {
+                _ = try socket.receiveAll()
+                return 0
+            } catch {
+                return error.errno
+            }
+        }
+        #expect(viaForward == ECONNRESET)
+        let answer = try await ConverterProbe.ask(relays.converterEndpoint, ConvertRequest(destination: server.endpoint).encoded())
+        #expect(answer == ConvertResponse.failure(.notAuthorized).encoded())
+        try await relays.stop()
+    }
+
+    @Test("Loopback destinations are refused by default even when allow covers them")
+    func loopbackRefusedByDefault() async throws {
+        let server = try TestServer { socket in try? socket.sendAll(Array("must not be reached".utf8)) }
+        defer { server.close() }
+        let relays = try RelayPair(
+            destination: server.endpoint,
+            allow: [IPNetwork("0.0.0.0/0")!],
+            allowLocalDestinations: false
+        )
+        let answer = try await ConverterProbe.ask(relays.converterEndpoint, ConvertRequest(destination: server.endpoint).encoded())
+        #expect(answer == ConvertResponse.failure(.notAuthorized).encoded())
+        try await relays.stop()
+    }
+
+    @Test("Garbage instead of a Convert header is refused while a parallel good connection completes")
+    func garbageRefusedWhileGoodConnectionCompletes() async throws {
+        let size = 16 << 20
+        let serverSide = ServerReports()
+        let server = try TestServer { socket in
+            serverSide.add(try? HashedTransfer.run(on: socket, sending: size))
+        }
+        defer { server.close() }
+        let relays = try RelayPair(destination: server.endpoint)
+        async let good = onThread {
+            try HashedTransfer.run(on: BlockingSocket.connect(to: relays.forwardEndpoint), sending: size)
+        }
+        let garbage = try await ConverterProbe.ask(relays.converterEndpoint, Array("GET / HTTP/1.1\r\n\r\n".utf8))
+        #expect(garbage == ConvertResponse.failure(.unsupportedVersion).encoded())
+        let truncated = try await ConverterProbe.ask(relays.converterEndpoint, [1, 9, 0, 0, 10])
+        #expect(truncated == ConvertResponse.failure(.malformedMessage).encoded())
+        let client = try await good
+        let server1 = try #require(await serverSide.first())
+        #expect(client.sentDigest == server1.receivedDigest)
+        #expect(server1.sentDigest == client.receivedDigest)
+        #expect(client.received == size)
+        try await relays.stop()
+    }
+
+    @Test("A client that sends nothing is closed after the header timeout")
+    func silentClientTimesOut() async throws {
+        let relays = try RelayPair(
+            destination: TestServer.closedPort(),
+            settings: EngineSettings(workers: 1, headerTimeout: .milliseconds(500))
+        )
+        let answer = try await onThread { () -> [UInt8] in
+            let socket = try BlockingSocket.connect(to: relays.converterEndpoint, timeoutSeconds: 10)
+            return (try? socket.receiveAll()) ?? []
+        }
+        #expect(answer.isEmpty)
+        try await relays.stop()
+    }
+}
+
+/// Talks to a converter directly: sends `bytes`, half-closes, returns everything it answers.
+enum ConverterProbe {
+    static func ask(_ converter: Endpoint, _ bytes: [UInt8]) async throws -> [UInt8] {
+        try await onThread {
+            let socket = try BlockingSocket.connect(to: converter, timeoutSeconds: 10)
+            try socket.sendAll(bytes)
+            socket.shutdownWrite()
+            var answer: [UInt8] = []
+            while let chunk = try? socket.receive(upTo: 4096), !chunk.isEmpty { answer += chunk }
+            return answer
+        }
+    }
+}
+
+/// Reports from server-side handlers, collected across threads.
+actor ServerReports {
+    private var reports: [HashedTransfer] = []
+
+    nonisolated func add(_ report: HashedTransfer?) {
+        Task { await self.append(report) }
+    }
+
+    private func append(_ report: HashedTransfer?) {
+        if let report { reports.append(report) }
+    }
+
+    /// The first report, waiting up to 10 s for it.
+    func first() async -> HashedTransfer? {
+        for _ in 0..<1000 {
+            if let report = reports.first { return report }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return nil
+    }
+}
