@@ -66,6 +66,7 @@ let package = Package(
                 "ConvertProtocol",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
             ]
         ),
         // Namespace suites: drive the built binary, the shipped scripts and real kernel MPTCP.

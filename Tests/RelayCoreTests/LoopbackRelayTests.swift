@@ -1,5 +1,7 @@
 import ConvertProtocol
 import Foundation
+import InMemoryLogging
+import Logging
 import RelayCore
 import Testing
 
@@ -28,6 +30,11 @@ struct LoopbackRelayTests {
         #expect(client.sentDigest == server1.receivedDigest)
         #expect(server1.sentDigest == client.receivedDigest)
         try await relays.stop()
+        let closes = relays.converterLog.entries.filter { $0.message == "connection closed" }
+        #expect(closes.count == 1)
+        #expect(closes.first?.metadata["transport"] == "mptcp")
+        #expect(closes.first?.metadata["bytes_up"] == "\(size)")
+        #expect(closes.first?.metadata["bytes_down"] == "\(size)")
     }
 
     @Test("EOF from the client is passed on while the server keeps sending")

@@ -42,7 +42,9 @@ extension Worker {
 
     /// Takes a slot for a new accepted socket and starts its role's first step.
     private func startConnection(fd: Int32, listenerIndex: Int) {
+        counters.accepted += 1
         guard let free = freeSlots.popLast() else {
+            counters.refusedFull += 1
             SocketCalls.setLingerZero(fd)
             close(fd)
             logger.warning(
@@ -72,7 +74,9 @@ extension Worker {
             slots[slotIndex].destination = destination
             dial(slotIndex, to: listeners[listenerIndex].upstreamAddress!, mptcp: true)
         case .convert(_, let backend):
-            slots[slotIndex].multipath = CLiburing_mptcp_is_active(fd) == 1
+            let multipath = CLiburing_mptcp_is_active(fd) == 1
+            slots[slotIndex].multipath = multipath
+            if !multipath { counters.fallbacks += 1 }
             if let backend, let address = listeners[listenerIndex].backendAddress {
                 slots[slotIndex].destination = backend
                 dial(slotIndex, to: address, mptcp: false)

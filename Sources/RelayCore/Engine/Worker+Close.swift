@@ -47,6 +47,9 @@ extension Worker {
             state.pointee.pipe = .none
         }
         logClose(slot.pointee)
+        if slot.pointee.result == .completed { counters.completed += 1 } else { counters.failed += 1 }
+        counters.bytesUp += slot.pointee.toUpstream.bytes
+        counters.bytesDown += slot.pointee.toDownstream.bytes
         slot.pointee.phase = .free
         slot.pointee.downstream = -1
         slot.pointee.upstream = -1

@@ -28,6 +28,7 @@ final class Worker {
     var wakeBuffer: UnsafeMutablePointer<UInt64>
     let tickInterval: UnsafeMutablePointer<__kernel_timespec>
     var stopping = false
+    var counters = WorkerCounters()
     var logger: Logger
 
     static let headerCapacity = 1024
@@ -99,6 +100,18 @@ final class Worker {
                 }
             } while handled == ring.completionBatch
         }
+        logger.info(
+            "worker stopped",
+            metadata: [
+                "accepted": "\(counters.accepted)",
+                "completed": "\(counters.completed)",
+                "failed": "\(counters.failed)",
+                "mptcp_fallbacks": "\(counters.fallbacks)",
+                "refused_table_full": "\(counters.refusedFull)",
+                "bytes_up": "\(counters.bytesUp)",
+                "bytes_down": "\(counters.bytesDown)",
+            ]
+        )
     }
 
     /// Dispatches one completion by the kind packed in its user data.

@@ -1,4 +1,5 @@
 import ConvertProtocol
+import InMemoryLogging
 import Logging
 import RelayCore
 
@@ -9,6 +10,8 @@ struct RelayPair {
     let forwarder: RelayEngine
     let converterEndpoint: Endpoint
     let forwardEndpoint: Endpoint
+    /// What the converter logged.
+    let converterLog = InMemoryLogHandler()
 
     static let loopback = Endpoint(address: .v4(0x7F00_0001), port: 0)
 
@@ -19,6 +22,7 @@ struct RelayPair {
         settings: EngineSettings = EngineSettings(workers: 2)
     ) throws {
         let logger = Logger(label: "test")
+        let converterLog = converterLog
         converter = RelayEngine(
             settings: settings,
             listeners: [
@@ -31,7 +35,7 @@ struct RelayPair {
                     )
                 )
             ],
-            logger: logger
+            logger: Logger(label: "test", factory: { _ in converterLog })
         )
         try converter.start()
         converterEndpoint = converter.boundEndpoints["converter"]!
