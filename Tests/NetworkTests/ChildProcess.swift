@@ -30,9 +30,11 @@ final class ChildProcess {
         }
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = command
-        if let environment {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        }
+        // `ip`, `tc` and `ss` live in /usr/sbin, which a non-login PATH may lack.
+        var merged = ProcessInfo.processInfo.environment.merging(environment ?? [:]) { _, new in new }
+        let path = merged["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        merged["PATH"] = path + ":/usr/local/sbin:/usr/sbin:/sbin"
+        process.environment = merged
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
         process.standardError = try FileHandle(forWritingTo: stderrURL)
@@ -61,7 +63,7 @@ final class ChildProcess {
     func stop(grace: Double = 5) async {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGTERM)
-        if (try? await wait(seconds: grace)) ?? nil != nil { return }
+        if (try? await wait(seconds: grace)) != nil { return }
         kill(process.processIdentifier, SIGKILL)
         _ = try? await wait(seconds: 5)
     }

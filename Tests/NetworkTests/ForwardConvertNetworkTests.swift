@@ -74,7 +74,7 @@ struct ForwardConvertNetworkTests {
         let server = try ChildProcess(
             [
                 "ip", "netns", "exec", topology.dst, "python3", hashPeer, "serve",
-                "--listen", "198.19.0.2:5201", "--bytes", String(bytes),
+                "--listen", "198.19.0.2:5201", "--bytes", String(bytes), "--timeout", "30",
             ],
             name: "hashpeer-serve",
             directory: scratch
@@ -88,7 +88,7 @@ struct ForwardConvertNetworkTests {
         let client = try ChildProcess(
             [
                 "ip", "netns", "exec", topology.cli, "python3", hashPeer, "send",
-                "--connect", "198.18.0.1:8000", "--bytes", String(bytes),
+                "--connect", "198.18.0.1:8000", "--bytes", String(bytes), "--timeout", "30",
             ],
             name: "hashpeer-send",
             directory: scratch
