@@ -8,6 +8,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/install-deps.sh
 
+# Formatting, shellcheck and script syntax first: cheap, and a finding fails the run.
+scripts/validate.sh
+
 # Warnings are errors for our own targets; SwiftPM compiles remote dependencies with warnings
 # suppressed, so their warnings cannot break this build. The same flags go to `swift test`, so
 # that it reuses this build instead of starting another one.

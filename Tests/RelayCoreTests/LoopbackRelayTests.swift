@@ -113,7 +113,10 @@ struct LoopbackRelayTests {
             }
         }
         #expect(viaForward == ECONNRESET)
-        let answer = try await ConverterProbe.ask(relays.converterEndpoint, ConvertRequest(destination: server.endpoint).encoded())
+        let answer = try await ConverterProbe.ask(
+            relays.converterEndpoint,
+            ConvertRequest(destination: server.endpoint).encoded()
+        )
         #expect(answer == ConvertResponse.failure(.notAuthorized).encoded())
         try await relays.stop()
     }
@@ -127,7 +130,10 @@ struct LoopbackRelayTests {
             allow: [IPNetwork("0.0.0.0/0")!],
             allowLocalDestinations: false
         )
-        let answer = try await ConverterProbe.ask(relays.converterEndpoint, ConvertRequest(destination: server.endpoint).encoded())
+        let answer = try await ConverterProbe.ask(
+            relays.converterEndpoint,
+            ConvertRequest(destination: server.endpoint).encoded()
+        )
         #expect(answer == ConvertResponse.failure(.notAuthorized).encoded())
         try await relays.stop()
     }

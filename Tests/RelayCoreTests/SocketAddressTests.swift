@@ -10,9 +10,12 @@ import Glibc
 /// Endpoint ⇄ sockaddr conversion, both families, and the tags that route completions.
 @Suite("Socket addresses and operation tags")
 struct SocketAddressTests {
-    @Test("IPv4 and IPv6 endpoints survive the trip through sockaddr", arguments: [
-        "198.18.0.1:8000", "0.0.0.0:1", "[2001:db8::1]:443", "[::]:65535", "[2001:db8:0:1::ff]:5201",
-    ])
+    @Test(
+        "IPv4 and IPv6 endpoints survive the trip through sockaddr",
+        arguments: [
+            "198.18.0.1:8000", "0.0.0.0:1", "[2001:db8::1]:443", "[::]:65535", "[2001:db8:0:1::ff]:5201",
+        ]
+    )
     func roundTrip(_ text: String) throws {
         let endpoint = try #require(Endpoint(text))
         let address = SocketAddress(endpoint)

@@ -139,7 +139,8 @@ extension Worker {
         let slot = slots + slotIndex
         let buffer = headerBuffers + slotIndex * Worker.headerCapacity
         for _ in 0..<4 {
-            let target = slot.pointee.headerExpected == 0 ? ConvertFraming.fixedHeaderLength : slot.pointee.headerExpected
+            let target =
+                slot.pointee.headerExpected == 0 ? ConvertFraming.fixedHeaderLength : slot.pointee.headerExpected
             let received = SocketCalls.receive(
                 fd,
                 into: buffer + slot.pointee.headerFilled,

@@ -34,7 +34,13 @@ final class Worker {
     static let headerCapacity = 1024
     static let tickNanoseconds: UInt64 = 250_000_000
 
-    init(index: Int, settings: EngineSettings, listeners: [(ListenerSpec, Int32)], wakeFD: Int32, logger: Logger)
+    init(
+        index: Int,
+        settings: EngineSettings,
+        listeners: [(ListenerSpec, Int32)],
+        wakeFD: Int32,
+        logger: Logger
+    )
         throws(SystemCallError)
     {
         self.index = index

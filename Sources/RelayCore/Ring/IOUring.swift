@@ -15,7 +15,8 @@ struct IOUring: ~Copyable {
         ring = .allocate(capacity: 1)
         ring.initialize(to: io_uring())
         var params = io_uring_params()
-        params.flags = UInt32(IORING_SETUP_CLAMP) | UInt32(IORING_SETUP_SUBMIT_ALL)
+        params.flags =
+            UInt32(IORING_SETUP_CLAMP) | UInt32(IORING_SETUP_SUBMIT_ALL)
             | UInt32(IORING_SETUP_COOP_TASKRUN) | UInt32(IORING_SETUP_SINGLE_ISSUER)
         var result = io_uring_queue_init_params(entries, ring, &params)
         if result == -EINVAL {

@@ -45,7 +45,10 @@ struct SocketAddress {
         case AF_INET:
             return withUnsafeBytes(of: storage) { raw in
                 let sin = raw.baseAddress!.assumingMemoryBound(to: sockaddr_in.self).pointee
-                return Endpoint(address: .v4(UInt32(bigEndian: sin.sin_addr.s_addr)), port: UInt16(bigEndian: sin.sin_port))
+                return Endpoint(
+                    address: .v4(UInt32(bigEndian: sin.sin_addr.s_addr)),
+                    port: UInt16(bigEndian: sin.sin_port)
+                )
             }
         case AF_INET6:
             let bytes = withUnsafeBytes(of: storage.sin6_addr) { Array($0) }

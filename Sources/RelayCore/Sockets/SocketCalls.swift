@@ -44,7 +44,13 @@ enum SocketCalls {
     }
 
     /// setsockopt with an `Int32` value.
-    static func setOption(_ fd: Int32, _ level: Int32, _ option: Int32, _ value: Int32, name: String)
+    static func setOption(
+        _ fd: Int32,
+        _ level: Int32,
+        _ option: Int32,
+        _ value: Int32,
+        name: String
+    )
         throws(SystemCallError)
     {
         var value = value

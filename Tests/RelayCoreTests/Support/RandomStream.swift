@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 
 /// Sends `count` random bytes and hashes them; receives to EOF and hashes that: the two digests of one
 /// side must equal the opposite two of the other side.
@@ -31,8 +32,6 @@ struct HashedTransfer: Sendable, Equatable {
         )
     }
 }
-
-import Foundation
 
 /// The sending half of a `HashedTransfer`.
 private final class SendTask: @unchecked Sendable {
