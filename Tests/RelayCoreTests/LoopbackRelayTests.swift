@@ -87,12 +87,7 @@ struct LoopbackRelayTests {
         let relays = try RelayPair(destination: TestServer.closedPort())
         let outcome = try await onThread { () -> Int32 in
             let socket = try BlockingSocket.connect(to: relays.forwardEndpoint)
-            do throws(SocketReadError) {
-                _ = try socket.receiveAll()
-                return 0
-            } catch {
-                return error.errno
-            }
+            return socket.endOfStreamErrno()
         }
         #expect(outcome == ECONNRESET)
         try await relays.stop()
@@ -105,12 +100,7 @@ struct LoopbackRelayTests {
         let relays = try RelayPair(destination: server.endpoint, allow: [IPNetwork("198.18.0.0/15")!])
         let viaForward = try await onThread { () -> Int32 in
             let socket = try BlockingSocket.connect(to: relays.forwardEndpoint)
-            do throws(SocketReadError) {
-                _ = try socket.receiveAll()
-                return 0
-            } catch {
-                return error.errno
-            }
+            return socket.endOfStreamErrno()
         }
         #expect(viaForward == ECONNRESET)
         let answer = try await ConverterProbe.ask(

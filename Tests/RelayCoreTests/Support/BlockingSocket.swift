@@ -76,6 +76,17 @@ final class BlockingSocket: @unchecked Sendable {
         return result
     }
 
+    /// Reads to the end and says how the connection ended: 0 for EOF, else the errno (ECONNRESET for a
+    /// reset, EAGAIN when the receive timeout passed first).
+    func endOfStreamErrno() -> Int32 {
+        do throws(SocketReadError) {
+            _ = try receiveAll()
+            return 0
+        } catch {
+            return error.errno
+        }
+    }
+
     func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
 
     static func sockaddrIn(_ endpoint: Endpoint) -> sockaddr_in {
