@@ -28,10 +28,17 @@ public struct EngineBlueprint: Sendable, Hashable {
                 switch listener.role {
                 case .forward(let upstream, let destination):
                     .forward(upstream: upstream, destination: destination)
+                case .transparent(let upstream):
+                    .transparent(upstream: upstream)
                 case .convert(let allow, let backend):
                     .convert(policy: DestinationPolicy(allow: allow), backend: backend)
                 }
-            return ListenerSpec(name: listener.name, listen: listener.listen, role: role)
+            return ListenerSpec(
+                name: listener.name,
+                listen: listener.listen,
+                role: role,
+                upstreamMark: listener.upstreamMark
+            )
         }
     }
 }

@@ -5,12 +5,16 @@ import TOMLKit
 extension ConfigDecoder {
     /// Keys every listener takes.
     static let commonListenerKeys = ["name", "role", "listen"]
-    /// Keys only a forward listener takes.
-    static let forwardKeys = ["upstream", "destination"]
-    /// Keys only a convert listener takes.
-    static let convertKeys = ["allow", "backend"]
-    /// The roles the format names, supported or not.
-    static let expectedRoles = "expected \"forward\" or \"convert\""
+    /// The keys each role takes beyond the common ones, in documented order.
+    static let roleKeys: [(role: String, keys: [String])] = [
+        ("forward", ["upstream", "destination", "mark"]),
+        ("transparent", ["upstream", "mark"]),
+        ("convert", ["allow", "backend"]),
+    ]
+    /// Every role-specific key.
+    static let allRoleKeys = ["upstream", "destination", "mark", "allow", "backend"]
+    /// The roles the format names.
+    static let expectedRoles = "expected \"forward\", \"transparent\" or \"convert\""
 
     /// Decodes the `listener` array, reporting an absent or empty one, and skipping (after reporting)
     /// listeners that have problems.
@@ -51,7 +55,7 @@ extension ConfigDecoder {
 
     /// Decodes one listener; `path` is `listener[N]`.
     mutating func decodeListener(_ table: TOMLTable, path: String) -> ListenerConfiguration? {
-        let allKeys = Self.commonListenerKeys + Self.forwardKeys + Self.convertKeys
+        let allKeys = Self.commonListenerKeys + Self.allRoleKeys
         self.reportUnknownKeys(in: table, path: path, allowed: allKeys)
 
         // In the documented key order, so that errors on one line (missing keys) read naturally.
@@ -61,24 +65,26 @@ extension ConfigDecoder {
         }
         let listen = self.decodeListenAddress(table["listen"], path: path)
         let role: ListenerRole?
+        if let roleName, Self.roleKeys.contains(where: { $0.role == roleName }) {
+            self.reportMisplacedKeys(in: table, path: path, role: roleName)
+        }
         switch roleName {
         case "forward":
-            self.reportMisplacedKeys(in: table, path: path, keys: Self.convertKeys, role: "forward")
             role = self.decodeForward(table, path: path)
-        case "convert":
-            self.reportMisplacedKeys(in: table, path: path, keys: Self.forwardKeys, role: "convert")
-            role = self.decodeConvert(table, path: path)
         case "transparent":
-            self.report("\(path).role", "role \"transparent\" is not supported yet; \(Self.expectedRoles)")
-            role = nil
+            role = self.decodeTransparent(table, path: path)
+        case "convert":
+            role = self.decodeConvert(table, path: path)
         case let other?:
             self.report("\(path).role", "\"\(other)\" is not a role; \(Self.expectedRoles)")
             role = nil
         case nil:
             role = nil
         }
+        let mark = table["mark"].flatMap { self.integer($0, key: "\(path).mark", in: 1...0xFFFF_FFFF) }
+        if table.contains(key: "mark") && mark == nil { return nil }
         guard let name, let listen, let role else { return nil }
-        return ListenerConfiguration(name: name, listen: listen, role: role)
+        return ListenerConfiguration(name: name, listen: listen, role: role, upstreamMark: mark.map(UInt32.init))
     }
 
     /// `value`, or `nil` after reporting that the key is missing.
@@ -140,14 +146,15 @@ extension ConfigDecoder {
         return endpoint
     }
 
-    /// Reports each of `keys` present in a listener of a role that does not take it.
-    mutating func reportMisplacedKeys(in table: TOMLTable, path: String, keys: [String], role: String) {
-        let own = role == "forward" ? Self.forwardKeys : Self.convertKeys
-        for key in keys where table.contains(key: key) {
-            let owner = role == "forward" ? "convert" : "forward"
+    /// Reports each role-specific key present in a listener whose role does not take it.
+    mutating func reportMisplacedKeys(in table: TOMLTable, path: String, role: String) {
+        let own = Self.roleKeys.first { $0.role == role }?.keys ?? []
+        for key in Self.allRoleKeys where table.contains(key: key) && !own.contains(key) {
+            let owners = Self.roleKeys.filter { $0.keys.contains(key) }.map { "\"\($0.role)\"" }
+            let ownList = own.count > 1 ? own.dropLast().joined(separator: ", ") + " and " + own.last! : own.joined()
             self.report(
                 "\(path).\(key)",
-                "\(key) belongs to role \"\(owner)\"; a \(role) listener takes \(own.joined(separator: " and "))"
+                "\(key) belongs to role \(owners.joined(separator: " or ")); a \(role) listener takes \(ownList)"
             )
         }
     }
@@ -166,6 +173,16 @@ extension ConfigDecoder {
         ).flatMap { self.endpoint($0, key: "\(path).destination", connectable: true) }
         guard let upstream, let destination else { return nil }
         return .forward(upstream: upstream, destination: destination)
+    }
+
+    /// `upstream`, required: the original destination comes from each accepted socket.
+    mutating func decodeTransparent(_ table: TOMLTable, path: String) -> ListenerRole? {
+        self.required(
+            table["upstream"],
+            key: "\(path).upstream",
+            expected: "expected the server-side converter's ADDRESS:PORT, reached over MPTCP"
+        ).flatMap { self.endpoint($0, key: "\(path).upstream", connectable: true) }
+            .map { .transparent(upstream: $0) }
     }
 
     /// `allow` (networks, default none) and `backend` (optional), which exclude each other: with a

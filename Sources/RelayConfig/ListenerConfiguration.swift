@@ -11,10 +11,15 @@ public struct ListenerConfiguration: Sendable, Hashable {
     /// What the listener does with each accepted connection, with the settings of that role.
     public var role: ListenerRole
 
+    /// `mark`: the SO_MARK put on the listener's upstream (MPTCP) sockets, so that firewall rules can
+    /// recognise the relay's own traffic; forward and transparent listeners only.
+    public var upstreamMark: UInt32?
+
     /// Creates a listener configuration from parts; ``ConfigLoader`` is the validating way to get one.
-    public init(name: String, listen: Endpoint, role: ListenerRole) {
+    public init(name: String, listen: Endpoint, role: ListenerRole, upstreamMark: UInt32? = nil) {
         self.name = name
         self.listen = listen
         self.role = role
+        self.upstreamMark = upstreamMark
     }
 }

@@ -142,9 +142,13 @@ struct ConfigErrorTests {
         #expect(errors.map(\.key) == ["listener[1].allow", "listener[2].upstream"])
         #expect(errors.map(\.line) == [7, 13])
         #expect(
-            errors[0].message == "allow belongs to role \"convert\"; a forward listener takes upstream and destination"
+            errors[0].message
+                == "allow belongs to role \"convert\"; a forward listener takes upstream, destination and mark"
         )
-        #expect(errors[1].message == "upstream belongs to role \"forward\"; a convert listener takes allow and backend")
+        #expect(
+            errors[1].message
+                == "upstream belongs to role \"forward\" or \"transparent\"; a convert listener takes allow and backend"
+        )
     }
 
     @Test("missing required keys point at the listener's header")
@@ -171,10 +175,12 @@ struct ConfigErrorTests {
         let errors = configErrors("# header\n[[listener]]\nname = \"a\"\nlisten = \"0.0.0.0:1\"\n")
         #expect(errors.map(\.key) == ["listener[1].role"])
         #expect(errors.map(\.line) == [2])
-        #expect(errors.map(\.message) == ["missing required key; expected \"forward\" or \"convert\""])
+        #expect(
+            errors.map(\.message) == ["missing required key; expected \"forward\", \"transparent\" or \"convert\""]
+        )
     }
 
-    @Test("role transparent is not supported yet, unknown roles are named")
+    @Test("transparent needs an upstream and takes no destination; unknown roles are named")
     func roles() {
         let errors = configErrors(
             """
@@ -182,16 +188,21 @@ struct ConfigErrorTests {
             name = "t"
             role = "transparent"
             listen = "0.0.0.0:1"
+            destination = "198.19.0.2:80"
             [[listener]]
             name = "x"
             role = "reverse"
             listen = "0.0.0.0:2"
             """
         )
-        #expect(errors.map(\.key) == ["listener[1].role", "listener[2].role"])
-        #expect(errors.map(\.line) == [3, 7])
-        #expect(errors[0].message == "role \"transparent\" is not supported yet; expected \"forward\" or \"convert\"")
-        #expect(errors[1].message == "\"reverse\" is not a role; expected \"forward\" or \"convert\"")
+        #expect(errors.map(\.key) == ["listener[1].upstream", "listener[1].destination", "listener[2].role"])
+        #expect(errors.map(\.line) == [1, 5, 8])
+        #expect(errors[0].message.hasPrefix("missing required key; expected the server-side converter's"))
+        #expect(
+            errors[1].message
+                == "destination belongs to role \"forward\"; a transparent listener takes upstream and mark"
+        )
+        #expect(errors[2].message == "\"reverse\" is not a role; expected \"forward\", \"transparent\" or \"convert\"")
     }
 
     @Test("no listener at all")
@@ -415,10 +426,10 @@ struct ConfigErrorTests {
                 "many.toml:2: runtime.pipe_size: 3 is out of range; expected 4096...1048576",
                 "many.toml:4: listener[1].upstream: missing required key; expected the server-side converter's ADDRESS:PORT, reached over MPTCP",
                 "many.toml:7: listener[1].listen: \"198.18.0.1\" is not an endpoint; expected ADDRESS:PORT or [IPv6]:PORT",
-                "many.toml:9: listener[1].backend: backend belongs to role \"convert\"; a forward listener takes upstream and destination",
+                "many.toml:9: listener[1].backend: backend belongs to role \"convert\"; a forward listener takes upstream, destination and mark",
                 "many.toml:12: listener[2].name: \"lan\" is already the name of listener[1]; names must be unique",
                 "many.toml:15: listener[2].allow[1]: \"not-a-network\" is not a network; expected ADDRESS/PREFIX such as 198.19.0.0/24, or an address",
-                "many.toml:16: listener[2].extra: unknown key; expected one of name, role, listen, upstream, destination, allow, backend",
+                "many.toml:16: listener[2].extra: unknown key; expected one of name, role, listen, upstream, destination, mark, allow, backend",
             ]
         )
     }

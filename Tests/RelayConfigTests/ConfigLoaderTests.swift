@@ -146,6 +146,56 @@ struct ConfigLoaderTests {
         #expect(destination.description == "[2001:db8:2::2]:5201")
     }
 
+    @Test("transparent listeners for both families, with an upstream mark")
+    func transparentListeners() throws {
+        let configuration = try ConfigLoader.parse(
+            """
+            [[listener]]
+            name = "tproxy4"
+            role = "transparent"
+            listen = "127.0.0.1:7000"
+            upstream = "198.18.1.2:8443"
+            mark = 1
+
+            [[listener]]
+            name = "tproxy6"
+            role = "transparent"
+            listen = "[::1]:7000"
+            upstream = "[2001:db8:1::2]:8443"
+            """,
+            file: "tproxy.toml"
+        )
+        #expect(configuration.listeners.map(\.role.name) == ["transparent", "transparent"])
+        #expect(configuration.listeners.map(\.upstreamMark) == [1, nil])
+        #expect(
+            configuration.listeners[1].role == .transparent(upstream: try #require(Endpoint("[2001:db8:1::2]:8443")))
+        )
+    }
+
+    @Test("mark must be a 32-bit integer above 0")
+    func markRange() {
+        do {
+            _ = try ConfigLoader.parse(
+                """
+                [[listener]]
+                name = "t"
+                role = "transparent"
+                listen = "127.0.0.1:7000"
+                upstream = "198.18.1.2:8443"
+                mark = 0
+                """,
+                file: "mark.toml"
+            )
+            Issue.record("mark = 0 was accepted")
+        } catch {
+            #expect(
+                error.errors.map(\.description) == [
+                    "mark.toml:6: listener[1].mark: 0 is out of range; expected 1...4294967295"
+                ]
+            )
+        }
+    }
+
     @Test("the same port on different addresses is not a duplicate")
     func samePortDifferentAddress() throws {
         let configuration = try ConfigLoader.parse(

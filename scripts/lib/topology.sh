@@ -192,3 +192,171 @@ topo_wait_listen() {
     echo "topology: nothing listens on port $port in $ns after ${seconds}s" >&2
     return 1
 }
+
+# ---------------------------------------------------------------------------------------------
+# IPv6 and extra destinations (opt-in: topo_create alone builds exactly the IPv4 topology above).
+#
+#   topo_create "$P" && topo_add_ipv6 "$P" && topo_add_destinations "$P" 198.19.1.10 2001:db8:19:1::10
+#
+# Every IPv4 /24 of the topology gets an IPv6 /64 whose third and fourth groups mirror it, and the
+# same host numbers (198.18.1.1 <-> 2001:db8:18:1::1):
+#
+#   cli  eth0  2001:db8:18::2/64     default via gw
+#   gw   lan0  2001:db8:18::1/64
+#        upa0  2001:db8:18:1::1/64   table 101: default via 2001:db8:18:1::2 (ip -6 rule from ::1)
+#        upb0  2001:db8:18:2::1/64   table 102: default via 2001:db8:18:2::2 (ip -6 rule from ::1)
+#   srv  upa0  2001:db8:18:1::2/64
+#        upb0  2001:db8:18:2::2/64
+#        lan0  2001:db8:19::1/64
+#   dst  eth0  2001:db8:19::2/64     default via srv
+#
+# gw and srv forward IPv6 too, and route the two LAN /64s over uplink A (the direct path, as for
+# IPv4). gw gets a second MPTCP `subflow` endpoint, 2001:db8:18:2::1 on upb0, so that MPTCP
+# connections over IPv6 also open a subflow on uplink B (the kernel never mixes families in one
+# MPTCP connection: IPv4 connections use the IPv4 endpoint, IPv6 ones the IPv6 endpoint).
+# Addresses are added with `nodad`, so they are usable at once.
+#
+# topo_add_destinations puts extra host addresses (198.19.0.0/16 and 2001:db8:19::/48 only) on
+# dst's loopback and routes those two prefixes from srv to dst. gw has no route to them (only to
+# the server LAN link itself), so a LAN connection to one of them reaches dst only through a relay.
+
+# The IPv6 address of a topology endpoint: topo_ipv6_of gw upa0 -> 2001:db8:18:1::1.
+topo_ipv6_of() {
+    local host=$1 dev=$2
+    case "$host/$dev" in
+    cli/eth0) echo 2001:db8:18::2 ;;
+    gw/lan0) echo 2001:db8:18::1 ;;
+    gw/upa0) echo 2001:db8:18:1::1 ;;
+    gw/upb0) echo 2001:db8:18:2::1 ;;
+    srv/upa0) echo 2001:db8:18:1::2 ;;
+    srv/upb0) echo 2001:db8:18:2::2 ;;
+    srv/lan0) echo 2001:db8:19::1 ;;
+    dst/eth0) echo 2001:db8:19::2 ;;
+    *)
+        echo "topology: no IPv6 address for $host/$dev" >&2
+        return 1
+        ;;
+    esac
+}
+
+# Adds ADDR/LEN (IPv6, no duplicate address detection) to IF in NS.
+topo_addr6() {
+    local ns=$1 dev=$2 cidr=$3
+    ip -n "$ns" -6 addr add "$cidr" dev "$dev" nodad
+}
+
+# Adds IPv6 to a topology made by topo_create: topo_add_ipv6 PREFIX. On failure, says so and
+# returns non-zero (the caller's trap removes the namespaces).
+topo_add_ipv6() {
+    local prefix=${1:?topo_add_ipv6 needs a prefix}
+    if ! topo_add_ipv6_steps "$prefix"; then
+        echo "topology: adding IPv6 to ${prefix}* failed" >&2
+        return 1
+    fi
+}
+
+topo_add_ipv6_steps() {
+    local prefix=$1
+    local cli="${prefix}cli" gw="${prefix}gw" srv="${prefix}srv" dst="${prefix}dst"
+    local ns
+
+    for ns in "$cli" "$gw" "$srv" "$dst"; do
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 || return 1
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=0 || return 1
+        # No router advertisements are sent here; never let one add routes behind our back.
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_ra=0 || return 1
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.accept_ra=0 || return 1
+    done
+
+    topo_addr6 "$cli" eth0 2001:db8:18::2/64 || return 1
+    topo_addr6 "$gw" lan0 2001:db8:18::1/64 || return 1
+    topo_addr6 "$gw" upa0 2001:db8:18:1::1/64 || return 1
+    topo_addr6 "$gw" upb0 2001:db8:18:2::1/64 || return 1
+    topo_addr6 "$srv" upa0 2001:db8:18:1::2/64 || return 1
+    topo_addr6 "$srv" upb0 2001:db8:18:2::2/64 || return 1
+    topo_addr6 "$srv" lan0 2001:db8:19::1/64 || return 1
+    topo_addr6 "$dst" eth0 2001:db8:19::2/64 || return 1
+
+    ip -n "$cli" -6 route add default via 2001:db8:18::1 dev eth0 || return 1
+    ip -n "$dst" -6 route add default via 2001:db8:19::1 dev eth0 || return 1
+
+    ip netns exec "$gw" sysctl -qw net.ipv6.conf.all.forwarding=1 || return 1
+    ip netns exec "$srv" sysctl -qw net.ipv6.conf.all.forwarding=1 || return 1
+    ip -n "$gw" -6 route add 2001:db8:19::/64 via 2001:db8:18:1::2 dev upa0 || return 1
+    ip -n "$srv" -6 route add 2001:db8:18::/64 via 2001:db8:18:1::1 dev upa0 || return 1
+
+    ip -n "$gw" -6 rule add from 2001:db8:18:1::1 table 101 || return 1
+    ip -n "$gw" -6 route add 2001:db8:18:1::/64 dev upa0 table 101 || return 1
+    ip -n "$gw" -6 route add default via 2001:db8:18:1::2 dev upa0 table 101 || return 1
+    ip -n "$gw" -6 rule add from 2001:db8:18:2::1 table 102 || return 1
+    ip -n "$gw" -6 route add 2001:db8:18:2::/64 dev upb0 table 102 || return 1
+    ip -n "$gw" -6 route add default via 2001:db8:18:2::2 dev upb0 table 102 || return 1
+
+    ip -n "$gw" mptcp endpoint add 2001:db8:18:2::1 dev upb0 subflow || return 1
+    topo_wait_ipv6_settled "$prefix" || return 1
+    return 0
+}
+
+# Waits (at most 10 s) until no IPv6 address in the prefix's namespaces is tentative: the
+# link-local addresses still run duplicate address detection for a second or two after the links
+# come up, and their local routes appear only then (a ruleset snapshot taken earlier would differ
+# from one taken later).
+topo_wait_ipv6_settled() {
+    local prefix=$1 ns i busy
+    for ((i = 0; i < 100; i++)); do
+        busy=0
+        for ns in $(topo_namespaces "$prefix"); do
+            if [[ -n $(ip -n "$ns" -6 addr show tentative 2>/dev/null) ]]; then
+                busy=1
+                break
+            fi
+        done
+        ((busy)) || return 0
+        sleep 0.1
+    done
+    echo "topology: IPv6 addresses in ${prefix}* still tentative after 10s" >&2
+    return 1
+}
+
+# Adds host addresses to dst's loopback and routes them from srv: topo_add_destinations PREFIX
+# ADDR... Each ADDR is an IPv4 address in 198.19.0.0/16 (outside 198.19.0.0/24) or an IPv6
+# address in 2001:db8:19::/48 (outside 2001:db8:19::/64); anything else is refused.
+topo_add_destinations() {
+    local prefix=${1:?topo_add_destinations needs a prefix}
+    shift
+    local srv="${prefix}srv" dst="${prefix}dst" addr srv_v6
+    for addr in "$@"; do
+        case $addr in
+        198.19.0.*)
+            echo "topology: $addr is on the server LAN link; pick one outside 198.19.0.0/24" >&2
+            return 1
+            ;;
+        198.19.*.*) ip -n "$dst" addr add "$addr/32" dev lo || return 1 ;;
+        2001:db8:19::*)
+            echo "topology: $addr is on the server LAN link; pick one outside 2001:db8:19::/64" >&2
+            return 1
+            ;;
+        2001:db8:19:*) ip -n "$dst" -6 addr add "$addr/128" dev lo nodad || return 1 ;;
+        *)
+            echo "topology: destination $addr is outside 198.19.0.0/16 and 2001:db8:19::/48" >&2
+            return 1
+            ;;
+        esac
+    done
+    ip -n "$srv" route replace 198.19.0.0/16 via 198.19.0.2 dev lan0 || return 1
+    # IPv6 only when topo_add_ipv6 has run. (No `| grep -q`: under pipefail, grep's early exit
+    # could fail the pipeline.)
+    srv_v6=$(ip -n "$srv" -6 addr show dev lan0) || return 1
+    if [[ $srv_v6 == *"inet6 2001:db8:19::1/"* ]]; then
+        ip -n "$srv" -6 route replace 2001:db8:19::/48 via 2001:db8:19::2 dev lan0 || return 1
+    fi
+    return 0
+}
+
+# Prints the IPv6 octets sent on IF in NS (the interface's Ip6OutOctets).
+topo_if_ip6_tx_bytes() {
+    local ns=$1 dev=$2
+    # shellcheck disable=SC2016 # an awk program, expanded by awk
+    ip netns exec "$ns" awk '$1 == "Ip6OutOctets" { print $2; found = 1 } END { exit !found }' \
+        "/proc/net/dev_snmp6/$dev"
+}

@@ -22,6 +22,8 @@ public enum ConnectionResult: Sendable, Hashable, CustomStringConvertible {
     case converterError(ConvertErrorCode)
     /// The converter's answer could not be parsed (forward side).
     case badResponse
+    /// A transparent connection whose original destination is this host itself: relaying it would loop.
+    case loopRefused
     /// No bytes either way for `idleTimeout`.
     case idleTimeout
     /// The worker had no free slot or could not make a socket or pipe.
@@ -42,6 +44,7 @@ public enum ConnectionResult: Sendable, Hashable, CustomStringConvertible {
         case .destinationRefused: "destination_refused"
         case .converterError: "converter_error"
         case .badResponse: "bad_response"
+        case .loopRefused: "loop_refused"
         case .idleTimeout: "idle_timeout"
         case .resourceExhausted: "resource_exhausted"
         case .shutdown: "shutdown"

@@ -3,6 +3,8 @@ import ConvertProtocol
 /// Where a connection is in its life.
 enum ConnectionPhase: UInt8 {
     case free
+    /// Accepted; its role's first step has not been queued yet.
+    case starting
     /// Converter side: reading the client's Convert request.
     case awaitingRequest
     /// Dialing the upstream (forward: the converter; convert: the destination or backend).

@@ -41,12 +41,15 @@ public struct ListenerSpec: Sendable, Hashable {
     public var listen: Endpoint
     /// The listener's role.
     public var role: EngineRole
+    /// SO_MARK for the upstream sockets of forward and transparent listeners (needs CAP_NET_ADMIN).
+    public var upstreamMark: UInt32?
 
     /// A listener named `name` on `listen` doing `role`.
-    public init(name: String, listen: Endpoint, role: EngineRole) {
+    public init(name: String, listen: Endpoint, role: EngineRole, upstreamMark: UInt32? = nil) {
         self.name = name
         self.listen = listen
         self.role = role
+        self.upstreamMark = upstreamMark
     }
 }
 
@@ -54,6 +57,9 @@ public struct ListenerSpec: Sendable, Hashable {
 public enum EngineRole: Sendable, Hashable {
     /// Accept plain TCP, open MPTCP to `upstream` (a converter), ask it for `destination` (RFC 8803).
     case forward(upstream: Endpoint, destination: Endpoint)
+    /// Accept TPROXY-redirected TCP (the listener has IP_TRANSPARENT); the original destination is the
+    /// accepted socket's local address; carry it over MPTCP to `upstream` as with `forward`.
+    case transparent(upstream: Endpoint)
     /// Accept MPTCP (or TCP fallback); read the Convert request, or use the fixed `backend` without one;
     /// connect over TCP if `policy` allows; relay.
     case convert(policy: DestinationPolicy, backend: Endpoint?)
@@ -61,6 +67,12 @@ public enum EngineRole: Sendable, Hashable {
     /// Whether the listening socket is IPPROTO_MPTCP.
     var listensWithMPTCP: Bool {
         if case .convert = self { return true }
+        return false
+    }
+
+    /// Whether the listening socket needs IP_TRANSPARENT.
+    var listensTransparently: Bool {
+        if case .transparent = self { return true }
         return false
     }
 }

@@ -14,6 +14,8 @@ public final class RelayEngine: Sendable {
     public let settings: EngineSettings
     /// Listeners as given, with `DestinationPolicy.ownAddresses` filled in at start.
     public let listeners: [ListenerSpec]
+    /// This host's addresses when the engine was made (getifaddrs).
+    private let localAddresses: Set<IPAddress>
     private let logger: Logger
     private let state = Mutex(EngineState())
 
@@ -31,6 +33,7 @@ public final class RelayEngine: Sendable {
         self.settings = settings
         self.logger = logger
         let own = Set(LocalAddresses.current())
+        localAddresses = own
         self.listeners = listeners.map { spec in
             var spec = spec
             if case .convert(var policy, let backend) = spec.role {
@@ -66,7 +69,12 @@ public final class RelayEngine: Sendable {
             for spec in listeners {
                 var endpoint = spec.listen
                 for worker in 0..<workerCount {
-                    let fd = try SocketCalls.makeListener(endpoint, mptcp: spec.role.listensWithMPTCP, backlog: 4096)
+                    let fd = try SocketCalls.makeListener(
+                        endpoint,
+                        mptcp: spec.role.listensWithMPTCP,
+                        backlog: 4096,
+                        transparent: spec.role.listensTransparently
+                    )
                     if worker == 0, let local = SocketAddress.local(of: fd)?.endpoint {
                         endpoint = local
                         bound[spec.name] = local
@@ -76,6 +84,12 @@ public final class RelayEngine: Sendable {
             }
         } catch {
             for listenersOfWorker in perWorker { for (_, fd) in listenersOfWorker { close(fd) } }
+            if error.errno == EPERM && error.call.contains("TRANSPARENT") {
+                logger.error(
+                    "a transparent listener needs CAP_NET_ADMIN (for IP_TRANSPARENT): run as root or grant the capability, e.g. systemd AmbientCapabilities=CAP_NET_ADMIN",
+                    metadata: ["error": "\(error)"]
+                )
+            }
             throw error
         }
 
@@ -128,6 +142,7 @@ public final class RelayEngine: Sendable {
                 index: index,
                 settings: settings,
                 listeners: listeners,
+                localAddresses: localAddresses,
                 wakeFD: wakeFD,
                 logger: logger
             )

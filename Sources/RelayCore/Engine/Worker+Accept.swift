@@ -62,6 +62,7 @@ extension Worker {
         let generation = slots[slotIndex].generation
         slots[slotIndex] = ConnectionSlot()
         slots[slotIndex].generation = generation
+        slots[slotIndex].phase = .starting
         slots[slotIndex].listener = listenerIndex
         slots[slotIndex].downstream = fd
         slots[slotIndex].startedAt = now
@@ -69,10 +70,20 @@ extension Worker {
         slots[slotIndex].peer = SocketAddress.peer(of: fd)?.endpoint
         SocketCalls.setNoDelay(fd)
 
-        switch listeners[listenerIndex].spec.role {
+        let spec = listeners[listenerIndex].spec
+        switch spec.role {
         case .forward(_, let destination):
             slots[slotIndex].destination = destination
-            dial(slotIndex, to: listeners[listenerIndex].upstreamAddress!, mptcp: true)
+            dial(slotIndex, to: listeners[listenerIndex].upstreamAddress!, mptcp: true, mark: spec.upstreamMark)
+        case .transparent:
+            // TPROXY keeps the destination the client dialed as the accepted socket's local address.
+            let destination = SocketAddress.local(of: fd)?.endpoint
+            slots[slotIndex].destination = destination
+            guard let destination, !wouldLoop(destination) else {
+                counters.loopsRefused += 1
+                return fail(slotIndex, .loopRefused)
+            }
+            dial(slotIndex, to: listeners[listenerIndex].upstreamAddress!, mptcp: true, mark: spec.upstreamMark)
         case .convert(_, let backend):
             let multipath = CLiburing_mptcp_is_active(fd) == 1
             slots[slotIndex].multipath = multipath
@@ -87,16 +98,31 @@ extension Worker {
         }
     }
 
-    /// Opens the upstream socket and queues its connect; phase becomes `connecting`.
-    func dial(_ slotIndex: Int, to address: UnsafePointer<SocketAddress>, mptcp: Bool) {
+    /// Whether a transparent connection's original destination is this host itself (one of its
+    /// addresses, loopback, or unspecified): relaying it would bring it straight back.
+    func wouldLoop(_ destination: Endpoint) -> Bool {
+        let address = destination.address
+        return address.isLoopback || address.isUnspecified || localAddresses.contains(address)
+    }
+
+    /// Opens the upstream socket (with SO_MARK when given) and queues its connect; phase becomes
+    /// `connecting`.
+    func dial(_ slotIndex: Int, to address: UnsafePointer<SocketAddress>, mptcp: Bool, mark: UInt32? = nil) {
         let fd: Int32
         do {
             fd = try SocketCalls.makeStreamSocket(family: address.pointee.family, mptcp: mptcp)
         } catch {
             return fail(slotIndex, .resourceExhausted(errno: error.errno))
         }
-        SocketCalls.setNoDelay(fd)
         slots[slotIndex].upstream = fd
+        if let mark {
+            do {
+                try SocketCalls.setOption(fd, SOL_SOCKET, SO_MARK, Int32(bitPattern: mark), name: "SO_MARK")
+            } catch {
+                return fail(slotIndex, .connectFailed(errno: error.errno))
+            }
+        }
+        SocketCalls.setNoDelay(fd)
         slots[slotIndex].phase = .connecting
         armConnect(slotIndex, to: address)
     }

@@ -91,10 +91,11 @@ extension Worker {
 }
 
 extension EngineRole {
-    /// "forward" or "convert", for logs.
+    /// "forward", "transparent" or "convert", for logs.
     public var label: String {
         switch self {
         case .forward: "forward"
+        case .transparent: "transparent"
         case .convert: "convert"
         }
     }

@@ -23,12 +23,13 @@ extension Worker {
             return connectFailed(slotIndex, errno: -result)
         }
         switch listener.spec.role {
-        case .forward:
+        case .forward, .transparent:
             slot.pointee.multipath = CLiburing_mptcp_is_active(slot.pointee.upstream) == 1
             // A few dozen bytes into the empty send buffer of a fresh socket: a short write cannot happen
             // short of an error, which the close then reports.
-            let sent = SocketCalls.send(slot.pointee.upstream, listener.request)
-            if sent != listener.request.count {
+            let request = ConvertRequest(destination: slot.pointee.destination!).encoded()
+            let sent = SocketCalls.send(slot.pointee.upstream, request)
+            if sent != request.count {
                 return fail(slotIndex, .upstreamReset(errno: sent < 0 ? Int32(-sent) : EIO))
             }
             slot.pointee.phase = .awaitingResponse
@@ -59,7 +60,7 @@ extension Worker {
 
     private func connectFailed(_ slotIndex: Int, errno code: Int32) {
         switch listeners[slots[slotIndex].listener].spec.role {
-        case .forward:
+        case .forward, .transparent:
             fail(slotIndex, .connectFailed(errno: code))
         case .convert:
             let answer: ConvertErrorCode =
@@ -75,7 +76,7 @@ extension Worker {
     /// The connect deadline passed: cancel it and end the connection as the role requires.
     func connectTimedOut(_ slotIndex: Int) {
         switch listeners[slots[slotIndex].listener].spec.role {
-        case .forward:
+        case .forward, .transparent:
             fail(slotIndex, .connectTimeout)
         case .convert:
             refuse(slotIndex, answer: .destinationUnreachable, result: .connectTimeout)

@@ -29,6 +29,8 @@ final class Worker {
     let tickInterval: UnsafeMutablePointer<__kernel_timespec>
     var stopping = false
     var counters = WorkerCounters()
+    /// This host's addresses: transparent connections to them would loop.
+    let localAddresses: Set<IPAddress>
     var logger: Logger
 
     static let headerCapacity = 1024
@@ -38,12 +40,12 @@ final class Worker {
         index: Int,
         settings: EngineSettings,
         listeners: [(ListenerSpec, Int32)],
+        localAddresses: Set<IPAddress>,
         wakeFD: Int32,
         logger: Logger
-    )
-        throws(SystemCallError)
-    {
+    ) throws(SystemCallError) {
         self.index = index
+        self.localAddresses = localAddresses
         self.settings = settings
         let capacity = settings.maxConnectionsPerWorker
         ring = try IOUring(entries: UInt32(min(max(capacity / 4, 256), 4096)))
@@ -113,6 +115,7 @@ final class Worker {
                 "completed": "\(counters.completed)",
                 "failed": "\(counters.failed)",
                 "mptcp_fallbacks": "\(counters.fallbacks)",
+                "loops_refused": "\(counters.loopsRefused)",
                 "refused_table_full": "\(counters.refusedFull)",
                 "bytes_up": "\(counters.bytesUp)",
                 "bytes_down": "\(counters.bytesDown)",

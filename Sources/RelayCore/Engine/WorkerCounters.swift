@@ -7,6 +7,8 @@ struct WorkerCounters {
     var fallbacks: UInt64 = 0
     /// Connections refused because the worker's table was full.
     var refusedFull: UInt64 = 0
+    /// Transparent connections refused because their destination is this host (`loop_refused`).
+    var loopsRefused: UInt64 = 0
     /// Connections closed with `ConnectionResult.completed`.
     var completed: UInt64 = 0
     /// Connections closed with any other result.

@@ -33,6 +33,14 @@ enum SocketCalls {
             if address.family == AF_INET6 {
                 try setOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 1, name: "IPV6_V6ONLY")
             }
+            if transparent {
+                // Accept connections addressed to any destination that TPROXY rules steer here.
+                if address.family == AF_INET6 {
+                    try setOption(fd, Int32(IPPROTO_IPV6), IPV6_TRANSPARENT, 1, name: "IPV6_TRANSPARENT")
+                } else {
+                    try setOption(fd, Int32(IPPROTO_IP), IP_TRANSPARENT, 1, name: "IP_TRANSPARENT")
+                }
+            }
             let bound = address.withSockaddr { bind(fd, $0, $1) }
             if bound != 0 { throw SystemCallError("bind(\(endpoint))", errno: errno) }
             if listen(fd, backlog) != 0 { throw SystemCallError("listen(\(endpoint))", errno: errno) }
