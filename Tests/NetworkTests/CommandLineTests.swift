@@ -20,7 +20,12 @@ struct CommandLineTests {
         #expect(result.stdout.contains("exit=0"))
     }
 
-    @Test("check-config accepts every shipped example", arguments: ["config/gateway.toml", "config/server.toml"])
+    @Test(
+        "check-config accepts every shipped example",
+        arguments: [
+            "config/gateway.toml", "config/gateway-transparent.toml", "config/server.toml",
+        ]
+    )
     func examplesAreValid(_ file: String) async throws {
         let path = NetworkTestEnvironment.packageRoot.appendingPathComponent(file).path
         let result = try await relay(["check-config", path])
