@@ -1,0 +1,573 @@
+#!/usr/bin/env python3
+"""Helpers of Benchmarks/run.sh (standard library only).
+
+cpu --ns NS [--ns NS ...] --comm NAME[,NAME...]
+    Prints the CPU seconds (utime + stime + cutime + cstime from /proc/PID/stat) summed over
+    every process named NAME in the namespaces NS. cutime/cstime count children that have
+    exited and been reaped (socat forks one child per connection).
+counters
+    Prints the MPTcpExt counters of the current network namespace (/proc/net/netstat) as JSON.
+record --raw FILE --phase P --round R --contender C --test T [sources...]
+    Turns one measurement into a JSON line appended to FILE, and prints a one-line summary.
+    Sources: --iperf FILE (iperf3 -J), --wrk FILE (wrk --latency), --hold FILE (holdconns.py),
+    --cpu-before S --cpu-after S, --counters-before FILE --counters-after FILE.
+    Exits non-zero when the measurement shows that no data passed (a broken harness).
+report --raw FILE --machine FILE --out DIR [--gnuplot]
+    Medians per figure and contender, ratios, targets: writes DIR/latest.md, DIR/latest.json
+    and (with --gnuplot) DIR/latest.png.
+"""
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+
+CONTENDERS = ["direct", "mptcp-relay", "haproxy", "socat"]
+LABELS = {"direct": "direct", "mptcp-relay": "mptcp-relay", "haproxy": "HAProxy", "socat": "socat"}
+
+
+def fail(msg):
+    print(f"bench.py: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+# ---------------------------------------------------------------------------------------------
+# /proc readers
+
+def namespace_pids(ns):
+    out = subprocess.run(["ip", "netns", "pids", ns], check=True, capture_output=True,
+                         text=True, timeout=20).stdout
+    return [int(p) for p in out.split()]
+
+
+def proc_cpu_ticks(pid):
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
+            text = f.read()
+    except OSError:
+        return None, 0
+    comm = text[text.index("(") + 1:text.rindex(")")]
+    fields = text[text.rindex(")") + 2:].split()
+    # fields[0] is field 3 (state); utime, stime, cutime, cstime are fields 14..17.
+    return comm, sum(int(x) for x in fields[11:15])
+
+
+def cmd_cpu(args):
+    comms = set(args.comm.split(","))
+    ticks = 0
+    for ns in args.ns:
+        for pid in namespace_pids(ns):
+            comm, t = proc_cpu_ticks(pid)
+            if comm in comms:
+                ticks += t
+    print(f"{ticks / os.sysconf('SC_CLK_TCK'):.2f}")
+
+
+def cmd_counters(_args):
+    with open("/proc/net/netstat", encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    out = {}
+    for head, vals in zip(lines[::2], lines[1::2]):
+        if head.startswith("MPTcpExt:"):
+            out = {k: int(v) for k, v in zip(head.split()[1:], vals.split()[1:])}
+    print(json.dumps(out))
+
+
+def first_line(cmd):
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return "not found"
+    text = (res.stdout + res.stderr).strip()
+    return text.splitlines()[0] if text else "?"
+
+
+def dpkg_version(pkg):
+    return first_line(["dpkg-query", "-W", "-f", "${Version}", pkg])
+
+
+def cmd_machine(args):
+    """Describes the machine and the versions under test; writes JSON and a text file."""
+    import datetime
+    import platform
+    cpu_model = "?"
+    with open("/proc/cpuinfo", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo", encoding="utf-8") as f:
+        mem_kib = int(f.readline().split()[1])
+    with open("/proc/loadavg", encoding="utf-8") as f:
+        load = " ".join(f.read().split()[:3])
+    repo = args.repo
+    commit = first_line(["git", "-C", repo, "rev-parse", "--short=12", "HEAD"])
+    dirty = subprocess.run(["git", "-C", repo, "status", "--porcelain", "--", "Sources",
+                            "Package.swift"], capture_output=True, text=True, timeout=20,
+                           check=False).stdout.strip()
+    if dirty:
+        commit += f" + uncommitted changes in {len(dirty.splitlines())} source file(s)"
+    info = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "kernel": platform.release(),
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu_model,
+        "memory": f"{mem_kib / 1048576:.1f} GiB RAM",
+        "load_before": load,
+        "relay_commit": commit,
+        "swift": first_line(["swift", "--version"]),
+        "liburing": dpkg_version("liburing2"),
+        "haproxy": first_line(["haproxy", "-v"]),
+        "socat": next((l for l in subprocess.run(["socat", "-V"], capture_output=True, text=True,
+                                         timeout=20, check=False).stdout.splitlines()
+              if l.startswith("socat version")), "?"),
+        "iperf3": first_line(["iperf3", "-v"]),
+        "wrk": first_line(["wrk", "-v"]),
+        "nginx": first_line(["nginx", "-v"]),
+        "mptcpize": "mptcpize " + dpkg_version("mptcpize"),
+        "python3": first_line(["python3", "--version"]),
+    }
+    with open(args.json, "w", encoding="utf-8") as f:
+        json.dump(info, f, indent=1)
+        f.write("\n")
+
+
+def cmd_machine_finish(args):
+    """Adds the load average after the run and writes the text description."""
+    with open(args.json, encoding="utf-8") as f:
+        info = json.load(f)
+    with open("/proc/loadavg", encoding="utf-8") as f:
+        info["load_after"] = " ".join(f.read().split()[:3])
+    with open(args.json, "w", encoding="utf-8") as f:
+        json.dump(info, f, indent=1)
+        f.write("\n")
+    with open(args.text, "w", encoding="utf-8") as f:
+        f.write("# Machine of the latest Benchmarks/run.sh results\n")
+        for key, value in info.items():
+            f.write(f"{key}: {value}\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsers
+
+def parse_iperf(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError) as e:
+        fail(f"{path}: no iperf3 JSON ({e})")
+    if data.get("error"):
+        fail(f"{path}: iperf3 error: {data['error']}")
+    end = data.get("end", {})
+    recv = end.get("sum_received", {})
+    nbytes = int(recv.get("bytes", 0))
+    if nbytes <= 0:
+        fail(f"{path}: iperf3 moved no bytes")
+    return {"gbps": recv["bits_per_second"] / 1e9, "mbps": recv["bits_per_second"] / 1e6,
+            "bytes": nbytes, "seconds": recv.get("seconds"),
+            "retransmits": end.get("sum_sent", {}).get("retransmits")}
+
+
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def wrk_ms(text):
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if not m:
+        fail(f"unexpected wrk latency {text!r}")
+    return float(m.group(1)) * UNITS[m.group(2)]
+
+
+def parse_wrk(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        fail(f"{path}: {e}")
+    out = {}
+    m = re.search(r"(\d+) requests in ([\d.]+)(\w+),", text)
+    if not m or int(m.group(1)) == 0:
+        fail(f"{path}: wrk completed no requests:\n{text}")
+    out["requests"] = int(m.group(1))
+    m = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    out["rps"] = float(m.group(1)) if m else 0.0
+    for pct in ("50", "75", "90", "99"):
+        m = re.search(rf"^\s+{pct}(?:\.000)?%\s+(\S+)", text, re.M)
+        if m:
+            out[f"p{pct}_ms"] = wrk_ms(m.group(1))
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    out["socket_errors"] = sum(int(x) for x in m.groups()) if m else 0
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    out["non_2xx"] = int(m.group(1)) if m else 0
+    if out["non_2xx"] > out["requests"] // 100:
+        fail(f"{path}: {out['non_2xx']} of {out['requests']} responses were not 2xx")
+    return out
+
+
+def cmd_record(args):
+    rec = {"phase": args.phase, "round": args.round, "contender": args.contender,
+           "test": args.test}
+    if args.iperf:
+        rec.update(parse_iperf(args.iperf))
+        if args.share_of:
+            rec["share"] = 100.0 * rec["mbps"] / args.share_of
+    if args.wrk:
+        rec.update(parse_wrk(args.wrk))
+    if args.hold:
+        try:
+            with open(args.hold, encoding="utf-8") as f:
+                hold = json.loads(f.read().strip().splitlines()[-1])
+        except (OSError, ValueError, IndexError) as e:
+            fail(f"{args.hold}: no holdconns report ({e})")
+        rec.update(hold)
+        if hold["echoed"] != hold["n"]:
+            fail(f"{args.contender}: only {hold['echoed']} of {hold['n']} idle connections "
+                 "passed data")
+        rec["kib_per_conn"] = (hold["rss_after_kib"] - hold["rss_before_kib"]) / hold["n"]
+        rec["pss_kib_per_conn"] = (hold["pss_after_kib"] - hold["pss_before_kib"]) / hold["n"]
+    if args.cpu_before is not None and args.cpu_after is not None:
+        rec["cpu_s"] = round(args.cpu_after - args.cpu_before, 3)
+        if "bytes" in rec:
+            rec["cpu_s_per_gb"] = rec["cpu_s"] / (rec["bytes"] / 1e9)
+    if args.counters_before and args.counters_after:
+        with open(args.counters_before, encoding="utf-8") as f:
+            c0 = json.load(f)
+        with open(args.counters_after, encoding="utf-8") as f:
+            c1 = json.load(f)
+        delta = {k: c1[k] - c0.get(k, 0) for k in c1 if c1[k] != c0.get(k, 0)}
+        rec["srv_mptcp_counters"] = delta
+        if args.contender != "direct":
+            if delta.get("MPCapableSYNRX", 0) <= 0:
+                fail(f"{args.contender}: srv saw no MP_CAPABLE SYN during its turn: the uplink "
+                     "hop was not MPTCP")
+        rec["mptcp_connections"] = delta.get("MPCapableSYNRX", 0)
+        rec["mptcp_joins"] = delta.get("MPJoinSynRx", 0)
+    for kv in args.set or []:
+        key, _, value = kv.partition("=")
+        try:
+            rec[key] = json.loads(value)
+        except ValueError:
+            rec[key] = value
+    with open(args.raw, "a", encoding="utf-8") as f:
+        f.write(json.dumps(rec) + "\n")
+    shown = []
+    for key, fmt in (("gbps", "{:.2f} Gbit/s"), ("rps", "{:.0f} req/s"), ("p50_ms", "p50 {:.3f} ms"),
+                     ("p99_ms", "p99 {:.3f} ms"), ("cpu_s_per_gb", "{:.2f} CPU s/GB"),
+                     ("kib_per_conn", "RSS {:.1f} KiB/conn"),
+                     ("pss_kib_per_conn", "PSS {:.1f} KiB/conn"), ("mptcp_connections", "{} MPTCP conns"),
+                     ("mptcp_joins", "{} joins")):
+        if key in rec and not (key == "gbps" and args.phase == "tbf"):
+            shown.append(fmt.format(rec[key]))
+    if args.phase == "tbf" and "mbps" in rec:
+        shown.append(f"{rec['mbps']:.1f} Mbit/s")
+    print(f"  [{args.phase} r{args.round}] {args.contender:12s} {args.test:10s} " + ", ".join(shown),
+          flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+# (key, label, unit, better, source test, metric, format)
+FIGURES = [
+    ("up_1", "Throughput cli→dst, 1 stream", "Gbit/s", "high", "up", "gbps", "{:.2f}"),
+    ("down_1", "Throughput dst→cli, 1 stream (-R)", "Gbit/s", "high", "down", "gbps", "{:.2f}"),
+    ("up_8", "Throughput cli→dst, 8 streams (-P 8)", "Gbit/s", "high", "up8", "gbps", "{:.2f}"),
+    ("cps", "New connections/s (wrk, Connection: close, 32 conns)", "conn/s", "high", "close",
+     "rps", "{:.0f}"),
+    ("ka_rps", "Requests/s keep-alive (wrk, 32 conns)", "req/s", "high", "keepalive", "rps",
+     "{:.0f}"),
+    ("ka_p50", "Latency p50 keep-alive, 32 conns", "ms", "low", "keepalive", "p50_ms", "{:.3f}"),
+    ("ka_p99", "Latency p99 keep-alive, 32 conns", "ms", "low", "keepalive", "p99_ms", "{:.3f}"),
+    ("c1_p50", "Latency p50 keep-alive, 1 conn", "ms", "low", "latency1", "p50_ms", "{:.3f}"),
+    ("c1_p99", "Latency p99 keep-alive, 1 conn", "ms", "low", "latency1", "p99_ms", "{:.3f}"),
+    ("cpu_up", "Relay CPU per GB, cli→dst 1 stream", "CPU s/GB", "low", "up", "cpu_s_per_gb",
+     "{:.2f}"),
+    ("cpu_down", "Relay CPU per GB, dst→cli 1 stream", "CPU s/GB", "low", "down", "cpu_s_per_gb",
+     "{:.2f}"),
+    ("cpu_both", "Relay CPU per GB, both single-stream runs", "CPU s/GB", "low", None, None,
+     "{:.2f}"),
+    ("cpu_up8", "Relay CPU per GB, 8 streams", "CPU s/GB", "low", "up8", "cpu_s_per_gb", "{:.2f}"),
+    ("mem", "Memory per idle relayed connection (VmRSS growth / N)", "KiB", "low", "idle",
+     "kib_per_conn", "{:.1f}"),
+    ("mem_pss", "Memory per idle relayed connection (Pss growth / N)", "KiB", "low", "idle",
+     "pss_kib_per_conn", "{:.1f}"),
+    ("agg_up", "2 × 100 Mbit/s uplinks, cli→dst, share of 200 Mbit/s", "%", "high", "agg_up",
+     "share", "{:.1f}"),
+    ("agg_down", "2 × 100 Mbit/s uplinks, dst→cli, share of 200 Mbit/s", "%", "high", "agg_down",
+     "share", "{:.1f}"),
+    ("agg_up_rel", "2 × 100 Mbit/s uplinks, cli→dst, share of 2 × direct's one-uplink goodput",
+     "%", "high", "agg_up", "mbps", "{:.1f}"),
+    ("agg_down_rel", "2 × 100 Mbit/s uplinks, dst→cli, share of 2 × direct's one-uplink goodput",
+     "%", "high", "agg_down", "mbps", "{:.1f}"),
+]
+
+# figure key -> (kind, threshold, text)
+TARGETS = {
+    "up_1": ("vs_haproxy_min", 1.5, "≥ 1.5× HAProxy"),
+    "down_1": ("vs_haproxy_min", 1.5, "≥ 1.5× HAProxy"),
+    "up_8": ("vs_haproxy_min", 1.5, "≥ 1.5× HAProxy"),
+    "cps": ("vs_haproxy_min", 1.5, "≥ 1.5× HAProxy"),
+    "cpu_both": ("vs_haproxy_max", 0.6, "≤ 0.6× HAProxy"),
+    "mem": ("abs_max", 16.0, "≤ 16 KiB"),
+    "agg_up": ("abs_min", 95.0, "≥ 95 %"),
+    "agg_down": ("abs_min", 95.0, "≥ 95 %"),
+}
+
+
+def load_raw(path):
+    recs = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                recs.append(json.loads(line))
+    return recs
+
+
+def per_round_values(recs, key, test, metric, contender):
+    if key == "cpu_both":
+        by_round = {}
+        for r in recs:
+            if r["contender"] == contender and r["test"] in ("up", "down") and "cpu_s" in r:
+                cpu, nbytes = by_round.get(r["round"], (0.0, 0))
+                by_round[r["round"]] = (cpu + r["cpu_s"], nbytes + r["bytes"])
+        return [cpu / (nbytes / 1e9) for _, (cpu, nbytes) in sorted(by_round.items()) if nbytes]
+    if key.endswith("_rel"):
+        # What one TCP stream gets over one tbf uplink (direct, same round) is 100 % of a link:
+        # tbf counts Ethernet frames, iperf3 counts payload.
+        direct = {r["round"]: r[metric] for r in recs
+                  if r["contender"] == "direct" and r["test"] == test and metric in r}
+        return [100.0 * r[metric] / (2 * direct[r["round"]]) for r in recs
+                if r["contender"] == contender and r["test"] == test and metric in r
+                and direct.get(r["round"])]
+    return [r[metric] for r in recs
+            if r["contender"] == contender and r["test"] == test and metric in r]
+
+
+def fmt_val(fmt, v):
+    return "–" if v is None else fmt.format(v)
+
+
+def judge(key, relay, haproxy):
+    """Returns (target text, verdict with margin) for the relay's median."""
+    kind, threshold, text = TARGETS[key]
+    if relay is None:
+        return text, "not measured"
+    if kind.startswith("vs_haproxy"):
+        if not haproxy:
+            return text, "no HAProxy figure"
+        value, shown = relay / haproxy, f"{relay / haproxy:.2f}×"
+    else:
+        value, shown = relay, f"{relay:.1f}"
+    if kind.endswith("_min"):
+        met = value >= threshold
+        margin = abs(value / threshold - 1) * 100
+        how = "above the target" if met else "short of the target"
+    else:
+        met = value <= threshold
+        margin = abs(1 - value / threshold) * 100
+        how = "below the limit" if met else "over the limit"
+    word = "**met**" if met else "**missed**"
+    return text, f"{word}: {shown}, {margin:.0f}% {how}"
+
+
+def summarize(recs):
+    summary = {}
+    for key, label, unit, better, test, metric, _fmt in FIGURES:
+        entry = {"label": label, "unit": unit, "better": better, "contenders": {}}
+        for c in CONTENDERS:
+            vals = per_round_values(recs, key, test, metric, c)
+            if vals:
+                entry["contenders"][c] = {"median": statistics.median(vals), "min": min(vals),
+                                          "max": max(vals), "rounds": vals}
+        summary[key] = entry
+    # Added latency: each contender's median minus direct's median.
+    for key in ("ka_p50", "ka_p99", "c1_p50", "c1_p99"):
+        d = summary[key]["contenders"].get("direct")
+        if d:
+            for c, e in summary[key]["contenders"].items():
+                e["added_vs_direct"] = e["median"] - d["median"]
+    return summary
+
+
+def write_markdown(path, summary, machine, params):
+    lines = []
+    lines.append("# mptcp-relay benchmark: latest run\n")
+    lines.append(f"Run {machine.get('date', '?')} with `{params.get('command', 'Benchmarks/run.sh')}`: "
+                 f"{params['rounds']} interleaved round(s), median shown, [min–max] over rounds. "
+                 f"Relay commit `{machine.get('relay_commit', '?')}`. How to read it: "
+                 "[docs/BENCHMARKS.md](../../docs/BENCHMARKS.md).\n")
+    lines.append(f"Machine: Linux {machine.get('kernel', '?')}, {machine.get('cpus', '?')} CPUs "
+                 f"({machine.get('cpu_model', '?')}), {machine.get('memory', '?')}; "
+                 f"load average before/after: {machine.get('load_before', '?')} / "
+                 f"{machine.get('load_after', '?')}. All processes (clients, relays, servers) "
+                 "share the same cores. Versions: see `machine.txt`.\n")
+    lines.append(f"Settings: iperf3 {params['iperf_seconds']} s per run; wrk {params['wrk_seconds']} s "
+                 f"(latency with 1 connection: {params['lat1_seconds']} s); idle connections: "
+                 f"{params['idle_n']} ({params['idle_n_socat']} for socat, which forks a process per "
+                 f"connection); uplinks limited to {params['tbf_rate']} each for the aggregation "
+                 f"rows ({params['tbf_seconds']} s after 1 s omitted).\n")
+    head = ["figure", "unit"] + [LABELS[c] for c in CONTENDERS] + \
+        ["relay / HAProxy", "relay / direct", "target", "result"]
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|" + "|".join(["---", "---"] + ["---:"] * 6 + ["---", "---"]) + "|")
+    fmts = {f[0]: f[6] for f in FIGURES}
+    for key, entry in summary.items():
+        fmt = fmts[key]
+        cells = [entry["label"] + (" ↑" if entry["better"] == "high" else " ↓"), entry["unit"]]
+        meds = {}
+        for c in CONTENDERS:
+            e = entry["contenders"].get(c)
+            if not e:
+                cells.append("–")
+                continue
+            meds[c] = e["median"]
+            cell = fmt_val(fmt, e["median"])
+            if len(e["rounds"]) > 1:
+                cell += f" [{fmt_val(fmt, e['min'])}–{fmt_val(fmt, e['max'])}]"
+            if "added_vs_direct" in e and c != "direct":
+                cell += f" (+{e['added_vs_direct']:.3f})" if e["added_vs_direct"] >= 0 else \
+                    f" ({e['added_vs_direct']:.3f})"
+            cells.append(cell)
+        relay = meds.get("mptcp-relay")
+        for ref in ("haproxy", "direct"):
+            r = meds.get(ref)
+            cells.append(f"{relay / r:.2f}×" if relay is not None and r else "–")
+        if key in TARGETS:
+            text, result = judge(key, relay, meds.get("haproxy"))
+        else:
+            text, result = "", ""
+        cells += [text, result]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("↑ higher is better, ↓ lower is better. Latency cells show, in brackets after the "
+                 "range, the latency added over direct (ms). CPU and memory count only the "
+                 "contender's own processes in gw and srv (direct has none). "
+                 "Direct uses uplink A only, so it cannot exceed 50 % in the aggregation rows. "
+                 "tbf limits Ethernet frames while iperf3 counts payload, so one TCP stream gets "
+                 "about 95.6 % of a 100 Mbit/s link and an MPTCP stream (DSS options in every "
+                 "segment) somewhat less: the last two rows take direct's goodput over one uplink, "
+                 "measured in the same round, as 100 % of a link.")
+    lines.append("")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines))
+
+
+def write_chart(path, summary, workdir):
+    panels = [
+        ("Throughput, Gbit/s", [("up_1", "1 stream up"), ("down_1", "1 stream down"),
+                                ("up_8", "8 streams up")]),
+        ("Connections/s and keep-alive requests/s", [("cps", "conn/s (close)"),
+                                                     ("ka_rps", "req/s (keep-alive)")]),
+        ("Latency added over direct, ms", [("ka_p50", "p50, 32 conns"),
+                                           ("ka_p99", "p99, 32 conns"),
+                                           ("c1_p50", "p50, 1 conn"),
+                                           ("c1_p99", "p99, 1 conn")]),
+        ("Relay CPU s per GB", [("cpu_up", "up"), ("cpu_down", "down"), ("cpu_up8", "8 streams")]),
+        ("Memory per idle connection, KiB (log scale)", [("mem", "VmRSS"), ("mem_pss", "Pss")]),
+        ("Share of 2 × 100 Mbit/s, %", [("agg_up", "up"), ("agg_down", "down")]),
+    ]
+    script = ["set terminal pngcairo size 1600,900 font 'DejaVu Sans,10'",
+              f"set output '{path}'",
+              "set multiplot layout 2,3 title 'mptcp-relay vs HAProxy vs socat vs direct "
+              "(medians)'",
+              "set style data histograms", "set style histogram clustered gap 1",
+              "set style fill solid 0.85 border -1", "set boxwidth 0.9", "set grid ytics",
+              "set key top left font ',8'", "set yrange [0:*]", "set xtics font ',9'"]
+    for i, (title, series) in enumerate(panels):
+        datafile = os.path.join(workdir, f"panel{i}.dat")
+        with open(datafile, "w", encoding="utf-8") as f:
+            f.write("contender " + " ".join(f'"{s[1]}"' for s in series) + "\n")
+            for c in CONTENDERS:
+                row = []
+                for key, _ in series:
+                    e = summary[key]["contenders"].get(c)
+                    v = None
+                    if e:
+                        v = e.get("added_vs_direct", e["median"]) if key.startswith(("ka_p", "c1_p")) \
+                            else e["median"]
+                    row.append("NaN" if v is None else f"{v:.6g}")
+                f.write(f'"{LABELS[c]}" ' + " ".join(row) + "\n")
+        script.append(f"set title '{title}'")
+        if title.startswith("Memory"):
+            script += ["set logscale y", "set yrange [*:*]"]
+        elif title.startswith("Latency"):
+            script += ["unset logscale y", "set yrange [*:*]"]
+        else:
+            script += ["unset logscale y", "set yrange [0:*]"]
+        plots = [f"'{datafile}' using {j + 2}:xtic(1) title columnheader({j + 2})"
+                 for j in range(len(series))]
+        script.append("plot " + ", ".join(plots))
+    script.append("unset multiplot")
+    gp = os.path.join(workdir, "chart.gp")
+    with open(gp, "w", encoding="utf-8") as f:
+        f.write("\n".join(script) + "\n")
+    res = subprocess.run(["gnuplot", gp], capture_output=True, text=True, timeout=60,
+                         check=False)
+    if res.returncode != 0 or not os.path.exists(path):
+        fail(f"gnuplot failed: {res.stderr}")
+
+
+def cmd_report(args):
+    recs = load_raw(args.raw)
+    with open(args.machine, encoding="utf-8") as f:
+        machine = json.load(f)
+    params = json.loads(args.params)
+    summary = summarize(recs)
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "latest.json"), "w", encoding="utf-8") as f:
+        json.dump({"machine": machine, "params": params, "summary": summary, "records": recs},
+                  f, indent=1)
+        f.write("\n")
+    write_markdown(os.path.join(args.out, "latest.md"), summary, machine, params)
+    if args.gnuplot:
+        with tempfile.TemporaryDirectory() as tmp:
+            write_chart(os.path.join(args.out, "latest.png"), summary, tmp)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("cpu")
+    p.add_argument("--ns", action="append", required=True)
+    p.add_argument("--comm", required=True)
+    sub.add_parser("counters")
+    p = sub.add_parser("machine")
+    p.add_argument("--repo", required=True)
+    p.add_argument("--json", required=True)
+    p = sub.add_parser("machine-finish")
+    p.add_argument("--json", required=True)
+    p.add_argument("--text", required=True)
+    p = sub.add_parser("record")
+    p.add_argument("--raw", required=True)
+    p.add_argument("--phase", required=True)
+    p.add_argument("--round", type=int, required=True)
+    p.add_argument("--contender", required=True)
+    p.add_argument("--test", required=True)
+    p.add_argument("--iperf")
+    p.add_argument("--share-of", type=float, help="Mbit/s that count as 100 %%")
+    p.add_argument("--wrk")
+    p.add_argument("--hold")
+    p.add_argument("--cpu-before", type=float)
+    p.add_argument("--cpu-after", type=float)
+    p.add_argument("--counters-before")
+    p.add_argument("--counters-after")
+    p.add_argument("--set", action="append", help="KEY=JSON extra fields")
+    p = sub.add_parser("report")
+    p.add_argument("--raw", required=True)
+    p.add_argument("--machine", required=True)
+    p.add_argument("--params", required=True, help="JSON object of run settings")
+    p.add_argument("--out", required=True)
+    p.add_argument("--gnuplot", action="store_true")
+    args = parser.parse_args()
+    {"cpu": cmd_cpu, "counters": cmd_counters, "record": cmd_record, "report": cmd_report,
+     "machine": cmd_machine, "machine-finish": cmd_machine_finish}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,353 @@
+#!/usr/bin/env bash
+# mptcp-relay against HAProxy, socat and the kernel, side by side on the reference topology.
+#
+#   cli ── gw ══ uplinks A and B ══ srv ── dst        (scripts/lib/topology.sh, no rate limit)
+#
+# Contenders, each in turn on the same chain, interleaved over rounds (medians reported):
+#   direct       kernel routing cli -> dst, no proxy (the upper bound)
+#   mptcp-relay  forward in gw, convert in srv
+#   haproxy      `mptcpize run haproxy` (mode tcp, option splice-auto, nbthread 2) in gw and srv
+#   socat        `mptcpize run socat TCP-LISTEN:...,fork TCP:...` in gw and srv
+# Figures: iperf3 1 stream both ways and 8 streams, wrk connections/s (Connection: close) and
+# keep-alive latency against nginx in dst, CPU seconds per GB and RSS per idle connection of the
+# contender's processes, and the share of 2 x 100 Mbit/s (tbf) that one stream gets.
+# What each figure means and its caveats: docs/BENCHMARKS.md.
+#
+# usage: sudo Benchmarks/run.sh [--quick] [--rounds N] [--out DIR] [--contenders "a b ..."]
+#   --quick         1 round, short runs, 1000 idle connections (about 2 minutes with a built binary);
+#                   results go to Benchmarks/results/tmp/quick unless --out says otherwise
+#   --rounds N      rounds (default 3, --quick 1)
+#   --out DIR       where latest.md, latest.json, latest.png and machine.txt go
+#                   (default Benchmarks/results)
+#   --contenders L  subset, e.g. "direct mptcp-relay haproxy" (default: all four)
+# Installs what is missing with apt-get, builds the relay with
+# `swift build -c release --scratch-path .build-bench`, removes every namespace and process it
+# created on exit (also on Ctrl-C). Exit status is non-zero only when the harness breaks (a
+# contender passes no data, a listener never comes up, ...); no timing is asserted.
+set -euo pipefail
+
+bench=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$bench/.." && pwd)
+lib=$bench/lib
+# shellcheck source=scripts/lib/topology.sh
+source "$repo/scripts/lib/topology.sh"
+# shellcheck source=Benchmarks/lib/common.sh
+source "$lib/common.sh"
+# shellcheck source=Benchmarks/lib/contenders.sh
+source "$lib/contenders.sh"
+
+usage() {
+    sed -n '16,26p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+quick=0
+rounds=""
+out=""
+contenders=(direct mptcp-relay haproxy socat)
+while (($# > 0)); do
+    case $1 in
+    --quick) quick=1 ;;
+    --rounds)
+        rounds=${2:?--rounds needs a number}
+        shift
+        ;;
+    --out)
+        out=${2:?--out needs a directory}
+        shift
+        ;;
+    --contenders)
+        read -r -a contenders <<<"${2:?--contenders needs a list}"
+        shift
+        ;;
+    -h | --help)
+        usage
+        exit 0
+        ;;
+    *)
+        usage >&2
+        exit 2
+        ;;
+    esac
+    shift
+done
+
+if ((quick)); then
+    rounds=${rounds:-1}
+    iperf_seconds=2
+    wrk_seconds=2
+    lat1_seconds=1
+    idle_n=1000
+    idle_n_socat=300
+    tbf_seconds=2
+    out=${out:-$bench/results/tmp/quick}
+else
+    rounds=${rounds:-3}
+    iperf_seconds=4
+    wrk_seconds=4
+    lat1_seconds=2
+    idle_n=10000
+    idle_n_socat=1000
+    tbf_seconds=5
+    out=${out:-$bench/results}
+fi
+# Each relay process holds two descriptors per relayed connection (HAProxy also keeps some for its
+# splice pipes): stay within the open-file limit the contenders get.
+idle_max=$(((NOFILE - 1500) / 2 / 500 * 500))
+if ((idle_n > idle_max)); then
+    echo "run.sh: open-file limit $NOFILE (no CAP_SYS_RESOURCE to raise it): $idle_max idle connections instead of $idle_n" >&2
+    idle_n=$idle_max
+fi
+tbf_rate=100mbit
+tbf_sum_mbps=200
+if ! [[ $rounds =~ ^[0-9]+$ ]] || ((rounds < 1 || rounds > 20)); then
+    echo "run.sh: --rounds takes 1..20" >&2
+    exit 2
+fi
+for c in "${contenders[@]}"; do
+    case $c in
+    direct | mptcp-relay | haproxy | socat) ;;
+    *)
+        echo "run.sh: unknown contender $c (direct, mptcp-relay, haproxy, socat)" >&2
+        exit 2
+        ;;
+    esac
+done
+if [[ $(id -u) -ne 0 ]]; then
+    echo "run.sh: run as root (it creates network namespaces): sudo $0" >&2
+    exit 1
+fi
+
+P="bn$$-"
+pids=()
+keep_work=0
+work=""
+
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    stop_pids
+    topo_destroy "$P"
+    if [[ -n $work && -d $work ]]; then
+        # Kept when something broke (for its logs); removed after success and after Ctrl-C.
+        if ((keep_work || (status != 0 && status != 130 && status != 143))); then
+            echo "run.sh: logs and configs kept in $work" >&2
+        else
+            rm -rf "$work"
+        fi
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+started=$SECONDS
+
+# --- 1. dependencies -------------------------------------------------------------------------
+say "Dependencies"
+missing=()
+need() {
+    local cmd=$1 pkg=$2
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+}
+need iperf3 iperf3
+need wrk wrk
+need nginx nginx-light
+need haproxy haproxy
+need mptcpize mptcpize
+need socat socat
+need gnuplot gnuplot-nox
+need python3 python3
+need prlimit util-linux
+need ss iproute2
+if ((${#missing[@]} > 0)); then
+    echo "installing: ${missing[*]}"
+    timeout 300 apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+    echo "all present"
+fi
+
+# --- 2. build ------------------------------------------------------------------------------------
+say "Building mptcp-relay (release, scratch path .build-bench)"
+build_started=$SECONDS
+built=0
+for attempt in 1 2; do
+    # A second attempt only because a developer may save a source file during the build.
+    if timeout 1800 swift build -c release --scratch-path "$repo/.build-bench" --package-path "$repo" \
+        >"/tmp/mptcp-relay-bench-build.$$.log" 2>&1; then
+        built=1
+        break
+    fi
+    echo "build attempt $attempt failed:" >&2
+    tail -n 15 "/tmp/mptcp-relay-bench-build.$$.log" >&2
+done
+rm -f "/tmp/mptcp-relay-bench-build.$$.log"
+((built)) || die "swift build -c release failed"
+relay=$repo/.build-bench/release/mptcp-relay
+[[ -x $relay ]] || die "no binary at $relay"
+build_seconds=$((SECONDS - build_started))
+echo "built in ${build_seconds}s: $relay"
+measure_started=$SECONDS
+
+# --- 3. machine, topology, services ------------------------------------------------------------
+work=$(mktemp -d /tmp/mptcp-relay-bench.XXXXXX)
+raw=$work/raw.jsonl
+: >"$raw"
+python3 "$lib/bench.py" machine --repo "$repo" --json "$work/machine.json"
+
+say "Topology ${P}{cli,gw,srv,dst} (no rate limit) and services in dst"
+topo_create "$P"
+for ns in $(topo_namespaces "$P"); do
+    # Room for the connection tests: ephemeral ports above every listening port, TIME_WAIT reuse
+    # for outgoing connections, deep accept queues.
+    ns_sysctl "$ns" net.ipv4.ip_local_port_range="10240 65000" net.ipv4.tcp_tw_reuse=1 \
+        net.core.somaxconn=8192 net.ipv4.tcp_max_syn_backlog=8192
+done
+dst_services_start
+echo "dst: nginx on :80 (/1k), iperf3 -s on :5201, idle echo on :9000"
+
+# --- 4. measurements -----------------------------------------------------------------------------
+
+# cpu_of NAME: CPU seconds so far of the contender's processes in gw and srv (0 for direct).
+cpu_of() {
+    local name=$1
+    if [[ $name == direct ]]; then
+        echo 0
+    else
+        python3 "$lib/bench.py" cpu --ns "${P}gw" --ns "${P}srv" --comm "$(contender_comm "$name")"
+    fi
+}
+
+# run_iperf PHASE ROUND NAME TEST ARGS...: one iperf3 run from cli, with the contender's CPU.
+run_iperf() {
+    local phase=$1 round=$2 name=$3 test=$4
+    shift 4
+    local ep file cpu0 cpu1 extra=()
+    ep=$(contender_endpoint "$name" 0)
+    file=$work/$phase-$round-$name-$test.iperf.json
+    cpu0=$(cpu_of "$name")
+    if ! ip netns exec "${P}cli" timeout $((iperf_seconds + tbf_seconds + 30)) \
+        iperf3 -c "${ep%:*}" -p "${ep##*:}" -J "$@" >"$file" 2>&1; then
+        tail -n 20 "$file" >&2
+        die "$name: iperf3 $test failed"
+    fi
+    sleep 0.3 # let socat children exit and be reaped, so that their CPU time is counted
+    cpu1=$(cpu_of "$name")
+    [[ $name == direct ]] || extra+=(--cpu-before "$cpu0" --cpu-after "$cpu1")
+    [[ $phase == tbf ]] && extra+=(--share-of "$tbf_sum_mbps")
+    python3 "$lib/bench.py" record --raw "$raw" --phase "$phase" --round "$round" \
+        --contender "$name" --test "$test" --iperf "$file" "${extra[@]}"
+}
+
+# run_wrk ROUND NAME TEST ARGS...: one wrk run from cli against nginx's 1 KiB file.
+run_wrk() {
+    local round=$1 name=$2 test=$3
+    shift 3
+    local ep file
+    ep=$(contender_endpoint "$name" 1)
+    file=$work/main-$round-$name-$test.wrk.txt
+    if ! ip netns exec "${P}cli" timeout $((wrk_seconds + 30)) \
+        wrk --latency "$@" "http://$ep/1k" >"$file" 2>&1; then
+        tail -n 20 "$file" >&2
+        die "$name: wrk $test failed"
+    fi
+    python3 "$lib/bench.py" record --raw "$raw" --phase main --round "$round" \
+        --contender "$name" --test "$test" --wrk "$file"
+}
+
+# run_idle ROUND NAME: RSS growth of the contender's processes with N idle relayed connections.
+run_idle() {
+    local round=$1 name=$2
+    local ep file n=$idle_n
+    [[ $name == socat ]] && n=$idle_n_socat
+    ep=$(contender_endpoint "$name" 2)
+    file=$work/main-$round-$name-idle.json
+    if ! ip netns exec "${P}cli" timeout 150 python3 "$lib/holdconns.py" hold --connect "$ep" \
+        --count "$n" --ns "${P}gw" --ns "${P}srv" --comm "$(contender_comm "$name")" \
+        --timeout 100 --settle 1 >"$file" 2>"$file.err"; then
+        cat "$file.err" >&2
+        die "$name: idle connections did not all pass data"
+    fi
+    python3 "$lib/bench.py" record --raw "$raw" --phase main --round "$round" \
+        --contender "$name" --test idle --hold "$file"
+}
+
+# mptcp_counters FILE: srv's MPTcpExt counters.
+mptcp_counters() {
+    ip netns exec "${P}srv" python3 "$lib/bench.py" counters >"$1"
+}
+
+# turn_main ROUND NAME: every unthrottled figure of one contender.
+turn_main() {
+    local round=$1 name=$2
+    echo "-- round $round: $name"
+    contender_start "$name"
+    mptcp_counters "$work/counters-$round-$name-0.json"
+    run_iperf main "$round" "$name" up -t "$iperf_seconds"
+    run_iperf main "$round" "$name" down -t "$iperf_seconds" -R
+    run_iperf main "$round" "$name" up8 -t "$iperf_seconds" -P 8
+    run_wrk "$round" "$name" close -t 2 -c 32 -d "${wrk_seconds}s" -H 'Connection: close'
+    run_wrk "$round" "$name" keepalive -t 2 -c 32 -d "${wrk_seconds}s"
+    run_wrk "$round" "$name" latency1 -t 1 -c 1 -d "${lat1_seconds}s"
+    [[ $name == direct ]] || run_idle "$round" "$name"
+    mptcp_counters "$work/counters-$round-$name-1.json"
+    python3 "$lib/bench.py" record --raw "$raw" --phase main --round "$round" --contender "$name" \
+        --test mptcp --counters-before "$work/counters-$round-$name-0.json" \
+        --counters-after "$work/counters-$round-$name-1.json"
+    contender_stop
+}
+
+# turn_tbf ROUND NAME: one stream each way over the two rate-limited uplinks.
+turn_tbf() {
+    local round=$1 name=$2
+    echo "-- round $round: $name"
+    contender_start "$name"
+    run_iperf tbf "$round" "$name" agg_up -t "$tbf_seconds" -O 1
+    run_iperf tbf "$round" "$name" agg_down -t "$tbf_seconds" -O 1 -R
+    contender_stop
+}
+
+# rotated ROUND: the contenders, starting at a different one each round (no fixed position).
+rotated() {
+    local round=$1 n=${#contenders[@]} i
+    for ((i = 0; i < n; i++)); do
+        echo "${contenders[(i + round - 1) % n]}"
+    done
+}
+
+say "Unthrottled chain: $rounds round(s) of ${contenders[*]}"
+for ((round = 1; round <= rounds; round++)); do
+    for name in $(rotated "$round"); do
+        turn_main "$round" "$name"
+    done
+done
+main_seconds=$((SECONDS - measure_started))
+
+say "Two $tbf_rate uplinks (tbf on both ends of A and B): $rounds round(s)"
+for ns in "${P}gw" "${P}srv"; do
+    topo_rate_limit "$ns" upa0 "$tbf_rate"
+    topo_rate_limit "$ns" upb0 "$tbf_rate"
+done
+for ((round = 1; round <= rounds; round++)); do
+    for name in $(rotated "$round"); do
+        turn_tbf "$round" "$name"
+    done
+done
+
+# --- 5. report -------------------------------------------------------------------------------------
+say "Report"
+python3 "$lib/bench.py" machine-finish --json "$work/machine.json" --text "$work/machine.txt"
+cmdline="Benchmarks/run.sh"
+((quick)) && cmdline+=" --quick"
+params=$(printf '{"command": "%s", "rounds": %d, "iperf_seconds": %d, "wrk_seconds": %d, "lat1_seconds": %d, "idle_n": %d, "idle_n_socat": %d, "tbf_rate": "%s", "tbf_seconds": %d, "contenders": "%s", "build_seconds": %d, "measure_seconds": %d, "main_seconds": %d}' \
+    "$cmdline" "$rounds" "$iperf_seconds" "$wrk_seconds" "$lat1_seconds" "$idle_n" "$idle_n_socat" \
+    "$tbf_rate" "$tbf_seconds" "${contenders[*]}" "$build_seconds" $((SECONDS - measure_started)) "$main_seconds")
+mkdir -p "$out"
+python3 "$lib/bench.py" report --raw "$raw" --machine "$work/machine.json" --params "$params" \
+    --out "$out" --gnuplot
+cp "$work/machine.txt" "$out/machine.txt"
+cat "$out/latest.md"
+echo
+echo "results: $out/latest.md, latest.json, latest.png, machine.txt"
+echo "time: build ${build_seconds}s, measurements $((SECONDS - measure_started))s, total $((SECONDS - started))s"
