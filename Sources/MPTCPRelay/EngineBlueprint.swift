@@ -21,7 +21,8 @@ public struct EngineBlueprint: Sendable, Hashable {
             headerTimeout: runtime.headerTimeout,
             idleTimeout: runtime.idleTimeout,
             maxConnectionsPerWorker: runtime.maxConnections,
-            pipeSize: runtime.pipeSize
+            pipeSize: runtime.pipeSize,
+            dataPath: runtime.dataPath == .copy ? .copy : .splice
         )
         listeners = configuration.listeners.map { listener in
             let role: EngineRole =

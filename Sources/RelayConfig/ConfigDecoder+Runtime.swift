@@ -5,6 +5,7 @@ extension ConfigDecoder {
     /// The keys of `[runtime]`, in the order the documentation lists them.
     static let runtimeKeys = [
         "workers", "connect_timeout", "header_timeout", "idle_timeout", "max_connections", "pipe_size",
+        "data_path",
     ]
 
     /// Decodes `[runtime]`, using defaults for absent keys (and for the whole table when absent).
@@ -48,6 +49,13 @@ extension ConfigDecoder {
                 settings.pipeSize = size
             } else {
                 self.report("runtime.pipe_size", "\(size) is not a power of two; expected one of 4096, 8192, … 1048576")
+            }
+        }
+        if let value = table["data_path"], let text = self.string(value, key: "runtime.data_path") {
+            if let path = DataPathSetting(rawValue: text) {
+                settings.dataPath = path
+            } else {
+                self.report("runtime.data_path", "\"\(text)\" is not a data path; expected \"splice\" or \"copy\"")
             }
         }
         return settings

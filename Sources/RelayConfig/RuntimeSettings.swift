@@ -23,6 +23,9 @@ public struct RuntimeSettings: Sendable, Hashable {
     public var pipeSize: Int
 
     /// Creates settings; the defaults are those used for keys missing from the `[runtime]` table.
+    /// `data_path`: how bytes move between the two sockets of a connection (see docs/DATA-PATH.md).
+    public var dataPath: DataPathSetting = .splice
+
     public init(
         workers: Int? = nil,
         connectTimeout: Duration = .seconds(10),
@@ -38,4 +41,12 @@ public struct RuntimeSettings: Sendable, Hashable {
         self.maxConnections = maxConnections
         self.pipeSize = pipeSize
     }
+}
+
+/// The `data_path` values.
+public enum DataPathSetting: String, Sendable, Hashable, CaseIterable {
+    /// Nonblocking splice() through a pipe: zero copy.
+    case splice
+    /// recv() into a per-worker buffer and send(); a pipe only holds what the sink did not take.
+    case copy
 }

@@ -12,15 +12,18 @@ import Glibc
 /// forward → convert → a test server, all on 127.0.0.1 over real kernel MPTCP, in this process.
 @Suite("Loopback relay", .serialized, .timeLimit(.minutes(2)))
 struct LoopbackRelayTests {
-    @Test("64 MiB of random bytes each way arrive with the same SHA-256")
-    func bulkBothWays() async throws {
+    @Test("64 MiB of random bytes each way arrive with the same SHA-256", arguments: [DataPath.splice, .copy])
+    func bulkBothWays(dataPath: DataPath) async throws {
         let size = 64 << 20
         let serverSide = ServerReports()
         let reportingServer = try TestServer { socket in
             serverSide.add(try? HashedTransfer.run(on: socket, sending: size))
         }
         defer { reportingServer.close() }
-        let relays = try RelayPair(destination: reportingServer.endpoint)
+        let relays = try RelayPair(
+            destination: reportingServer.endpoint,
+            settings: EngineSettings(workers: 2, dataPath: dataPath)
+        )
         let client = try await onThread {
             try HashedTransfer.run(on: BlockingSocket.connect(to: relays.forwardEndpoint), sending: size)
         }
@@ -37,8 +40,8 @@ struct LoopbackRelayTests {
         #expect(closes.first?.metadata["bytes_down"] == "\(size)")
     }
 
-    @Test("EOF from the client is passed on while the server keeps sending")
-    func halfCloseFromClient() async throws {
+    @Test("EOF from the client is passed on while the server keeps sending", arguments: [DataPath.splice, .copy])
+    func halfCloseFromClient(dataPath: DataPath) async throws {
         let server = try TestServer { socket in
             // Read to EOF first: only a propagated FIN lets this return; then answer.
             guard let request = try? socket.receiveAll() else { return }
@@ -46,7 +49,10 @@ struct LoopbackRelayTests {
             socket.shutdownWrite()
         }
         defer { server.close() }
-        let relays = try RelayPair(destination: server.endpoint)
+        let relays = try RelayPair(
+            destination: server.endpoint,
+            settings: EngineSettings(workers: 2, dataPath: dataPath)
+        )
         let answer = try await onThread {
             let socket = try BlockingSocket.connect(to: relays.forwardEndpoint)
             try socket.sendAll([UInt8](repeating: 7, count: 100_000))
@@ -57,8 +63,8 @@ struct LoopbackRelayTests {
         try await relays.stop()
     }
 
-    @Test("EOF from the server is passed on while the client keeps sending")
-    func halfCloseFromServer() async throws {
+    @Test("EOF from the server is passed on while the client keeps sending", arguments: [DataPath.splice, .copy])
+    func halfCloseFromServer(dataPath: DataPath) async throws {
         let received = ServerReports()
         let echoCount = try TestServer { socket in
             try? socket.sendAll(Array("hello".utf8))
@@ -68,7 +74,10 @@ struct LoopbackRelayTests {
             received.add(HashedTransfer(received: rest.count))
         }
         defer { echoCount.close() }
-        let relays = try RelayPair(destination: echoCount.endpoint)
+        let relays = try RelayPair(
+            destination: echoCount.endpoint,
+            settings: EngineSettings(workers: 2, dataPath: dataPath)
+        )
         let greeting = try await onThread {
             let socket = try BlockingSocket.connect(to: relays.forwardEndpoint)
             let greeting = try socket.receiveAll()

@@ -14,6 +14,8 @@ public struct EngineSettings: Sendable, Hashable {
     public var maxConnectionsPerWorker: Int
     /// Bytes per splice pipe (F_SETPIPE_SZ).
     public var pipeSize: Int
+    /// How bytes move between the two sockets.
+    public var dataPath: DataPath
 
     /// Settings with the documented defaults.
     public init(
@@ -22,8 +24,10 @@ public struct EngineSettings: Sendable, Hashable {
         headerTimeout: Duration = .seconds(10),
         idleTimeout: Duration? = .seconds(300),
         maxConnectionsPerWorker: Int = 16384,
-        pipeSize: Int = 262_144
+        pipeSize: Int = 262_144,
+        dataPath: DataPath = .splice
     ) {
+        self.dataPath = dataPath
         self.workers = workers
         self.connectTimeout = connectTimeout
         self.headerTimeout = headerTimeout
@@ -31,6 +35,14 @@ public struct EngineSettings: Sendable, Hashable {
         self.maxConnectionsPerWorker = maxConnectionsPerWorker
         self.pipeSize = pipeSize
     }
+}
+
+/// How a worker moves a connection's bytes; docs/DATA-PATH.md has the measurements.
+public enum DataPath: String, Sendable, Hashable {
+    /// splice() socket → pipe → socket, nonblocking, issued inline on readiness: zero copy.
+    case splice
+    /// recv() into the worker's buffer, then send(); only what the sink does not take waits in a pipe.
+    case copy
 }
 
 /// One listener as the engine sees it: a name for logs, the address, and what it does with a connection.

@@ -8,8 +8,9 @@ extension Worker {
     /// How many splice round trips one readiness event may drive before the direction yields to others.
     static let pumpRounds = 8
 
-    /// Moves bytes in one direction with nonblocking splice (socket → pipe → socket) until a side would
-    /// block, then arms the poll that resumes it. EOF becomes shutdown(SHUT_WR) on the sink once the pipe
+    /// Moves bytes in one direction with nonblocking splice (socket → pipe → socket), or with the `copy`
+    /// data path recv/send (a pipe then only holds what the sink refused), until a side would block, then
+    /// arms the poll that resumes it. EOF becomes shutdown(SHUT_WR) on the sink once the pipe
     /// is drained; an error ends the connection with resets. See docs/DATA-PATH.md for why inline splice.
     func pump(_ slotIndex: Int, _ direction: DirectionID) {
         let slot = slots + slotIndex
@@ -55,6 +56,25 @@ extension Worker {
                 }
                 return
             }
+            if settings.dataPath == .copy {
+                let received = SocketCalls.receive(source, into: copyBuffer, count: copyBufferSize)
+                if received > 0 {
+                    slot.pointee.lastActivity = now
+                    if !forward(copied: received, to: sink, state) {
+                        return failSide(slotIndex, sinkOf: direction, errno: lastCopyError)
+                    }
+                    continue
+                }
+                if received == 0 {
+                    state.pointee.sourceEnded = true
+                    continue
+                }
+                if received == -Int(EAGAIN) {
+                    armPoll(slotIndex, sourceReady)
+                    return
+                }
+                return failSide(slotIndex, sourceOf: direction, errno: Int32(-received))
+            }
             let (pipe, pipeError) = pipes.acquire()
             if pipe.isNone {
                 return fail(slotIndex, .resourceExhausted(errno: pipeError))
@@ -80,6 +100,40 @@ extension Worker {
         }
         // Out of rounds with work left: a poll on a ready socket completes at once, after other connections.
         armPoll(slotIndex, state.pointee.buffered > 0 ? sinkReady : sourceReady)
+    }
+
+    /// The `copy` data path's second half: sends `count` bytes of the copy buffer to `sink`, and parks what
+    /// the sink does not take in a pipe, which the splice step of `pump` then drains on the sink's
+    /// readiness. False (with `lastCopyError`) when the sink failed or no pipe could be had.
+    private func forward(copied count: Int, to sink: Int32, _ state: UnsafeMutablePointer<RelayDirection>) -> Bool {
+        let sent = Glibc.send(sink, copyBuffer, count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+        if sent == count {
+            state.pointee.bytes += UInt64(sent)
+            return true
+        }
+        if sent < 0 && errno != EAGAIN {
+            lastCopyError = errno
+            return false
+        }
+        let delivered = max(sent, 0)
+        state.pointee.bytes += UInt64(delivered)
+        let (pipe, pipeError) = pipes.acquire()
+        if pipe.isNone {
+            lastCopyError = pipeError
+            return false
+        }
+        let rest = count - delivered
+        // The pipe is empty and at least as large as the copy buffer: the write takes everything.
+        let parked = write(pipe.writeEnd, copyBuffer + delivered, rest)
+        if parked != rest {
+            lastCopyError = parked < 0 ? errno : EIO
+            // A pipe holding part of the bytes must never go back to the pool.
+            if parked > 0 { pipe.close() } else { pipes.release(pipe) }
+            return false
+        }
+        state.pointee.pipe = pipe
+        state.pointee.buffered = rest
+        return true
     }
 
     /// The direction's state inside the slot, addressed by its stored-property offset.

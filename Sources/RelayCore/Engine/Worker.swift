@@ -19,6 +19,11 @@ final class Worker {
     let connectAddresses: UnsafeMutablePointer<SocketAddress>
     /// Per-slot buffer for a Convert header (request on the converter, response on the forward side).
     let headerBuffers: UnsafeMutableRawPointer
+    /// The `copy` data path's buffer: one per worker, as only one direction runs at a time.
+    let copyBuffer: UnsafeMutableRawPointer
+    let copyBufferSize: Int
+    /// The errno of the last failed `copy` forward, for its caller's close result.
+    var lastCopyError: Int32 = 0
     var freeSlots: [UInt32]
     /// One past the highest slot ever used: the timeout scan stops there.
     var highWater = 0
@@ -56,6 +61,9 @@ final class Worker {
         connectAddresses = .allocate(capacity: capacity)
         connectAddresses.initialize(repeating: SocketAddress(), count: capacity)
         headerBuffers = .allocate(byteCount: capacity * Worker.headerCapacity, alignment: 16)
+        // Never more than an empty pipe holds, so that what the sink refuses always fits in one.
+        copyBufferSize = min(65536, settings.pipeSize)
+        copyBuffer = .allocate(byteCount: copyBufferSize, alignment: 64)
         freeSlots = (0..<UInt32(capacity)).reversed()
         self.wakeFD = wakeFD
         wakeBuffer = .allocate(capacity: 1)
@@ -84,6 +92,7 @@ final class Worker {
         slots.deallocate()
         connectAddresses.deallocate()
         headerBuffers.deallocate()
+        copyBuffer.deallocate()
         wakeBuffer.deallocate()
         tickInterval.deallocate()
     }
