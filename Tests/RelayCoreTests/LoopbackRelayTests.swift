@@ -1,4 +1,5 @@
 import ConvertProtocol
+import Crypto
 import Foundation
 import InMemoryLogging
 import Logging
@@ -38,6 +39,41 @@ struct LoopbackRelayTests {
         #expect(closes.first?.metadata["transport"] == "mptcp")
         #expect(closes.first?.metadata["bytes_up"] == "\(size)")
         #expect(closes.first?.metadata["bytes_down"] == "\(size)")
+    }
+
+    @Test(
+        "A slow reader gets every byte: the relay holds back instead of dropping",
+        arguments: [DataPath.splice, .copy]
+    )
+    func slowReaderBackpressure(dataPath: DataPath) async throws {
+        let size = 8 << 20
+        let serverSide = ServerReports()
+        let server = try TestServer { socket in
+            serverSide.add(try? HashedTransfer.run(on: socket, sending: size))
+        }
+        defer { server.close() }
+        let relays = try RelayPair(
+            destination: server.endpoint,
+            settings: EngineSettings(workers: 1, dataPath: dataPath)
+        )
+        let received = try await onThread { () -> (Int, String) in
+            let socket = try BlockingSocket.connect(to: relays.forwardEndpoint)
+            socket.shutdownWrite()
+            var hasher = SHA256()
+            var count = 0
+            for _ in 0..<100_000 {
+                let chunk = try socket.receive(upTo: 65536)
+                if chunk.isEmpty { break }
+                hasher.update(data: chunk)
+                count += chunk.count
+                usleep(2000)
+            }
+            return (count, hasher.finalize().hexString)
+        }
+        let serverView = try #require(await serverSide.first())
+        #expect(received.0 == size)
+        #expect(received.1 == serverView.sentDigest)
+        try await relays.stop()
     }
 
     @Test("EOF from the client is passed on while the server keeps sending", arguments: [DataPath.splice, .copy])
