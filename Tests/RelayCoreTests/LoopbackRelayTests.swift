@@ -59,14 +59,16 @@ struct LoopbackRelayTests {
         let received = try await onThread { () -> (Int, String) in
             let socket = try BlockingSocket.connect(to: relays.forwardEndpoint)
             socket.shutdownWrite()
+            // Read nothing for a while: the sender outpaces the socket buffers, the relay must hold back.
+            usleep(1_500_000)
             var hasher = SHA256()
             var count = 0
-            for _ in 0..<100_000 {
+            for round in 0..<100_000 {
                 let chunk = try socket.receive(upTo: 65536)
                 if chunk.isEmpty { break }
                 hasher.update(data: chunk)
                 count += chunk.count
-                usleep(2000)
+                if round % 16 == 0 { usleep(1000) }
             }
             return (count, hasher.finalize().hexString)
         }
