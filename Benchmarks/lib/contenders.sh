@@ -90,9 +90,17 @@ print(len(urllib.request.urlopen(sys.argv[1], timeout=5).read()))' "http://$DST_
 
 # --- mptcp-relay ---------------------------------------------------------------------------------
 
+# MPTCP_RELAY_BENCH_DATA_PATH=splice|copy picks the relay's data path (default: the relay's default).
+relay_runtime() {
+    printf '[runtime]\nworkers = 2\n'
+    if [[ -n ${MPTCP_RELAY_BENCH_DATA_PATH:-} ]]; then
+        printf 'data_path = "%s"\n' "$MPTCP_RELAY_BENCH_DATA_PATH"
+    fi
+}
+
 relay_configs() {
     {
-        printf '[runtime]\nworkers = 2\n'
+        relay_runtime
         local i
         for i in 0 1 2; do
             printf '\n[[listener]]\nname = "lan%d"\nrole = "forward"\nlisten = "%s:%d"\n' \
@@ -101,9 +109,9 @@ relay_configs() {
                 "$SRV_UPLINK_A" "$DST_ADDR" "${DST_PORTS[i]}"
         done
     } >"$work/relay-gw.toml"
-    cat >"$work/relay-srv.toml" <<'EOF'
-[runtime]
-workers = 2
+    {
+        relay_runtime
+        cat <<'EOF'
 
 [[listener]]
 name = "converter"
@@ -111,6 +119,7 @@ role = "convert"
 listen = "0.0.0.0:8443"
 allow = ["198.19.0.0/24"]
 EOF
+    } >"$work/relay-srv.toml"
     "$relay" check-config "$work/relay-gw.toml" >/dev/null || die "relay-gw.toml is not valid"
     "$relay" check-config "$work/relay-srv.toml" >/dev/null || die "relay-srv.toml is not valid"
 }
