@@ -22,7 +22,7 @@ public struct EngineBlueprint: Sendable, Hashable {
             idleTimeout: runtime.idleTimeout,
             maxConnectionsPerWorker: runtime.maxConnections,
             pipeSize: runtime.pipeSize,
-            dataPath: runtime.dataPath == .copy ? .copy : .splice
+            dataPath: DataPath(rawValue: runtime.dataPath.rawValue) ?? .auto
         )
         listeners = configuration.listeners.map { listener in
             let role: EngineRole =

@@ -55,7 +55,10 @@ extension ConfigDecoder {
             if let path = DataPathSetting(rawValue: text) {
                 settings.dataPath = path
             } else {
-                self.report("runtime.data_path", "\"\(text)\" is not a data path; expected \"splice\" or \"copy\"")
+                self.report(
+                    "runtime.data_path",
+                    "\"\(text)\" is not a data path; expected \"auto\", \"splice\" or \"copy\""
+                )
             }
         }
         return settings

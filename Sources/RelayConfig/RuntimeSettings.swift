@@ -24,7 +24,7 @@ public struct RuntimeSettings: Sendable, Hashable {
 
     /// Creates settings; the defaults are those used for keys missing from the `[runtime]` table.
     /// `data_path`: how bytes move between the two sockets of a connection (see docs/DATA-PATH.md).
-    public var dataPath: DataPathSetting = .splice
+    public var dataPath: DataPathSetting = .auto
 
     public init(
         workers: Int? = nil,
@@ -49,4 +49,6 @@ public enum DataPathSetting: String, Sendable, Hashable, CaseIterable {
     case splice
     /// recv() into a per-worker buffer and send(); a pipe only holds what the sink did not take.
     case copy
+    /// copy for small reads, splice while a direction moves bulk (the default).
+    case auto
 }

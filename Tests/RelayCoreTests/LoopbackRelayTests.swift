@@ -13,7 +13,7 @@ import Glibc
 /// forward → convert → a test server, all on 127.0.0.1 over real kernel MPTCP, in this process.
 @Suite("Loopback relay", .serialized, .timeLimit(.minutes(2)))
 struct LoopbackRelayTests {
-    @Test("64 MiB of random bytes each way arrive with the same SHA-256", arguments: [DataPath.splice, .copy])
+    @Test("64 MiB of random bytes each way arrive with the same SHA-256", arguments: [DataPath.splice, .copy, .auto])
     func bulkBothWays(dataPath: DataPath) async throws {
         let size = 64 << 20
         let serverSide = ServerReports()
@@ -43,7 +43,7 @@ struct LoopbackRelayTests {
 
     @Test(
         "A slow reader gets every byte: the relay holds back instead of dropping",
-        arguments: [DataPath.splice, .copy]
+        arguments: [DataPath.splice, .copy, .auto]
     )
     func slowReaderBackpressure(dataPath: DataPath) async throws {
         let size = 8 << 20
@@ -78,7 +78,10 @@ struct LoopbackRelayTests {
         try await relays.stop()
     }
 
-    @Test("EOF from the client is passed on while the server keeps sending", arguments: [DataPath.splice, .copy])
+    @Test(
+        "EOF from the client is passed on while the server keeps sending",
+        arguments: [DataPath.splice, .copy, .auto]
+    )
     func halfCloseFromClient(dataPath: DataPath) async throws {
         let server = try TestServer { socket in
             // Read to EOF first: only a propagated FIN lets this return; then answer.
@@ -101,7 +104,10 @@ struct LoopbackRelayTests {
         try await relays.stop()
     }
 
-    @Test("EOF from the server is passed on while the client keeps sending", arguments: [DataPath.splice, .copy])
+    @Test(
+        "EOF from the server is passed on while the client keeps sending",
+        arguments: [DataPath.splice, .copy, .auto]
+    )
     func halfCloseFromServer(dataPath: DataPath) async throws {
         let received = ServerReports()
         let echoCount = try TestServer { socket in

@@ -29,6 +29,8 @@ struct RelayDirection {
     var finished = false
     /// Bytes delivered to the sink.
     var bytes: UInt64 = 0
+    /// With the `auto` data path: this direction is moving bulk and splices; otherwise it copies.
+    var splicing = false
 }
 
 /// The two directions, by name.

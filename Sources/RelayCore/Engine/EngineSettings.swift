@@ -25,7 +25,7 @@ public struct EngineSettings: Sendable, Hashable {
         idleTimeout: Duration? = .seconds(300),
         maxConnectionsPerWorker: Int = 16384,
         pipeSize: Int = 262_144,
-        dataPath: DataPath = .splice
+        dataPath: DataPath = .auto
     ) {
         self.dataPath = dataPath
         self.workers = workers
@@ -43,6 +43,9 @@ public enum DataPath: String, Sendable, Hashable {
     case splice
     /// recv() into the worker's buffer, then send(); only what the sink does not take waits in a pipe.
     case copy
+    /// `copy` for small reads, `splice` while a direction moves bulk: a read that fills the whole copy
+    /// buffer switches the direction to splice, a splice that finds the source empty switches it back.
+    case auto
 }
 
 /// One listener as the engine sees it: a name for logs, the address, and what it does with a connection.

@@ -8,9 +8,9 @@ extension Worker {
     /// How many splice round trips one readiness event may drive before the direction yields to others.
     static let pumpRounds = 8
 
-    /// Moves bytes in one direction with nonblocking splice (socket → pipe → socket), or with the `copy`
-    /// data path recv/send (a pipe then only holds what the sink refused), until a side would block, then
-    /// arms the poll that resumes it. EOF becomes shutdown(SHUT_WR) on the sink once the pipe
+    /// Moves bytes in one direction with nonblocking splice (socket → pipe → socket), or with recv/send
+    /// through the worker's buffer (the `copy` data path, and `auto` between bursts; a pipe then only
+    /// holds what the sink refused), until a side would block, then arms the poll that resumes it. EOF becomes shutdown(SHUT_WR) on the sink once the pipe
     /// is drained; an error ends the connection with resets. See docs/DATA-PATH.md for why inline splice.
     func pump(_ slotIndex: Int, _ direction: DirectionID) {
         let slot = slots + slotIndex
@@ -56,10 +56,12 @@ extension Worker {
                 }
                 return
             }
-            if settings.dataPath == .copy {
+            if settings.dataPath == .copy || (settings.dataPath == .auto && !state.pointee.splicing) {
                 let received = SocketCalls.receive(source, into: copyBuffer, count: copyBufferSize)
                 if received > 0 {
                     slot.pointee.lastActivity = now
+                    // A full buffer means more is waiting: bulk, which splice moves for less CPU.
+                    if received == copyBufferSize && settings.dataPath == .auto { state.pointee.splicing = true }
                     if !forward(copied: received, to: sink, state) {
                         return failSide(slotIndex, sinkOf: direction, errno: lastCopyError)
                     }
@@ -93,6 +95,8 @@ extension Worker {
             pipes.release(pipe)
             state.pointee.pipe = .none
             if read == -Int(EAGAIN) {
+                // The burst is over: the next bytes may be a small message again.
+                state.pointee.splicing = false
                 armPoll(slotIndex, sourceReady)
                 return
             }
