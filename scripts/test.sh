@@ -31,3 +31,16 @@ fi
 
 echo "test: swift test (MPTCP_RELAY_BINARY=$binary)"
 MPTCP_RELAY_BINARY="$binary" swift test "${build_flags[@]}"
+
+# The benchmark harness, quick mode, proves that it still runs end to end (every contender passes
+# data, every proxy's uplink hop is MPTCP). It asserts nothing about timings; its results go to the
+# git-ignored Benchmarks/results/tmp/quick/.
+if [[ $(id -u) -eq 0 ]]; then
+    echo "test: Benchmarks/run.sh --quick"
+    Benchmarks/run.sh --quick
+elif [[ ${CI:-} == true ]]; then
+    echo "test: CI=true but not root: the benchmark harness needs root" >&2
+    exit 1
+else
+    echo "test: not root: skipping Benchmarks/run.sh --quick"
+fi
