@@ -46,52 +46,17 @@ struct TransparentNetworkTests {
         arguments: TransparentRuleVariant.allCases
     )
     func capturedAndRelayed(variant: TransparentRuleVariant) async throws {
-        try #require(NetworkTestEnvironment.isRoot, "CI=true but not root: the network suite must run as root in CI")
-        let binary = NetworkTestEnvironment.relayBinary
-        try #require(
-            FileManager.default.isExecutableFile(atPath: binary.path),
-            "no relay binary at \(binary.path): run `swift build` or set MPTCP_RELAY_BINARY"
-        )
-
-        let scratch = try NetworkTestEnvironment.makeScratchDirectory()
-        let prefix = NetworkTestEnvironment.uniquePrefix(variant == .nftables ? "tn" : "ti")
-        var relays: [RelayProcess] = []
-        var peers: [ChildProcess] = []
-        var topology: Topology?
-
-        do {
-            let topo = try await Topology.create(prefix: prefix, packageRoot: NetworkTestEnvironment.packageRoot)
-            topology = topo
-            try await topo.addIPv6()
-            try await topo.addDestinations(Self.dstAddresses)
-            try await runScenario(
-                variant: variant,
-                in: topo,
-                binary: binary,
-                scratch: scratch,
-                relays: &relays,
-                peers: &peers
-            )
-        } catch {
-            await tearDown(topology: topology, relays: relays, peers: peers, scratch: scratch, keep: true)
-            throw error
+        try await RelayTestHarness.run(tag: variant == .nftables ? "tn" : "ti") { harness, topology in
+            try await topology.addIPv6()
+            try await topology.addDestinations(Self.dstAddresses)
+            try await runScenario(variant: variant, in: topology, harness: harness)
         }
-        await tearDown(
-            topology: topology,
-            relays: relays,
-            peers: peers,
-            scratch: scratch,
-            keep: NetworkTestEnvironment.keepScratch
-        )
     }
 
     private func runScenario(
         variant: TransparentRuleVariant,
         in topology: Topology,
-        binary: URL,
-        scratch: URL,
-        relays: inout [RelayProcess],
-        peers: inout [ChildProcess]
+        harness: RelayTestHarness
     ) async throws {
         let gw = topology.gw
 
@@ -134,58 +99,24 @@ struct TransparentNetworkTests {
         #expect(installed.status == 0, "status after up: \(installed.status)\n\(installed.stdout)")
 
         // The converter (both families) and the transparent relay.
-        let converter = try RelayProcess(
-            name: "converter",
-            namespace: topology.srv,
-            binary: binary,
-            config: Self.converterConfig,
-            directory: scratch
-        )
-        relays.append(converter)
-        let gateway = try RelayProcess(
-            name: "gateway",
-            namespace: gw,
-            binary: binary,
-            config: Self.gatewayConfig,
-            directory: scratch
-        )
-        relays.append(gateway)
+        let converter = try harness.startRelay("converter", in: topology.srv, config: Self.converterConfig)
+        let gateway = try harness.startRelay("gateway", in: gw, config: Self.gatewayConfig)
         try await converter.waitListening(on: 8443, in: topology, namespace: topology.srv)
         try await gateway.waitListening(on: 7000, in: topology, namespace: gw)
 
-        try await checkRelayedConnections(
-            topology: topology,
-            converter: converter,
-            gateway: gateway,
-            scratch: scratch,
-            peers: &peers
-        )
-        try await checkRefusedDestination(
-            topology: topology,
-            converter: converter,
-            gateway: gateway,
-            scratch: scratch,
-            peers: &peers
-        )
-        try await checkGatewayAddressNotCaptured(topology: topology, gateway: gateway, scratch: scratch, peers: &peers)
+        try await checkRelayedConnections(topology: topology, harness: harness, converter: converter, gateway: gateway)
+        try await checkRefusedDestination(topology: topology, harness: harness, converter: converter, gateway: gateway)
+        try await checkGatewayAddressNotCaptured(topology: topology, harness: harness, gateway: gateway)
 
         // IPv4 LAN connections over IPv6 uplinks: the same listener address, upstream over IPv6.
         await gateway.stop()
-        let gatewayOverIPv6 = try RelayProcess(
-            name: "gateway-over-ipv6",
-            namespace: gw,
-            binary: binary,
-            config: Self.gatewayOverIPv6Config,
-            directory: scratch
-        )
-        relays.append(gatewayOverIPv6)
+        let gatewayOverIPv6 = try harness.startRelay("gateway-over-ipv6", in: gw, config: Self.gatewayOverIPv6Config)
         try await gatewayOverIPv6.waitListening(on: 7000, in: topology, namespace: gw)
         try await checkIPv4OverIPv6Uplinks(
             topology: topology,
+            harness: harness,
             converter: converter,
-            gateway: gatewayOverIPv6,
-            scratch: scratch,
-            peers: &peers
+            gateway: gatewayOverIPv6
         )
         await gatewayOverIPv6.stop()
 
@@ -206,23 +137,14 @@ struct TransparentNetworkTests {
     /// seen by the converter with the destination dialed, spread over both uplinks.
     private func checkRelayedConnections(
         topology: Topology,
+        harness: RelayTestHarness,
         converter: RelayProcess,
-        gateway: RelayProcess,
-        scratch: URL,
-        peers: inout [ChildProcess]
+        gateway: RelayProcess
     ) async throws {
         let bytes = Self.payloadBytes
         var servers: [ChildProcess] = []
         for (index, endpoint) in Self.destinations.enumerated() {
-            let server = try await HashPeer.serve(
-                endpoint,
-                bytes: bytes,
-                in: topology.dst,
-                name: "serve-\(index)",
-                directory: scratch
-            )
-            peers.append(server)
-            servers.append(server)
+            servers.append(try await harness.serve(endpoint, bytes: bytes, in: topology.dst, name: "serve-\(index)"))
         }
 
         let upA = try await topology.txBytes(topology.gw, "upa0")
@@ -230,47 +152,32 @@ struct TransparentNetworkTests {
 
         var clients: [ChildProcess] = []
         for (index, endpoint) in Self.destinations.enumerated() {
-            let client = try HashPeer.send(
-                endpoint,
-                bytes: bytes,
-                in: topology.cli,
-                name: "send-\(index)",
-                directory: scratch
-            )
-            peers.append(client)
-            clients.append(client)
+            clients.append(try harness.send(endpoint, bytes: bytes, in: topology.cli, name: "send-\(index)"))
         }
         for (index, endpoint) in Self.destinations.enumerated() {
             let sent = try await clients[index].expectSuccess(seconds: 90)
             let served = try await servers[index].expectSuccess(seconds: 30)
             let clientReport = try HashPeer.report(sent.stdout, from: "send \(endpoint)")
             let serverReport = try HashPeer.report(served.stdout, from: "serve \(endpoint)")
-            #expect(clientReport.sent == bytes, "\(endpoint): cli sent \(clientReport.sent)")
-            #expect(serverReport.sent == bytes, "\(endpoint): dst sent \(serverReport.sent)")
-            #expect(serverReport.received == bytes, "\(endpoint): dst received \(serverReport.received) of \(bytes)")
-            #expect(clientReport.received == bytes, "\(endpoint): cli received \(clientReport.received) of \(bytes)")
-            #expect(serverReport.receivedSHA256 == clientReport.sentSHA256, "\(endpoint): upstream data corrupted")
-            #expect(clientReport.receivedSHA256 == serverReport.sentSHA256, "\(endpoint): downstream data corrupted")
+            RelayExpectations.intact(client: clientReport, server: serverReport, bytes: bytes, endpoint)
         }
 
         let upADelta = try await topology.txBytes(topology.gw, "upa0") - upA
         let upBDelta = try await topology.txBytes(topology.gw, "upb0") - upB
-        let share = UInt64(bytes * Self.destinations.count / 10)
-        #expect(upADelta >= share, "uplink A carried \(upADelta) bytes, expected at least \(share)")
-        #expect(upBDelta >= share, "uplink B carried \(upBDelta) bytes, expected at least \(share)")
+        RelayExpectations.bothUplinks(upA: upADelta, upB: upBDelta, share: UInt64(bytes * Self.destinations.count / 10))
 
         // What the converter saw is what the client dialed, once each, over MPTCP; the gateway's
         // transparent listener of the right family relayed it.
         for endpoint in Self.destinations {
             let listener = endpoint.hasPrefix("[") ? "tproxy6" : "tproxy4"
-            let converted = try await converter.waitForLogLine(containing: [
-                "destination=\(endpoint) ", "result=completed", "role=convert", "transport=mptcp",
-            ])
-            #expect(converted, "converter has no completed close line for \(endpoint):\n\(converter.log)")
-            let relayed = try await gateway.waitForLogLine(containing: [
-                "listener=\(listener) ", "destination=\(endpoint) ", "result=completed",
-            ])
-            #expect(relayed, "gateway has no completed close line of \(listener) for \(endpoint):\n\(gateway.log)")
+            try await converter.expectLogLine(
+                containing: ["destination=\(endpoint) ", "result=completed", "role=convert", "transport=mptcp"],
+                "converter has no completed close line for \(endpoint):\n\(converter.log)"
+            )
+            try await gateway.expectLogLine(
+                containing: ["listener=\(listener) ", "destination=\(endpoint) ", "result=completed"],
+                "gateway has no completed close line of \(listener) for \(endpoint):\n\(gateway.log)"
+            )
             let lines = converter.log.split(separator: "\n").filter {
                 $0.contains("destination=\(endpoint) ") && $0.contains("connection closed")
             }
@@ -282,28 +189,13 @@ struct TransparentNetworkTests {
     /// A destination outside the converter's `allow`: the LAN host gets a reset; dst never sees it.
     private func checkRefusedDestination(
         topology: Topology,
+        harness: RelayTestHarness,
         converter: RelayProcess,
-        gateway: RelayProcess,
-        scratch: URL,
-        peers: inout [ChildProcess]
+        gateway: RelayProcess
     ) async throws {
         let endpoint = Self.refusedDestination
-        let server = try await HashPeer.serve(
-            endpoint,
-            bytes: 1024,
-            in: topology.dst,
-            name: "serve-refused",
-            directory: scratch
-        )
-        peers.append(server)
-        let client = try HashPeer.send(
-            endpoint,
-            bytes: Self.payloadBytes,
-            in: topology.cli,
-            name: "send-refused",
-            directory: scratch
-        )
-        peers.append(client)
+        let server = try await harness.serve(endpoint, bytes: 1024, in: topology.dst, name: "serve-refused")
+        let client = try harness.send(endpoint, bytes: Self.payloadBytes, in: topology.cli, name: "send-refused")
         let status = try await client.wait(seconds: 60)
         #expect(
             status != nil && status != 0,
@@ -313,14 +205,14 @@ struct TransparentNetworkTests {
             client.stderr.contains("ConnectionResetError") || client.stderr.contains("Connection reset"),
             "the client did not see a reset:\n\(client.stderr)"
         )
-        let refused = try await converter.waitForLogLine(containing: [
-            "destination=\(endpoint) ", "result=destination_refused",
-        ])
-        #expect(refused, "converter did not refuse \(endpoint):\n\(converter.log)")
-        let answered = try await gateway.waitForLogLine(containing: [
-            "listener=tproxy4 ", "destination=\(endpoint) ", "result=converter_error",
-        ])
-        #expect(answered, "gateway did not log the converter's error for \(endpoint):\n\(gateway.log)")
+        try await converter.expectLogLine(
+            containing: ["destination=\(endpoint) ", "result=destination_refused"],
+            "converter did not refuse \(endpoint):\n\(converter.log)"
+        )
+        try await gateway.expectLogLine(
+            containing: ["listener=tproxy4 ", "destination=\(endpoint) ", "result=converter_error"],
+            "gateway did not log the converter's error for \(endpoint):\n\(gateway.log)"
+        )
         #expect(!server.stdout.contains("{"), "dst accepted a connection to the refused destination:\n\(server.stdout)")
         await server.stop()
     }
@@ -329,21 +221,12 @@ struct TransparentNetworkTests {
     /// it reaches a server in gw directly, and the relay never sees it (it would refuse a loop).
     private func checkGatewayAddressNotCaptured(
         topology: Topology,
-        gateway: RelayProcess,
-        scratch: URL,
-        peers: inout [ChildProcess]
+        harness: RelayTestHarness,
+        gateway: RelayProcess
     ) async throws {
         let endpoint = "198.18.0.1:5301"
-        let server = try await HashPeer.serve(
-            endpoint,
-            bytes: 65536,
-            in: topology.gw,
-            name: "serve-gw",
-            directory: scratch
-        )
-        peers.append(server)
-        let client = try HashPeer.send(endpoint, bytes: 65536, in: topology.cli, name: "send-gw", directory: scratch)
-        peers.append(client)
+        let server = try await harness.serve(endpoint, bytes: 65536, in: topology.gw, name: "serve-gw")
+        let client = try harness.send(endpoint, bytes: 65536, in: topology.cli, name: "send-gw")
         try await client.expectSuccess(seconds: 30)
         try await server.expectSuccess(seconds: 30)
         #expect(
@@ -356,26 +239,17 @@ struct TransparentNetworkTests {
     /// carry IPv6 (the kernel uses the IPv6 endpoint for an IPv6 MPTCP connection).
     private func checkIPv4OverIPv6Uplinks(
         topology: Topology,
+        harness: RelayTestHarness,
         converter: RelayProcess,
-        gateway: RelayProcess,
-        scratch: URL,
-        peers: inout [ChildProcess]
+        gateway: RelayProcess
     ) async throws {
         let bytes = Self.payloadBytes
         let endpoint = Self.overIPv6Destination
-        let server = try await HashPeer.serve(
-            endpoint,
-            bytes: bytes,
-            in: topology.dst,
-            name: "serve-v4v6",
-            directory: scratch
-        )
-        peers.append(server)
+        let server = try await harness.serve(endpoint, bytes: bytes, in: topology.dst, name: "serve-v4v6")
         let upA = try await topology.ip6TxBytes(topology.gw, "upa0")
         let upB = try await topology.ip6TxBytes(topology.gw, "upb0")
 
-        let client = try HashPeer.send(endpoint, bytes: bytes, in: topology.cli, name: "send-v4v6", directory: scratch)
-        peers.append(client)
+        let client = try harness.send(endpoint, bytes: bytes, in: topology.cli, name: "send-v4v6")
         let sent = try await client.expectSuccess(seconds: 90)
         let served = try await server.expectSuccess(seconds: 30)
         let clientReport = try HashPeer.report(sent.stdout, from: "send \(endpoint)")
@@ -386,39 +260,16 @@ struct TransparentNetworkTests {
 
         let upADelta = try await topology.ip6TxBytes(topology.gw, "upa0") - upA
         let upBDelta = try await topology.ip6TxBytes(topology.gw, "upb0") - upB
-        let share = UInt64(bytes / 10)
-        #expect(upADelta >= share, "uplink A carried \(upADelta) IPv6 bytes, expected at least \(share)")
-        #expect(upBDelta >= share, "uplink B carried \(upBDelta) IPv6 bytes, expected at least \(share)")
+        RelayExpectations.bothUplinks(upA: upADelta, upB: upBDelta, share: UInt64(bytes / 10), unit: "IPv6 bytes")
 
-        let converted = try await converter.waitForLogLine(containing: [
-            "listener=converter6 ", "destination=\(endpoint) ", "result=completed", "transport=mptcp",
-        ])
-        #expect(converted, "the IPv6 converter listener did not relay \(endpoint):\n\(converter.log)")
-        let relayed = try await gateway.waitForLogLine(containing: [
-            "listener=tproxy4 ", "destination=\(endpoint) ", "result=completed",
-        ])
-        #expect(relayed, "gateway has no completed close line for \(endpoint):\n\(gateway.log)")
-    }
-
-    private func tearDown(
-        topology: Topology?,
-        relays: [RelayProcess],
-        peers: [ChildProcess],
-        scratch: URL,
-        keep: Bool
-    ) async {
-        for peer in peers { await peer.stop() }
-        for relay in relays { await relay.stop() }
-        await topology?.destroy()
-        if keep {
-            print("network test: configs and logs kept in \(scratch.path)")
-            for relay in relays {
-                print("--- \(relay.name) log (last 40 lines) ---")
-                print(relay.log.split(separator: "\n").suffix(40).joined(separator: "\n"))
-            }
-        } else {
-            try? FileManager.default.removeItem(at: scratch)
-        }
+        try await converter.expectLogLine(
+            containing: ["listener=converter6 ", "destination=\(endpoint) ", "result=completed", "transport=mptcp"],
+            "the IPv6 converter listener did not relay \(endpoint):\n\(converter.log)"
+        )
+        try await gateway.expectLogLine(
+            containing: ["listener=tproxy4 ", "destination=\(endpoint) ", "result=completed"],
+            "gateway has no completed close line for \(endpoint):\n\(gateway.log)"
+        )
     }
 
     /// The converter accepts both families; `allow` covers the relayed destinations but not
