@@ -60,6 +60,9 @@ extension Worker {
 
     /// One line per connection: listener, peer, destination, bytes each way, duration, result, transport.
     private func logClose(_ slot: ConnectionSlot) {
+        let warns = slot.result.isError && slot.result != .shutdown
+        // The metadata costs string formatting and a dictionary: build it only for a line that is printed.
+        guard logger.logLevel <= (warns ? .warning : .info) else { return }
         let listener = listeners[slot.listener].spec
         var metadata: Logger.Metadata = [
             "listener": "\(listener.name)",
@@ -74,7 +77,7 @@ extension Worker {
         if let multipath = slot.multipath {
             metadata["transport"] = multipath ? "mptcp" : "tcp"
         }
-        if slot.result.isError && slot.result != .shutdown {
+        if warns {
             metadata["reason"] = "\(slot.result)"
             logger.warning("connection closed", metadata: metadata)
         } else {

@@ -25,13 +25,8 @@ extension Worker {
         switch listener.spec.role {
         case .forward, .transparent:
             slot.pointee.multipath = CLiburing_mptcp_is_active(slot.pointee.upstream) == 1
-            // A few dozen bytes into the empty send buffer of a fresh socket: a short write cannot happen
-            // short of an error, which the close then reports.
             let request = ConvertRequest(destination: slot.pointee.destination!).encoded()
-            let sent = SocketCalls.send(slot.pointee.upstream, request)
-            if sent != request.count {
-                return fail(slotIndex, .upstreamReset(errno: sent < 0 ? Int32(-sent) : EIO))
-            }
+            if !sendRequest(slotIndex, request) { return }
             slot.pointee.phase = .awaitingResponse
             slot.pointee.lastActivity = now
             armPoll(slotIndex, .pollUpstreamIn)
@@ -46,6 +41,37 @@ extension Worker {
             }
             startRelaying(slotIndex)
         }
+    }
+
+    /// Forward side: sends the Convert request, together with what the LAN client has already sent (the
+    /// first bytes usually arrive while the MPTCP connect is in flight), in one sendmsg: one segment
+    /// instead of two. What the socket does not take is parked in a pipe for `pump` to finish. A few dozen
+    /// header bytes into the empty send buffer of a fresh socket cannot be cut short, except by an error.
+    /// False when the connection has been failed.
+    private func sendRequest(_ slotIndex: Int, _ request: [UInt8]) -> Bool {
+        let slot = slots + slotIndex
+        let state = Worker.directionState(slot, .toUpstream)
+        let received = SocketCalls.receive(slot.pointee.downstream, into: copyBuffer, count: copyBufferSize)
+        if received < 0 && received != -Int(EAGAIN) {
+            fail(slotIndex, .downstreamReset(errno: Int32(-received)))
+            return false
+        }
+        if received == 0 { state.pointee.sourceEnded = true }
+        let payload = max(received, 0)
+        let sent = request.withUnsafeBytes { header in
+            SocketCalls.send(slot.pointee.upstream, header, copyBuffer, payload)
+        }
+        if sent < request.count {
+            fail(slotIndex, .upstreamReset(errno: sent < 0 ? Int32(-sent) : EIO))
+            return false
+        }
+        let delivered = sent - request.count
+        state.pointee.bytes += UInt64(delivered)
+        if delivered < payload && !park(copyBuffer + delivered, count: payload - delivered, in: state) {
+            fail(slotIndex, .resourceExhausted(errno: lastCopyError))
+            return false
+        }
+        return true
     }
 
     /// Both directions start flowing.

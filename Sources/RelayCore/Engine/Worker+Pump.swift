@@ -50,9 +50,11 @@ extension Worker {
             }
             if state.pointee.sourceEnded {
                 state.pointee.finished = true
-                shutdown(sink, Int32(SHUT_WR))
                 if slot.pointee.toUpstream.finished && slot.pointee.toDownstream.finished {
+                    // Both sockets were read to EOF: close() sends the FIN, no shutdown needed.
                     beginClose(slotIndex, .completed, abortive: false)
+                } else {
+                    shutdown(sink, Int32(SHUT_WR))
                 }
                 return
             }
@@ -64,6 +66,12 @@ extension Worker {
                     if received == copyBufferSize && settings.dataPath == .auto { state.pointee.splicing = true }
                     if !forward(copied: received, to: sink, state) {
                         return failSide(slotIndex, sinkOf: direction, errno: lastCopyError)
+                    }
+                    if received < copyBufferSize && state.pointee.buffered == 0 {
+                        // A short read drained the socket: the next recv would only say EAGAIN. A poll
+                        // costs no syscall and completes at once if more has arrived meanwhile.
+                        armPoll(slotIndex, sourceReady)
+                        return
                     }
                     continue
                 }
@@ -121,22 +129,27 @@ extension Worker {
         }
         let delivered = max(sent, 0)
         state.pointee.bytes += UInt64(delivered)
+        return park(copyBuffer + delivered, count: count - delivered, in: state)
+    }
+
+    /// Writes bytes the sink refused into a pipe from the pool, which `pump` drains on the sink's
+    /// readiness. The direction holds no pipe yet. False (with `lastCopyError`) when no pipe could be had.
+    func park(_ bytes: UnsafeRawPointer, count: Int, in state: UnsafeMutablePointer<RelayDirection>) -> Bool {
         let (pipe, pipeError) = pipes.acquire()
         if pipe.isNone {
             lastCopyError = pipeError
             return false
         }
-        let rest = count - delivered
         // The pipe is empty and at least as large as the copy buffer: the write takes everything.
-        let parked = write(pipe.writeEnd, copyBuffer + delivered, rest)
-        if parked != rest {
+        let parked = write(pipe.writeEnd, bytes, count)
+        if parked != count {
             lastCopyError = parked < 0 ? errno : EIO
             // A pipe holding part of the bytes must never go back to the pool.
             if parked > 0 { pipe.close() } else { pipes.release(pipe) }
             return false
         }
         state.pointee.pipe = pipe
-        state.pointee.buffered = rest
+        state.pointee.buffered = count
         return true
     }
 

@@ -103,6 +103,26 @@ enum SocketCalls {
         return sent < 0 ? -Int(errno) : sent
     }
 
+    /// Nonblocking gathered send of a header and a payload in one sendmsg; returns bytes sent or -errno.
+    static func send(
+        _ fd: Int32,
+        _ header: UnsafeRawBufferPointer,
+        _ payload: UnsafeRawPointer,
+        _ payloadCount: Int
+    ) -> Int {
+        var vectors = (
+            iovec(iov_base: UnsafeMutableRawPointer(mutating: header.baseAddress), iov_len: header.count),
+            iovec(iov_base: UnsafeMutableRawPointer(mutating: payload), iov_len: payloadCount)
+        )
+        let sent = withUnsafeMutableBytes(of: &vectors) { raw -> Int in
+            var message = msghdr()
+            message.msg_iov = raw.baseAddress!.assumingMemoryBound(to: iovec.self)
+            message.msg_iovlen = payloadCount > 0 ? 2 : 1
+            return sendmsg(fd, &message, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+        }
+        return sent < 0 ? -Int(errno) : sent
+    }
+
     /// Nonblocking receive into `buffer`; returns bytes read, 0 on EOF, or -errno.
     static func receive(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int) -> Int {
         let received = recv(fd, buffer, count, Int32(MSG_DONTWAIT))
