@@ -7,6 +7,8 @@ import Glibc
 extension Worker {
     /// How many splice round trips one readiness event may drive before the direction yields to others.
     static let pumpRounds = 8
+    /// Reads shorter than this are taken for request/response messages (see `pump`).
+    static let smallMessage = 8192
 
     /// Moves bytes in one direction with nonblocking splice (socket → pipe → socket), or with recv/send
     /// through the worker's buffer (the `copy` data path, and `auto` between bursts; a pipe then only
@@ -67,9 +69,10 @@ extension Worker {
                     if !forward(copied: received, to: sink, state) {
                         return failSide(slotIndex, sinkOf: direction, errno: lastCopyError)
                     }
-                    if received < copyBufferSize && state.pointee.buffered == 0 {
-                        // A short read drained the socket: the next recv would only say EAGAIN. A poll
-                        // costs no syscall and completes at once if more has arrived meanwhile.
+                    if received < Worker.smallMessage && state.pointee.buffered == 0 {
+                        // A small read is a message, not a stream: the next recv would only say EAGAIN.
+                        // A poll costs no syscall and completes at once if more has arrived meanwhile.
+                        // (Streams keep reading: a poll per chunk would cost more than the EAGAIN.)
                         armPoll(slotIndex, sourceReady)
                         return
                     }
