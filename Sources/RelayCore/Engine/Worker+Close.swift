@@ -21,8 +21,7 @@ extension Worker {
         slot.pointee.result = result
         slot.pointee.abortive = abortive
         let armed = slot.pointee.armed
-        for kind in [OperationKind.connect, .pollDownstreamIn, .pollDownstreamOut, .pollUpstreamIn, .pollUpstreamOut]
-        where armed.contains(ArmedOperations(kind)) {
+        for kind in Worker.slotOperations where armed.contains(ArmedOperations(kind)) {
             cancel(slotIndex, kind)
         }
         if slot.pointee.pending == 0 { finishClose(slotIndex) }
@@ -32,11 +31,9 @@ extension Worker {
     /// frees the slot.
     func finishClose(_ slotIndex: Int) {
         let slot = slots + slotIndex
-        for fd in [slot.pointee.downstream, slot.pointee.upstream] where fd >= 0 {
-            if slot.pointee.abortive { SocketCalls.setLingerZero(fd) }
-            close(fd)
-        }
-        for direction in [DirectionID.toUpstream, .toDownstream] {
+        closeSocket(slot.pointee.downstream, abortive: slot.pointee.abortive)
+        closeSocket(slot.pointee.upstream, abortive: slot.pointee.abortive)
+        for direction in Worker.directions {
             let state = Worker.directionState(slot, direction)
             guard !state.pointee.pipe.isNone else { continue }
             if state.pointee.buffered == 0 {
@@ -56,6 +53,20 @@ extension Worker {
         slot.pointee.generation = (slot.pointee.generation &+ 1) & 0x00FF_FFFF
         freeSlots.append(UInt32(slotIndex))
         active -= 1
+    }
+
+    /// The per-connection operations a close may have to cancel (static: no array per close).
+    static let slotOperations: [OperationKind] = [
+        .connect, .pollDownstreamIn, .pollDownstreamOut, .pollUpstreamIn, .pollUpstreamOut,
+    ]
+    /// Both directions, for loops over them.
+    static let directions: [DirectionID] = [.toUpstream, .toDownstream]
+
+    /// Closes an open socket, with a reset instead of a FIN when `abortive`.
+    private func closeSocket(_ fd: Int32, abortive: Bool) {
+        guard fd >= 0 else { return }
+        if abortive { SocketCalls.setLingerZero(fd) }
+        close(fd)
     }
 
     /// One line per connection: listener, peer, destination, bytes each way, duration, result, transport.
