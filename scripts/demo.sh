@@ -108,14 +108,6 @@ listen = "0.0.0.0:8443"
 allow = ["198.19.0.0/24"]
 TOML
 
-# start_in NS LOGFILE COMMAND...: starts a background process in a namespace, remembers its pid.
-start_in() {
-    local ns=$1 log=$2
-    shift 2
-    ip netns exec "$ns" "$@" >"$log" 2>&1 &
-    pids+=("$!")
-}
-
 # wait_for NS PORT LOGFILE: waits until the port listens; on failure shows the log.
 wait_for() {
     local ns=$1 port=$2 log=$3
@@ -128,13 +120,13 @@ wait_for() {
 
 # --- 3. relays and iperf3 server -------------------------------------------------------------
 say "Starting the relays"
-start_in "${P}srv" "$work/srv.log" "$relay" run --config "$work/srv.toml" --log-level info
+topo_start_in "${P}srv" "$work/srv.log" "$relay" run --config "$work/srv.toml" --log-level info
 wait_for "${P}srv" 8443 "$work/srv.log"
-start_in "${P}gw" "$work/gw.log" "$relay" run --config "$work/gw.toml" --log-level info
+topo_start_in "${P}gw" "$work/gw.log" "$relay" run --config "$work/gw.toml" --log-level info
 wait_for "${P}gw" 8000 "$work/gw.log"
 echo "converter in ${P}srv on 0.0.0.0:8443, forwarder in ${P}gw on 198.18.0.1:8000"
 
-start_in "${P}dst" "$work/iperf3-server.log" iperf3 -s -1 -B 198.19.0.2 -p 5201
+topo_start_in "${P}dst" "$work/iperf3-server.log" iperf3 -s -1 -B 198.19.0.2 -p 5201
 wait_for "${P}dst" 5201 "$work/iperf3-server.log"
 
 # --- 4. traffic, while sampling the subflows ---------------------------------------------------

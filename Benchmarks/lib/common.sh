@@ -18,14 +18,6 @@ die() {
     exit 1
 }
 
-# start_in NS LOGFILE COMMAND...: starts a background process in a namespace, remembers its pid.
-start_in() {
-    local ns=$1 log=$2
-    shift 2
-    ip netns exec "$ns" "$@" >"$log" 2>&1 &
-    pids+=("$!")
-}
-
 # wait_listen NS PORT LOGFILE: waits (at most 15 s) until the port listens; otherwise shows the
 # log and dies.
 wait_listen() {

@@ -73,9 +73,9 @@ http {
     }
 }
 EOF
-    start_in "${P}dst" "$work/nginx.log" nginx -c "$work/nginx.conf" -p "$work" -e "$work/nginx-error.log" -g 'daemon off;'
-    start_in "${P}dst" "$work/iperf3-server.log" iperf3 -s -B "$DST_ADDR" -p 5201
-    start_in "${P}dst" "$work/holdserve.log" python3 "$lib/holdconns.py" serve --listen "$DST_ADDR:9000" --lifetime 3600
+    topo_start_in "${P}dst" "$work/nginx.log" nginx -c "$work/nginx.conf" -p "$work" -e "$work/nginx-error.log" -g 'daemon off;'
+    topo_start_in "${P}dst" "$work/iperf3-server.log" iperf3 -s -B "$DST_ADDR" -p 5201
+    topo_start_in "${P}dst" "$work/holdserve.log" python3 "$lib/holdconns.py" serve --listen "$DST_ADDR:9000" --lifetime 3600
     wait_listen "${P}dst" 80 "$work/nginx-error.log"
     wait_listen "${P}dst" 5201 "$work/iperf3-server.log"
     wait_listen "${P}dst" 9000 "$work/holdserve.log"
@@ -127,10 +127,10 @@ EOF
 relay_start() {
     [[ -f $work/relay-gw.toml ]] || relay_configs
     # --log-level warning: no line per connection (HAProxy and socat log nothing either).
-    start_in "${P}srv" "$work/relay-srv.log" prlimit --nofile="$NOFILE:$NOFILE" -- \
+    topo_start_in "${P}srv" "$work/relay-srv.log" prlimit --nofile="$NOFILE:$NOFILE" -- \
         "$relay" run --config "$work/relay-srv.toml" --log-level warning
     wait_listen "${P}srv" 8443 "$work/relay-srv.log"
-    start_in "${P}gw" "$work/relay-gw.log" prlimit --nofile="$NOFILE:$NOFILE" -- \
+    topo_start_in "${P}gw" "$work/relay-gw.log" prlimit --nofile="$NOFILE:$NOFILE" -- \
         "$relay" run --config "$work/relay-gw.toml" --log-level warning
     wait_listen "${P}gw" 7001 "$work/relay-gw.log"
     wait_listen "${P}gw" 7002 "$work/relay-gw.log"
@@ -184,11 +184,11 @@ haproxy_start() {
         "$SRV_UPLINK_A:8101" "$SRV_UPLINK_A:8102" "$SRV_UPLINK_A:8103"
     haproxy -c -q -f "$work/haproxy-gw.cfg" || die "haproxy-gw.cfg is not valid"
     haproxy -c -q -f "$work/haproxy-srv.cfg" || die "haproxy-srv.cfg is not valid"
-    start_in "${P}srv" "$work/haproxy-srv.log" mptcpize run haproxy -db -f "$work/haproxy-srv.cfg"
+    topo_start_in "${P}srv" "$work/haproxy-srv.log" mptcpize run haproxy -db -f "$work/haproxy-srv.cfg"
     wait_listen "${P}srv" 8101 "$work/haproxy-srv.log"
     wait_listen "${P}srv" 8102 "$work/haproxy-srv.log"
     wait_listen "${P}srv" 8103 "$work/haproxy-srv.log"
-    start_in "${P}gw" "$work/haproxy-gw.log" mptcpize run haproxy -db -f "$work/haproxy-gw.cfg"
+    topo_start_in "${P}gw" "$work/haproxy-gw.log" mptcpize run haproxy -db -f "$work/haproxy-gw.cfg"
     wait_listen "${P}gw" 7101 "$work/haproxy-gw.log"
     wait_listen "${P}gw" 7102 "$work/haproxy-gw.log"
     wait_listen "${P}gw" 7103 "$work/haproxy-gw.log"
@@ -200,13 +200,13 @@ socat_start() {
     local i
     # backlog=8192: socat's default listen backlog is 5, which would only measure SYN drops.
     for i in 0 1 2; do
-        start_in "${P}srv" "$work/socat-srv-$i.log" prlimit --nofile="$NOFILE:$NOFILE" -- \
+        topo_start_in "${P}srv" "$work/socat-srv-$i.log" prlimit --nofile="$NOFILE:$NOFILE" -- \
             mptcpize run socat "TCP-LISTEN:$((8201 + i)),fork,reuseaddr,backlog=8192" \
             "TCP:$DST_ADDR:${DST_PORTS[i]}"
     done
     for i in 0 1 2; do
         wait_listen "${P}srv" $((8201 + i)) "$work/socat-srv-$i.log"
-        start_in "${P}gw" "$work/socat-gw-$i.log" prlimit --nofile="$NOFILE:$NOFILE" -- \
+        topo_start_in "${P}gw" "$work/socat-gw-$i.log" prlimit --nofile="$NOFILE:$NOFILE" -- \
             mptcpize run socat "TCP-LISTEN:$((7201 + i)),bind=$GW_LAN_ADDR,fork,reuseaddr,backlog=8192" \
             "TCP:$SRV_UPLINK_A:$((8201 + i))"
     done

@@ -37,6 +37,15 @@ topo_namespaces() {
     printf '%s\n' "${prefix}cli" "${prefix}gw" "${prefix}srv" "${prefix}dst"
 }
 
+# Starts COMMAND in the background inside NS, output to LOGFILE, and appends its pid to the caller's
+# `pids` array (which the caller's cleanup ends): topo_start_in NS LOGFILE COMMAND...
+topo_start_in() {
+    local ns=$1 log=$2
+    shift 2
+    ip netns exec "$ns" "$@" >"$log" 2>&1 &
+    pids+=("$!")
+}
+
 # Runs a command inside namespace NS.
 topo_exec() {
     local ns=$1
