@@ -22,7 +22,8 @@ public struct EngineBlueprint: Sendable, Hashable {
             idleTimeout: runtime.idleTimeout,
             maxConnectionsPerWorker: runtime.maxConnections,
             pipeSize: runtime.pipeSize,
-            dataPath: DataPath(rawValue: runtime.dataPath.rawValue) ?? .auto
+            dataPath: DataPath(rawValue: runtime.dataPath.rawValue) ?? .auto,
+            fastOpen: runtime.fastOpen
         )
         listeners = configuration.listeners.map { listener in
             let role: EngineRole =

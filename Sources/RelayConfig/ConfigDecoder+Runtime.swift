@@ -5,7 +5,7 @@ extension ConfigDecoder {
     /// The keys of `[runtime]`, in the order the documentation lists them.
     static let runtimeKeys = [
         "workers", "connect_timeout", "header_timeout", "idle_timeout", "max_connections", "pipe_size",
-        "data_path",
+        "data_path", "fast_open",
     ]
 
     /// Decodes `[runtime]`, using defaults for absent keys (and for the whole table when absent).
@@ -60,6 +60,9 @@ extension ConfigDecoder {
                     "\"\(text)\" is not a data path; expected \"auto\", \"splice\" or \"copy\""
                 )
             }
+        }
+        if let value = table["fast_open"], let flag = self.boolean(value, key: "runtime.fast_open") {
+            settings.fastOpen = flag
         }
         return settings
     }

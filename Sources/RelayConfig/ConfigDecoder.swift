@@ -122,6 +122,15 @@ extension ConfigDecoder {
     }
 
     /// A string, or `nil` after reporting a value of another type.
+    /// A boolean, or `nil` after reporting why not.
+    mutating func boolean(_ value: any TOMLValueConvertible, key: String) -> Bool? {
+        guard let flag = value.bool else {
+            self.report(key, "expected true or false, found \(Self.describe(value))")
+            return nil
+        }
+        return flag
+    }
+
     mutating func string(_ value: any TOMLValueConvertible, key: String) -> String? {
         guard let text = value.string else {
             self.report(key, "expected a string, found \(Self.describe(value))")

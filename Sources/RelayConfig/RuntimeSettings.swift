@@ -26,6 +26,10 @@ public struct RuntimeSettings: Sendable, Hashable {
     /// `data_path`: how bytes move between the two sockets of a connection (see docs/DATA-PATH.md).
     public var dataPath: DataPathSetting = .auto
 
+    /// `fast_open`: TCP Fast Open on the MPTCP hop (the Convert request rides in the SYN once the
+    /// converter has handed out a cookie; needs net.ipv4.tcp_fastopen = 3 on both hosts to take effect).
+    public var fastOpen = true
+
     public init(
         workers: Int? = nil,
         connectTimeout: Duration = .seconds(10),

@@ -9,6 +9,9 @@ enum ConnectionPhase: UInt8 {
     case awaitingRequest
     /// Dialing the upstream (forward: the converter; convert: the destination or backend).
     case connecting
+    /// Forward side with Fast Open: the connection is not established yet (no cookie, so no data in the
+    /// SYN); the request goes out when the socket becomes writable.
+    case sendingRequest
     /// Forward side: request sent, bytes flow towards the converter, its answer is awaited.
     case awaitingResponse
     /// Both directions flow.

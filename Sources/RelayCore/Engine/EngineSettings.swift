@@ -16,6 +16,9 @@ public struct EngineSettings: Sendable, Hashable {
     public var pipeSize: Int
     /// How bytes move between the two sockets.
     public var dataPath: DataPath
+    /// TCP Fast Open on the MPTCP hop: TCP_FASTOPEN_CONNECT on upstream sockets, TCP_FASTOPEN on convert
+    /// listeners. Takes effect where net.ipv4.tcp_fastopen allows it (client bit 1, server bit 2).
+    public var fastOpen: Bool
 
     /// Settings with the documented defaults.
     public init(
@@ -25,8 +28,10 @@ public struct EngineSettings: Sendable, Hashable {
         idleTimeout: Duration? = .seconds(300),
         maxConnectionsPerWorker: Int = 16384,
         pipeSize: Int = 262_144,
-        dataPath: DataPath = .auto
+        dataPath: DataPath = .auto,
+        fastOpen: Bool = true
     ) {
+        self.fastOpen = fastOpen
         self.dataPath = dataPath
         self.workers = workers
         self.connectTimeout = connectTimeout

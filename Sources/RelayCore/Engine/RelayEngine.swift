@@ -75,6 +75,10 @@ public final class RelayEngine: Sendable {
                         backlog: 4096,
                         transparent: spec.role.listensTransparently
                     )
+                    if settings.fastOpen && spec.role.listensWithMPTCP {
+                        // Accept a Convert request carried in the SYN (queue of pending TFO handshakes).
+                        try? SocketCalls.setOption(fd, Int32(IPPROTO_TCP), TCP_FASTOPEN, 4096, name: "TCP_FASTOPEN")
+                    }
                     if worker == 0, let local = SocketAddress.local(of: fd)?.endpoint {
                         endpoint = local
                         bound[spec.name] = local

@@ -123,6 +123,11 @@ extension Worker {
             }
         }
         SocketCalls.setNoDelay(fd)
+        if mptcp && settings.fastOpen {
+            // connect() then returns at once; the first sendmsg sends the SYN, with the request in it
+            // when a cookie from this converter is known.
+            try? SocketCalls.setOption(fd, Int32(IPPROTO_TCP), TCP_FASTOPEN_CONNECT, 1, name: "TCP_FASTOPEN_CONNECT")
+        }
         slots[slotIndex].phase = .connecting
         armConnect(slotIndex, to: address)
     }
@@ -155,6 +160,8 @@ extension Worker {
             switch slot.phase {
             case .connecting where now &- slot.startedAt > connectLimit:
                 connectTimedOut(slotIndex)
+            case .sendingRequest where now &- slot.startedAt > connectLimit:
+                fail(slotIndex, .connectTimeout)
             case .awaitingRequest where now &- slot.startedAt > headerLimit:
                 fail(slotIndex, .headerTimeout)
             case .awaitingResponse where now &- slot.startedAt > headerLimit:

@@ -24,13 +24,14 @@ extension Worker {
         }
         switch listener.spec.role {
         case .forward, .transparent:
-            slot.pointee.multipath = CLiburing_mptcp_is_active(slot.pointee.upstream) == 1
             let request = ConvertRequest(destination: slot.pointee.destination!).encoded()
-            if !sendRequest(slotIndex, request) { return }
-            slot.pointee.phase = .awaitingResponse
-            slot.pointee.lastActivity = now
-            armPoll(slotIndex, .pollUpstreamIn)
-            pump(slotIndex, .toUpstream)
+            switch sendRequest(slotIndex, request) {
+            case .sent: requestSent(slotIndex)
+            case .notConnected:
+                slot.pointee.phase = .sendingRequest
+                armPoll(slotIndex, .pollUpstreamOut)
+            case .failed: break
+            }
         case .convert(_, let backend):
             if backend == nil {
                 let answer = ConvertResponse.success.encoded()
@@ -43,35 +44,72 @@ extension Worker {
         }
     }
 
+    /// What became of a Convert request.
+    enum RequestOutcome {
+        case sent
+        /// Fast Open without a cookie: the SYN went out without data; send again once writable.
+        case notConnected
+        /// The connection has been failed.
+        case failed
+    }
+
     /// Forward side: sends the Convert request, together with what the LAN client has already sent (the
     /// first bytes usually arrive while the MPTCP connect is in flight), in one sendmsg: one segment
-    /// instead of two. What the socket does not take is parked in a pipe for `pump` to finish. A few dozen
-    /// header bytes into the empty send buffer of a fresh socket cannot be cut short, except by an error.
-    /// False when the connection has been failed.
-    private func sendRequest(_ slotIndex: Int, _ request: [UInt8]) -> Bool {
+    /// instead of two, and with Fast Open both in the SYN. What the socket does not take is parked in a
+    /// pipe for `pump` to finish. A few dozen header bytes cannot be cut short, except by an error.
+    private func sendRequest(_ slotIndex: Int, _ request: [UInt8]) -> RequestOutcome {
         let slot = slots + slotIndex
         let state = Worker.directionState(slot, .toUpstream)
-        let received = SocketCalls.receive(slot.pointee.downstream, into: copyBuffer, count: copyBufferSize)
-        if received < 0 && received != -Int(EAGAIN) {
-            fail(slotIndex, .downstreamReset(errno: Int32(-received)))
-            return false
+        var payload = 0
+        if state.pointee.buffered == 0 && !state.pointee.sourceEnded {
+            let received = SocketCalls.receive(slot.pointee.downstream, into: copyBuffer, count: copyBufferSize)
+            if received < 0 && received != -Int(EAGAIN) {
+                fail(slotIndex, .downstreamReset(errno: Int32(-received)))
+                return .failed
+            }
+            if received == 0 { state.pointee.sourceEnded = true }
+            payload = max(received, 0)
         }
-        if received == 0 { state.pointee.sourceEnded = true }
-        let payload = max(received, 0)
         let sent = request.withUnsafeBytes { header in
             SocketCalls.send(slot.pointee.upstream, header, copyBuffer, payload)
         }
+        if sent == -Int(EINPROGRESS) || sent == -Int(EAGAIN) {
+            // Not connected yet: keep what the client sent for after the handshake.
+            if payload > 0 && !park(copyBuffer, count: payload, in: state) {
+                fail(slotIndex, .resourceExhausted(errno: lastCopyError))
+                return .failed
+            }
+            return .notConnected
+        }
         if sent < request.count {
             fail(slotIndex, .upstreamReset(errno: sent < 0 ? Int32(-sent) : EIO))
-            return false
+            return .failed
         }
         let delivered = sent - request.count
         state.pointee.bytes += UInt64(delivered)
         if delivered < payload && !park(copyBuffer + delivered, count: payload - delivered, in: state) {
             fail(slotIndex, .resourceExhausted(errno: lastCopyError))
-            return false
+            return .failed
         }
-        return true
+        return .sent
+    }
+
+    /// Forward side, Fast Open: the handshake finished, the request can go now.
+    func retryRequest(_ slotIndex: Int) {
+        let request = ConvertRequest(destination: slots[slotIndex].destination!).encoded()
+        switch sendRequest(slotIndex, request) {
+        case .sent: requestSent(slotIndex)
+        case .notConnected: armPoll(slotIndex, .pollUpstreamOut)
+        case .failed: break
+        }
+    }
+
+    /// The request is out: bytes flow towards the converter while its answer is awaited.
+    private func requestSent(_ slotIndex: Int) {
+        slots[slotIndex].phase = .awaitingResponse
+        slots[slotIndex].lastActivity = now
+        armPoll(slotIndex, .pollUpstreamIn)
+        pump(slotIndex, .toUpstream)
     }
 
     /// Both directions start flowing.
@@ -151,6 +189,8 @@ extension Worker {
         case .complete(let bytes):
             guard let message = try? ConvertMessage.parse(bytes) else { return fail(slotIndex, .badResponse) }
             let response = ConvertResponse(message: message)
+            // Known only now: with Fast Open the handshake may have finished after the request went out.
+            slots[slotIndex].multipath = CLiburing_mptcp_is_active(slots[slotIndex].upstream) == 1
             if let code = response.error {
                 return fail(slotIndex, .converterError(code))
             }

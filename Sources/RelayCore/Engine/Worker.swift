@@ -182,7 +182,11 @@ final class Worker {
             pump(slotIndex, .toDownstream)
         case .pollUpstreamOut:
             if result < 0 { return fail(slotIndex, .upstreamReset(errno: -result)) }
-            pump(slotIndex, .toUpstream)
+            if slot.pointee.phase == .sendingRequest {
+                retryRequest(slotIndex)
+            } else {
+                pump(slotIndex, .toUpstream)
+            }
         default:
             break
         }
