@@ -172,6 +172,40 @@ struct ConfigLoaderTests {
         )
     }
 
+    @Test("data_path and fast_open: defaults, values and errors")
+    func dataPathAndFastOpen() throws {
+        let listener = """
+
+            [[listener]]
+            name = "c"
+            role = "convert"
+            listen = "0.0.0.0:8443"
+            """
+        let defaults = try ConfigLoader.parse(listener, file: "d.toml")
+        #expect(defaults.runtime.dataPath == .auto)
+        #expect(defaults.runtime.fastOpen == true)
+        let chosen = try ConfigLoader.parse(
+            "[runtime]\ndata_path = \"splice\"\nfast_open = false\n" + listener,
+            file: "c.toml"
+        )
+        #expect(chosen.runtime.dataPath == .splice)
+        #expect(chosen.runtime.fastOpen == false)
+        do {
+            _ = try ConfigLoader.parse(
+                "[runtime]\ndata_path = \"fast\"\nfast_open = \"yes\"\n" + listener,
+                file: "e.toml"
+            )
+            Issue.record("bad data_path and fast_open were accepted")
+        } catch {
+            #expect(
+                error.errors.map(\.description) == [
+                    "e.toml:2: runtime.data_path: \"fast\" is not a data path; expected \"auto\", \"splice\" or \"copy\"",
+                    "e.toml:3: runtime.fast_open: expected true or false, found string \"yes\"",
+                ]
+            )
+        }
+    }
+
     @Test("mark must be a 32-bit integer above 0")
     func markRange() {
         do {
