@@ -204,9 +204,9 @@ for ns in $(topo_namespaces "$P"); do
     ns_sysctl "$ns" net.ipv4.ip_local_port_range="10240 65000" net.ipv4.tcp_tw_reuse=1 \
         net.core.somaxconn=8192 net.ipv4.tcp_max_syn_backlog=8192
 done
-# TCP Fast Open as a gateway and a server would run it (client and server bits): the relay uses it on
-# its MPTCP hop by default (fast_open); HAProxy and socat are not configured for it, as their
-# documented setups are not.
+# TCP Fast Open as a gateway and a server would run it (client and server bits), so that a relay
+# configured with fast_open = true can use it (off by default); HAProxy and socat are not configured
+# for it, as their documented setups are not.
 for ns in gw srv; do
     ns_sysctl "${P}$ns" net.ipv4.tcp_fastopen=3
 done

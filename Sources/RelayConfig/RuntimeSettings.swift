@@ -28,7 +28,8 @@ public struct RuntimeSettings: Sendable, Hashable {
 
     /// `fast_open`: TCP Fast Open on the MPTCP hop (the Convert request rides in the SYN once the
     /// converter has handed out a cookie; needs net.ipv4.tcp_fastopen = 3 on both hosts to take effect).
-    public var fastOpen = true
+    /// Off by default: experimental, see docs/PROTOCOL.md for the stall it still has.
+    public var fastOpen = false
 
     public init(
         workers: Int? = nil,

@@ -183,13 +183,13 @@ struct ConfigLoaderTests {
             """
         let defaults = try ConfigLoader.parse(listener, file: "d.toml")
         #expect(defaults.runtime.dataPath == .auto)
-        #expect(defaults.runtime.fastOpen == true)
+        #expect(defaults.runtime.fastOpen == false)
         let chosen = try ConfigLoader.parse(
-            "[runtime]\ndata_path = \"splice\"\nfast_open = false\n" + listener,
+            "[runtime]\ndata_path = \"splice\"\nfast_open = true\n" + listener,
             file: "c.toml"
         )
         #expect(chosen.runtime.dataPath == .splice)
-        #expect(chosen.runtime.fastOpen == false)
+        #expect(chosen.runtime.fastOpen == true)
         do {
             _ = try ConfigLoader.parse(
                 "[runtime]\ndata_path = \"fast\"\nfast_open = \"yes\"\n" + listener,

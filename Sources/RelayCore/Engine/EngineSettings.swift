@@ -29,7 +29,7 @@ public struct EngineSettings: Sendable, Hashable {
         maxConnectionsPerWorker: Int = 16384,
         pipeSize: Int = 262_144,
         dataPath: DataPath = .auto,
-        fastOpen: Bool = true
+        fastOpen: Bool = false
     ) {
         self.fastOpen = fastOpen
         self.dataPath = dataPath
