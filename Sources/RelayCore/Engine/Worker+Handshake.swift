@@ -24,14 +24,7 @@ extension Worker {
         }
         switch listener.spec.role {
         case .forward, .transparent:
-            let request = ConvertRequest(destination: slot.pointee.destination!).encoded()
-            switch sendRequest(slotIndex, request) {
-            case .sent: requestSent(slotIndex)
-            case .notConnected:
-                slot.pointee.phase = .sendingRequest
-                armPoll(slotIndex, .pollUpstreamOut)
-            case .failed: break
-            }
+            trySendingRequest(slotIndex)
         case .convert(_, let backend):
             if backend == nil {
                 let answer = ConvertResponse.success.encoded()
@@ -94,13 +87,18 @@ extension Worker {
         return .sent
     }
 
-    /// Forward side, Fast Open: the handshake finished, the request can go now.
-    func retryRequest(_ slotIndex: Int) {
+    /// Forward side: sends the request once the connect completed, and again on writability while Fast
+    /// Open has not connected yet (phase `sendingRequest`).
+    func trySendingRequest(_ slotIndex: Int) {
         let request = ConvertRequest(destination: slots[slotIndex].destination!).encoded()
         switch sendRequest(slotIndex, request) {
-        case .sent: requestSent(slotIndex)
-        case .notConnected: armPoll(slotIndex, .pollUpstreamOut)
-        case .failed: break
+        case .sent:
+            requestSent(slotIndex)
+        case .notConnected:
+            slots[slotIndex].phase = .sendingRequest
+            armPoll(slotIndex, .pollUpstreamOut)
+        case .failed:
+            break
         }
     }
 

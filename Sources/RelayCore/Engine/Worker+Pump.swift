@@ -12,8 +12,9 @@ extension Worker {
 
     /// Moves bytes in one direction with nonblocking splice (socket → pipe → socket), or with recv/send
     /// through the worker's buffer (the `copy` data path, and `auto` between bursts; a pipe then only
-    /// holds what the sink refused), until a side would block, then arms the poll that resumes it. EOF becomes shutdown(SHUT_WR) on the sink once the pipe
-    /// is drained; an error ends the connection with resets. See docs/DATA-PATH.md for why inline splice.
+    /// holds what the sink refused), until a side would block, then arms the poll that resumes it. EOF
+    /// becomes shutdown(SHUT_WR) on the sink once the pipe is drained (or a plain close once both
+    /// directions ended); an error ends the connection with resets. docs/DATA-PATH.md has the measurements.
     func pump(_ slotIndex: Int, _ direction: DirectionID) {
         let slot = slots + slotIndex
         let source: Int32

@@ -183,7 +183,7 @@ final class Worker {
         case .pollUpstreamOut:
             if result < 0 { return fail(slotIndex, .upstreamReset(errno: -result)) }
             if slot.pointee.phase == .sendingRequest {
-                retryRequest(slotIndex)
+                trySendingRequest(slotIndex)
             } else {
                 pump(slotIndex, .toUpstream)
             }
