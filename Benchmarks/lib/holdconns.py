@@ -22,9 +22,10 @@ import resource
 import select
 import signal
 import socket
-import subprocess
 import sys
 import time
+
+from bench import namespace_pids  # same folder: one reader of `ip netns pids`
 
 
 def endpoint(text):
@@ -43,12 +44,6 @@ def raise_nofile(wanted):
     except (ValueError, OSError):
         if hard == resource.RLIM_INFINITY or hard > soft:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-def namespace_pids(ns):
-    out = subprocess.run(["ip", "netns", "pids", ns], check=True, capture_output=True,
-                         text=True, timeout=20).stdout
-    return [int(p) for p in out.split()]
 
 
 def comm_of(pid):
