@@ -22,6 +22,17 @@ let package = Package(
             linkerSettings: [.linkedLibrary("uring")]
         ),
         .target(name: "ConvertProtocol"),
+        // Our own netlink: generic netlink (mptcp_pm commands and events) and rtnetlink, messages and socket.
+        .target(name: "Netlink", dependencies: ["CLiburing", "ConvertProtocol"]),
+        // Paths, policies and the relay as userspace MPTCP path manager.
+        .target(
+            name: "PathManager",
+            dependencies: [
+                "Netlink",
+                "ConvertProtocol",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "RelayConfig",
             dependencies: [
@@ -34,6 +45,7 @@ let package = Package(
             dependencies: [
                 "CLiburing",
                 "ConvertProtocol",
+                "PathManager",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -42,6 +54,7 @@ let package = Package(
             dependencies: [
                 "RelayCore",
                 "RelayConfig",
+                "PathManager",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -58,6 +71,11 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ConvertProtocolTests", dependencies: ["ConvertProtocol"]),
+        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "ConvertProtocol"]),
+        .testTarget(
+            name: "PathManagerTests",
+            dependencies: ["PathManager", "Netlink", "ConvertProtocol"]
+        ),
         .testTarget(name: "RelayConfigTests", dependencies: ["RelayConfig", "ConvertProtocol"]),
         .testTarget(
             name: "RelayCoreTests",

@@ -1,0 +1,5 @@
+import Testing
+
+@testable import Netlink
+
+@Test func placeholder() { #expect(NetlinkMessage(type: 1).type == 1) }
