@@ -37,6 +37,7 @@ let package = Package(
             name: "RelayConfig",
             dependencies: [
                 "ConvertProtocol",
+                "PathManager",
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
@@ -76,7 +77,7 @@ let package = Package(
             name: "PathManagerTests",
             dependencies: ["PathManager", "Netlink", "ConvertProtocol"]
         ),
-        .testTarget(name: "RelayConfigTests", dependencies: ["RelayConfig", "ConvertProtocol"]),
+        .testTarget(name: "RelayConfigTests", dependencies: ["RelayConfig", "ConvertProtocol", "PathManager"]),
         .testTarget(
             name: "RelayCoreTests",
             dependencies: [

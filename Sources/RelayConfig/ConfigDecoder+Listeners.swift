@@ -99,32 +99,11 @@ extension ConfigDecoder {
         return value
     }
 
-    /// `name`: required, `[A-Za-z0-9_.-]{1,64}`, unique.
+    /// `name`: required, `[A-Za-z0-9_.-]{1,64}`, unique among listeners.
     mutating func decodeListenerName(_ value: (any TOMLValueConvertible)?, path: String) -> String? {
-        let key = "\(path).name"
-        let expected = "expected 1 to 64 of the characters A-Z a-z 0-9 _ . -"
-        guard let value = self.required(value, key: key, expected: "\(expected), unique among listeners"),
-            let name = self.string(value, key: key)
-        else { return nil }
-        let allowed = name.utf8.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "-"):
-                true
-            default:
-                false
-            }
-        }
-        guard allowed, (1...64).contains(name.utf8.count) else {
-            self.report(key, "\"\(name)\" is not a valid listener name; \(expected)")
-            return nil
-        }
-        if let first = self.seenNames[name] {
-            self.report(key, "\"\(name)\" is already the name of \(first); names must be unique")
-            return nil
-        }
-        self.seenNames[name] = path
-        return name
+        var seen = self.seenNames
+        defer { self.seenNames = seen }
+        return self.uniqueName(value, key: "\(path).name", kind: "listener", seen: &seen)
     }
 
     /// `listen`: required, a local endpoint not already used by another listener.

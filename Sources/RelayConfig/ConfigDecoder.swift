@@ -1,4 +1,5 @@
 import ConvertProtocol
+import PathManager
 import TOMLKit
 
 /// Turns a parsed TOML document into a ``RelayConfiguration``, checking every value and collecting
@@ -42,7 +43,8 @@ struct ConfigDecoder {
 
     /// Decodes the whole document; check ``errors`` before using the result.
     mutating func decode(root: TOMLTable) -> RelayConfiguration? {
-        for key in root.keys where key != Key.runtime && key != Key.listener {
+        let known = [Key.runtime, Key.listener, Key.path, Key.policy]
+        for key in root.keys where !known.contains(key) {
             let value = root[key]
             let what: String
             if value?.type == .table {
@@ -52,21 +54,31 @@ struct ConfigDecoder {
             } else {
                 what = "unknown top-level key"
             }
-            let suggestion = Self.closest(to: key, among: [Key.runtime, Key.listener])
+            let suggestion = Self.closest(to: key, among: known)
             let expected =
-                suggestion.map { "did you mean \"\($0)\"?" } ?? "expected only [runtime] and [[listener]] tables"
+                suggestion.map { "did you mean \"\($0)\"?" }
+                ?? "expected only [runtime], [[listener]], [[path]] and [[policy]] tables"
             self.report(key, "\(what); \(expected)")
         }
         let runtime = self.decodeRuntime(root[Key.runtime])
         let listeners = self.decodeListeners(root[Key.listener])
+        let paths = self.decodePaths(root[Key.path])
+        let policies = self.decodePolicies(root[Key.policy], paths: paths)
+        let mode = self.decodePathManagerMode(runtime: root[Key.runtime]?.table, paths: paths)
         guard let runtime else { return nil }
-        return RelayConfiguration(runtime: runtime, listeners: listeners)
+        return RelayConfiguration(
+            runtime: runtime,
+            listeners: listeners,
+            pathPlan: PathPlan(mode: mode, paths: paths, policies: policies)
+        )
     }
 
     /// The key names of the format, as written in files.
     enum Key {
         static let runtime = "runtime"
         static let listener = "listener"
+        static let path = "path"
+        static let policy = "policy"
     }
 }
 
@@ -121,7 +133,6 @@ extension ConfigDecoder {
         return .nanoseconds(Int64((seconds * 1e9).rounded()))
     }
 
-    /// A string, or `nil` after reporting a value of another type.
     /// A boolean, or `nil` after reporting why not.
     mutating func boolean(_ value: any TOMLValueConvertible, key: String) -> Bool? {
         guard let flag = value.bool else {
@@ -131,6 +142,7 @@ extension ConfigDecoder {
         return flag
     }
 
+    /// A string, or `nil` after reporting a value of another type.
     mutating func string(_ value: any TOMLValueConvertible, key: String) -> String? {
         guard let text = value.string else {
             self.report(key, "expected a string, found \(Self.describe(value))")

@@ -1,3 +1,5 @@
+public import PathManager
+
 /// A validated relay configuration: the runtime settings and the listeners to open.
 ///
 /// Build one from a TOML file with ``ConfigLoader/load(path:)``; every value in it has been
@@ -17,9 +19,17 @@ public struct RelayConfiguration: Sendable, Hashable {
     /// names and `listen` endpoints are unique.
     public var listeners: [ListenerConfiguration]
 
+    /// The uplinks (`[[path]]`), the subflow policies (`[[policy]]`) and `[runtime] path_manager`.
+    public var pathPlan: PathPlan
+
     /// Creates a configuration from parts; ``ConfigLoader`` is the validating way to get one.
-    public init(runtime: RuntimeSettings = RuntimeSettings(), listeners: [ListenerConfiguration]) {
+    public init(
+        runtime: RuntimeSettings = RuntimeSettings(),
+        listeners: [ListenerConfiguration],
+        pathPlan: PathPlan = .unmanaged
+    ) {
         self.runtime = runtime
         self.listeners = listeners
+        self.pathPlan = pathPlan
     }
 }

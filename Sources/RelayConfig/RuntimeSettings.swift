@@ -22,7 +22,6 @@ public struct RuntimeSettings: Sendable, Hashable {
     /// default 262144).
     public var pipeSize: Int
 
-    /// Creates settings; the defaults are those used for keys missing from the `[runtime]` table.
     /// `data_path`: how bytes move between the two sockets of a connection (see docs/DATA-PATH.md).
     public var dataPath: DataPathSetting = .auto
 
@@ -31,6 +30,7 @@ public struct RuntimeSettings: Sendable, Hashable {
     /// Off by default: experimental, see docs/PROTOCOL.md for the stall it still has.
     public var fastOpen = false
 
+    /// Creates settings; the defaults are those used for keys missing from the `[runtime]` table.
     public init(
         workers: Int? = nil,
         connectTimeout: Duration = .seconds(10),

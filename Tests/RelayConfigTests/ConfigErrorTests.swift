@@ -121,7 +121,10 @@ struct ConfigErrorTests {
         #expect(errors.map(\.key) == ["listener[1].upsteam", "metrics", "runtim"])
         #expect(errors.map(\.line) == [7, 9, 12])
         #expect(errors[0].message == "unknown key; did you mean \"upstream\"?")
-        #expect(errors[1].message == "unknown table [metrics]; expected only [runtime] and [[listener]] tables")
+        #expect(
+            errors[1].message
+                == "unknown table [metrics]; expected only [runtime], [[listener]], [[path]] and [[policy]] tables"
+        )
         #expect(errors[2].message == "unknown table [runtim]; did you mean \"runtime\"?")
     }
 

@@ -1,0 +1,36 @@
+public import ConvertProtocol
+
+/// The paths, the policies and the path manager mode: everything the relay needs to place subflows.
+///
+/// The policies end with an implicit `default` policy (every primary path, every backup path on demand)
+/// that takes connections no configured policy matches, so ``policyIndex(for:)`` always finds one.
+public struct PathPlan: Sendable, Hashable {
+    /// The most paths a plan can hold (the path index is stored in 3 bits per connection).
+    public static let maximumPaths = 8
+    /// The most policies a plan can hold, the implicit default included.
+    public static let maximumPolicies = 250
+
+    /// Who opens subflows.
+    public var mode: PathManagerMode
+    /// The configured paths, in file order.
+    public var paths: [PathDefinition]
+    /// The configured policies in file order, then the implicit default.
+    public private(set) var policies: [SubflowPolicy]
+
+    /// A plan; the implicit `default` policy is appended to `policies`.
+    public init(mode: PathManagerMode, paths: [PathDefinition], policies: [SubflowPolicy]) {
+        self.mode = mode
+        self.paths = paths
+        let primaries = paths.indices.filter { paths[$0].pathClass == .primary }
+        let backups = paths.indices.filter { paths[$0].pathClass == .backup }
+        self.policies = policies + [SubflowPolicy(name: "default", paths: primaries, backups: backups)]
+    }
+
+    /// A plan that manages nothing: no paths, only the default policy.
+    public static let unmanaged = PathPlan(mode: .none, paths: [], policies: [])
+
+    /// The index of the first policy whose match takes `destination` (the default one when none does).
+    public func policyIndex(for destination: Endpoint) -> Int {
+        self.policies.firstIndex { $0.match.matches(destination) } ?? self.policies.count - 1
+    }
+}

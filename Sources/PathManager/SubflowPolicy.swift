@@ -1,0 +1,33 @@
+/// Which paths a connection's subflows use (`[[policy]]`): the primaries, the backups, and how backups wait.
+public struct SubflowPolicy: Sendable, Hashable {
+    /// Unique name, used in logs and `/connections`.
+    public var name: String
+    /// The connections this policy takes.
+    public var match: PolicyMatch
+    /// Indices into ``PathPlan/paths`` of the paths that carry subflows normally, in order of preference:
+    /// the first one that is up carries the initial subflow.
+    public var paths: [Int]
+    /// Indices into ``PathPlan/paths`` of the paths used only when none of ``paths`` is up.
+    public var backups: [Int]
+    /// How the backups wait while a primary is up.
+    public var backupMode: BackupMode
+    /// TCP congestion control for the connection's subflows (`bbr`, `cubic`); nil keeps the system default.
+    public var congestion: String?
+
+    /// A policy from its parts.
+    public init(
+        name: String,
+        match: PolicyMatch = PolicyMatch(),
+        paths: [Int],
+        backups: [Int] = [],
+        backupMode: BackupMode = .onDemand,
+        congestion: String? = nil
+    ) {
+        self.name = name
+        self.match = match
+        self.paths = paths
+        self.backups = backups
+        self.backupMode = backupMode
+        self.congestion = congestion
+    }
+}

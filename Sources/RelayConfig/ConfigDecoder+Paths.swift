@@ -1,0 +1,154 @@
+import ConvertProtocol
+import PathManager
+import TOMLKit
+
+/// The `[[path]]` tables and `[runtime] path_manager`.
+extension ConfigDecoder {
+    /// The keys of a `[[path]]` table, in documented order.
+    static let pathKeys = ["name", "interface", "source", "table", "class"]
+
+    /// Decodes the `path` array (absent means no paths), skipping paths with problems after reporting them.
+    mutating func decodePaths(_ value: (any TOMLValueConvertible)?) -> [PathDefinition] {
+        guard let value else { return [] }
+        guard let array = value.array, array.allSatisfy({ $0.type == .table }) else {
+            self.report("path", "expected [[path]] tables (an array of tables), found \(Self.describe(value))")
+            return []
+        }
+        var paths: [PathDefinition] = []
+        var seen: [String: String] = [:]
+        for (offset, element) in array.enumerated() {
+            let path = "path[\(offset + 1)]"
+            guard let table = element.table else { continue }
+            if let definition = self.decodePath(table, path: path, seen: &seen) {
+                paths.append(definition)
+            }
+        }
+        if array.count > PathPlan.maximumPaths {
+            self.report(
+                "path[\(PathPlan.maximumPaths + 1)]",
+                "too many paths: \(array.count); at most \(PathPlan.maximumPaths) [[path]] tables"
+            )
+        }
+        return paths
+    }
+
+    /// Decodes one `[[path]]`; `path` is `path[N]`.
+    mutating func decodePath(_ table: TOMLTable, path: String, seen: inout [String: String]) -> PathDefinition? {
+        self.reportUnknownKeys(in: table, path: path, allowed: Self.pathKeys)
+        let name = self.uniqueName(table["name"], key: "\(path).name", kind: "path", seen: &seen)
+        var valid = name != nil
+        var interface: String?
+        if let value = table["interface"], let text = self.string(value, key: "\(path).interface") {
+            let forbidden = text.utf8.contains { $0 <= 0x20 || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: ":") }
+            if text.isEmpty || text.utf8.count > 15 || forbidden {
+                self.report(
+                    "\(path).interface",
+                    "\"\(text)\" is not an interface name; expected 1 to 15 characters without spaces, / or :"
+                )
+                valid = false
+            } else {
+                interface = text
+            }
+        } else if table.contains(key: "interface") {
+            valid = false
+        }
+        var source: IPAddress?
+        if let value = table["source"], let text = self.string(value, key: "\(path).source") {
+            if let address = IPAddress(text), !address.isUnspecified, !address.isMulticast {
+                source = address
+            } else {
+                self.report("\(path).source", "\"\(text)\" is not a unicast address; expected one such as 198.18.1.1")
+                valid = false
+            }
+        } else if table.contains(key: "source") {
+            valid = false
+        }
+        if interface == nil && source == nil && valid {
+            self.report(
+                "\(path).interface",
+                "missing required key; a path needs interface (\"eth1\"), source (\"198.18.1.1\") or both"
+            )
+            valid = false
+        }
+        var routingTable: UInt32?
+        if let value = table["table"] {
+            if let number = self.integer(value, key: "\(path).table", in: 1...0xFFFF_FFFF) {
+                routingTable = UInt32(number)
+            } else {
+                valid = false
+            }
+        }
+        var pathClass = PathClass.primary
+        if let value = table["class"], let text = self.string(value, key: "\(path).class") {
+            if let parsed = PathClass(rawValue: text) {
+                pathClass = parsed
+            } else {
+                self.report("\(path).class", "\"\(text)\" is not a path class; expected \"primary\" or \"backup\"")
+                valid = false
+            }
+        } else if table.contains(key: "class") {
+            valid = false
+        }
+        guard valid, let name else { return nil }
+        return PathDefinition(
+            name: name,
+            interface: interface,
+            source: source,
+            table: routingTable,
+            pathClass: pathClass
+        )
+    }
+
+    /// A required name of 1 to 64 of `A-Z a-z 0-9 _ . -`, unique within `seen` (key path of first use).
+    mutating func uniqueName(
+        _ value: (any TOMLValueConvertible)?,
+        key: String,
+        kind: String,
+        seen: inout [String: String]
+    ) -> String? {
+        let expected = "expected 1 to 64 of the characters A-Z a-z 0-9 _ . -"
+        guard let value = self.required(value, key: key, expected: "\(expected), unique among \(kind)s"),
+            let name = self.string(value, key: key)
+        else { return nil }
+        guard Self.isValidName(name) else {
+            self.report(key, "\"\(name)\" is not a valid \(kind) name; \(expected)")
+            return nil
+        }
+        if let first = seen[name] {
+            self.report(key, "\"\(name)\" is already the name of \(first); names must be unique")
+            return nil
+        }
+        seen[name] = String(key.dropLast(".name".count))
+        return name
+    }
+
+    /// Whether `name` is 1 to 64 of `A-Z a-z 0-9 _ . -`.
+    static func isValidName(_ name: String) -> Bool {
+        let allowed = name.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "-"):
+                true
+            default:
+                false
+            }
+        }
+        return allowed && (1...64).contains(name.utf8.count)
+    }
+
+    /// `[runtime] path_manager`, checked against the paths: `relay` and `kernel` need at least one path.
+    /// Absent, it is `relay` when paths are configured and `none` otherwise.
+    mutating func decodePathManagerMode(runtime: TOMLTable?, paths: [PathDefinition]) -> PathManagerMode {
+        let key = "runtime.path_manager"
+        guard let value = runtime?["path_manager"] else { return paths.isEmpty ? .none : .relay }
+        guard let text = self.string(value, key: key) else { return .none }
+        guard let mode = PathManagerMode(rawValue: text) else {
+            self.report(key, "\"\(text)\" is not a path manager; expected \"relay\", \"kernel\" or \"none\"")
+            return .none
+        }
+        if mode != .none && paths.isEmpty {
+            self.report(key, "path_manager = \"\(text)\" needs at least one [[path]] table to manage")
+        }
+        return mode
+    }
+}

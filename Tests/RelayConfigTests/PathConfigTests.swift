@@ -1,0 +1,154 @@
+import ConvertProtocol
+import PathManager
+import RelayConfig
+import Testing
+
+/// The issue's example: two primaries, one backup, two policies.
+let pathsAndPolicies = """
+    [[path]]
+    name = "dsl"
+    interface = "upa0"
+    class = "primary"
+    [[path]]
+    name = "cable"
+    source = "198.18.2.1"
+    table = 102
+    [[path]]
+    name = "lte"
+    interface = "upc0"
+    class = "backup"
+
+    [[policy]]
+    name = "interactive"
+    match = { destination_ports = [22, 3389] }
+    paths = ["dsl"]
+    backup = ["lte"]
+    backup_mode = "on-demand"
+    [[policy]]
+    name = "bulk"
+    match = { destinations = ["0.0.0.0/0"] }
+    paths = ["dsl", "cable"]
+    backup = ["lte"]
+    backup_mode = "standby"
+    congestion = "bbr"
+    """
+
+@Suite("[[path]], [[policy]] and path_manager")
+struct PathConfigTests {
+    @Test("the documented example decodes into a plan with an implicit default policy")
+    func example() throws {
+        let configuration = try ConfigLoader.parse(validForward + "\n" + pathsAndPolicies, file: "t.toml")
+        let plan = configuration.pathPlan
+        #expect(plan.mode == .relay)
+        #expect(plan.paths.map(\.name) == ["dsl", "cable", "lte"])
+        #expect(plan.paths[0] == PathDefinition(name: "dsl", interface: "upa0"))
+        #expect(plan.paths[1] == PathDefinition(name: "cable", source: IPAddress("198.18.2.1"), table: 102))
+        #expect(plan.paths[2].pathClass == .backup)
+        #expect(plan.policies.map(\.name) == ["interactive", "bulk", "default"])
+        #expect(plan.policies[0].paths == [0] && plan.policies[0].backups == [2])
+        #expect(plan.policies[0].backupMode == .onDemand && plan.policies[0].congestion == nil)
+        #expect(plan.policies[1].paths == [0, 1] && plan.policies[1].backupMode == .standby)
+        #expect(plan.policies[1].congestion == "bbr")
+        #expect(plan.policies[2].paths == [0, 1] && plan.policies[2].backups == [2])
+
+        let ssh = try endpoint("198.19.0.2:22")
+        let web = try endpoint("198.19.0.2:443")
+        let v6 = try endpoint("[2001:db8::2]:443")
+        #expect(plan.policyIndex(for: ssh) == 0)
+        #expect(plan.policyIndex(for: web) == 1)
+        #expect(plan.policyIndex(for: v6) == 2, "0.0.0.0/0 does not take IPv6, so the default does")
+    }
+
+    @Test("no paths: nothing is managed, and path_manager defaults to none")
+    func unmanaged() throws {
+        let configuration = try ConfigLoader.parse(validForward, file: "t.toml")
+        #expect(configuration.pathPlan == .unmanaged)
+        let kernel = try ConfigLoader.parse(
+            "[runtime]\npath_manager = \"kernel\"\n" + validForward + "\n" + pathsAndPolicies,
+            file: "t.toml"
+        )
+        #expect(kernel.pathPlan.mode == .kernel)
+    }
+
+    @Test(
+        "each mistake names its line and key",
+        arguments: [
+            (
+                "[[path]]\nname = \"a\"\nclass = \"spare\"\ninterface = \"eth1\"\n",
+                "t.toml:9: path[1].class: \"spare\" is not a path class; expected \"primary\" or \"backup\""
+            ),
+            (
+                "[[path]]\nname = \"a\"\n",
+                "t.toml:7: path[1].interface: missing required key; a path needs interface (\"eth1\"), source (\"198.18.1.1\") or both"
+            ),
+            (
+                "[[path]]\nname = \"a\"\nsource = \"224.0.0.1\"\n",
+                "t.toml:9: path[1].source: \"224.0.0.1\" is not a unicast address; expected one such as 198.18.1.1"
+            ),
+            (
+                "[[path]]\nname = \"a\"\ninterface = \"a very long name\"\n",
+                "t.toml:9: path[1].interface: \"a very long name\" is not an interface name; expected 1 to 15 characters without spaces, / or :"
+            ),
+            (
+                "[[path]]\nname = \"a\"\ninterface = \"x\"\n[[path]]\nname = \"a\"\ninterface = \"y\"\n",
+                "t.toml:11: path[2].name: \"a\" is already the name of path[1]; names must be unique"
+            ),
+            (
+                "[[path]]\nname = \"dsl\"\ninterface = \"x\"\n[[policy]]\nname = \"p\"\npaths = [\"dls\"]\n",
+                "t.toml:12: policy[1].paths[1]: no [[path]] is named \"dls\"; did you mean \"dsl\"?"
+            ),
+            (
+                "[[path]]\nname = \"dsl\"\ninterface = \"x\"\n[[policy]]\nname = \"p\"\n",
+                "t.toml:10: policy[1].paths: missing required key; expected the names of the paths that carry this policy's subflows, such as [\"dsl\"]"
+            ),
+            (
+                "[[path]]\nname = \"dsl\"\ninterface = \"x\"\n[[policy]]\nname = \"p\"\npaths = [\"dsl\"]\nbackup = [\"dsl\"]\n",
+                "t.toml:13: policy[1].backup: \"dsl\" is in both paths and backup; name each path in one of them"
+            ),
+            (
+                "[[path]]\nname = \"dsl\"\ninterface = \"x\"\n[[policy]]\nname = \"p\"\npaths = [\"dsl\"]\nbackup_mode = \"hot\"\n",
+                "t.toml:13: policy[1].backup_mode: \"hot\" is not a backup mode; expected \"standby\" or \"on-demand\""
+            ),
+            (
+                "[[path]]\nname = \"dsl\"\ninterface = \"x\"\n[[policy]]\nname = \"p\"\npaths = [\"dsl\"]\nmatch = { destination_ports = [0] }\n",
+                "t.toml:13: policy[1].match.destination_ports[1]: 0 is out of range; expected 1...65535"
+            ),
+            (
+                "[[path]]\nname = \"dsl\"\ninterface = \"x\"\n[[policy]]\nname = \"p\"\npaths = [\"dsl\"]\nmatch = { port = 22 }\n",
+                "t.toml:13: policy[1].match.port: unknown key; expected one of destination_ports, destinations"
+            ),
+            (
+                "[[path]]\nname = \"dsl\"\ninterface = \"x\"\n[[policy]]\nname = \"p\"\npaths = [\"dsl\"]\ncongestion = \"B B R\"\n",
+                "t.toml:13: policy[1].congestion: \"B B R\" is not a congestion control name; expected one such as \"bbr\" or \"cubic\""
+            ),
+            (
+                "[[path]]\nname = \"dsl\"\ninterface = \"x\"\n[[policy]]\nname = \"default\"\npaths = [\"dsl\"]\n",
+                "t.toml:11: policy[1].name: \"default\" is already the name of the implicit default policy; names must be unique"
+            ),
+            (
+                "[[policy]]\nname = \"p\"\npaths = [\"dsl\"]\n",
+                "t.toml:7: policy[1]: a policy names paths, but there is no [[path]] table; add the uplinks first"
+            ),
+        ]
+    )
+    func mistakes(tail: String, expected: String) {
+        let errors = configErrors(validForward + "\n" + tail, file: "t.toml")
+        #expect(errors.map(\.description) == [expected])
+    }
+
+    @Test("path_manager: unknown value, and relay without paths")
+    func pathManagerErrors() {
+        #expect(
+            configErrors("[runtime]\npath_manager = \"mptcpd\"\n" + validForward, file: "t.toml").map(\.description)
+                == [
+                    "t.toml:2: runtime.path_manager: \"mptcpd\" is not a path manager; expected \"relay\", \"kernel\" or \"none\""
+                ]
+        )
+        #expect(
+            configErrors("[runtime]\npath_manager = \"relay\"\n" + validForward, file: "t.toml").map(\.description)
+                == [
+                    "t.toml:2: runtime.path_manager: path_manager = \"relay\" needs at least one [[path]] table to manage"
+                ]
+        )
+    }
+}
