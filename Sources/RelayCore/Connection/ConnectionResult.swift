@@ -24,6 +24,8 @@ public enum ConnectionResult: Sendable, Hashable, CustomStringConvertible {
     case badResponse
     /// A transparent connection whose original destination is this host itself: relaying it would loop.
     case loopRefused
+    /// Every path the connection's subflow policy allows is down (or none was up when it started).
+    case noPath
     /// No bytes either way for `idleTimeout`.
     case idleTimeout
     /// The worker had no free slot or could not make a socket or pipe.
@@ -45,6 +47,7 @@ public enum ConnectionResult: Sendable, Hashable, CustomStringConvertible {
         case .converterError: "converter_error"
         case .badResponse: "bad_response"
         case .loopRefused: "loop_refused"
+        case .noPath: "no_path"
         case .idleTimeout: "idle_timeout"
         case .resourceExhausted: "resource_exhausted"
         case .shutdown: "shutdown"

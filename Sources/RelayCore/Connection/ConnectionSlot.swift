@@ -1,4 +1,5 @@
 import ConvertProtocol
+import PathManager
 
 /// Where a connection is in its life.
 enum ConnectionPhase: UInt8 {
@@ -89,6 +90,10 @@ struct ConnectionSlot {
     var abortive = false
     var peer: Endpoint?
     var destination: Endpoint?
+    /// The connection's entry on the path board (forward and transparent, with a managed path plan).
+    var pathKey: ConnectionKey?
+    /// The index of the subflow policy the connection follows, when paths are managed.
+    var policy: UInt8?
     /// Whether the MPTCP side really speaks MPTCP (false: fell back to TCP); nil before it is known.
     var multipath: Bool?
 

@@ -84,6 +84,14 @@ public enum EngineRole: Sendable, Hashable {
     /// connect over TCP if `policy` allows; relay.
     case convert(policy: DestinationPolicy, backend: Endpoint?)
 
+    /// The converter a forward or transparent listener dials; nil for convert listeners.
+    var upstream: Endpoint? {
+        switch self {
+        case .forward(let upstream, _), .transparent(let upstream): upstream
+        case .convert: nil
+        }
+    }
+
     /// Whether the listening socket is IPPROTO_MPTCP.
     var listensWithMPTCP: Bool {
         if case .convert = self { return true }

@@ -1,6 +1,7 @@
 internal import CLiburing
 public import ConvertProtocol
 public import Logging
+public import PathManager
 import Synchronization
 
 #if canImport(Glibc)
@@ -16,6 +17,7 @@ public final class RelayEngine: Sendable {
     public let listeners: [ListenerSpec]
     /// This host's addresses when the engine was made (getifaddrs).
     private let localAddresses: Set<IPAddress>
+    private let pathBoard: PathBoard?
     private let logger: Logger
     private let state = Mutex(EngineState())
 
@@ -29,8 +31,12 @@ public final class RelayEngine: Sendable {
     }
 
     /// An engine for `listeners`; nothing is opened until `start()`.
-    public init(settings: EngineSettings, listeners: [ListenerSpec], logger: Logger) {
+    ///
+    /// With a `pathBoard`, forward and transparent connections leave on the path their subflow policy
+    /// picks, and are registered on the board for the path manager.
+    public init(settings: EngineSettings, listeners: [ListenerSpec], pathBoard: PathBoard? = nil, logger: Logger) {
         self.settings = settings
+        self.pathBoard = pathBoard
         self.logger = logger
         let own = Set(LocalAddresses.current())
         localAddresses = own
@@ -147,6 +153,7 @@ public final class RelayEngine: Sendable {
                 settings: settings,
                 listeners: listeners,
                 localAddresses: localAddresses,
+                pathBoard: pathBoard,
                 wakeFD: wakeFD,
                 logger: logger
             )

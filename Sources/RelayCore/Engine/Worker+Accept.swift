@@ -1,6 +1,7 @@
 internal import CLiburing
 import ConvertProtocol
 import Logging
+import PathManager
 
 #if canImport(Glibc)
 import Glibc
@@ -115,6 +116,9 @@ extension Worker {
             return fail(slotIndex, .resourceExhausted(errno: error.errno))
         }
         slots[slotIndex].upstream = fd
+        if mptcp, let board = pathBoard, board.plan.mode != .none {
+            guard placeOnPath(slotIndex, fd: fd, board: board) else { return }
+        }
         if let mark {
             do {
                 try SocketCalls.setOption(fd, SOL_SOCKET, SO_MARK, Int32(bitPattern: mark), name: "SO_MARK")
@@ -130,6 +134,42 @@ extension Worker {
         }
         slots[slotIndex].phase = .connecting
         armConnect(slotIndex, to: address)
+    }
+
+    /// Binds a new MPTCP upstream socket to the source of the path its subflow policy starts on, sets the
+    /// policy's congestion control, and registers it on the board (relay path manager). Returns false after
+    /// failing the connection when no allowed path is up.
+    private func placeOnPath(_ slotIndex: Int, fd: Int32, board: PathBoard) -> Bool {
+        guard let destination = slots[slotIndex].destination,
+            let upstream = listeners[slots[slotIndex].listener].spec.role.upstream
+        else { return true }
+        let policyIndex = board.plan.policyIndex(for: destination)
+        slots[slotIndex].policy = UInt8(policyIndex)
+        guard let (path, source) = board.initialPath(policy: policyIndex, upstream: upstream.address) else {
+            counters.noPath += 1
+            fail(slotIndex, .noPath)
+            return false
+        }
+        let port: UInt16
+        do {
+            port = try SocketCalls.bindSource(fd, SocketAddress(Endpoint(address: source, port: 0)))
+        } catch {
+            fail(slotIndex, .connectFailed(errno: error.errno))
+            return false
+        }
+        if board.plan.mode == .relay {
+            let key = ConnectionKey(path: path, ipv6: !source.isIPv4, port: port)
+            board.register(key, policy: policyIndex)
+            slots[slotIndex].pathKey = key
+        }
+        if let congestion = board.plan.policies[policyIndex].congestion {
+            do {
+                try SocketCalls.setCongestionControl(fd, congestion)
+            } catch {
+                counters.congestionRefused += 1
+            }
+        }
+        return true
     }
 
     /// Stops accepting, then ends every connection: the loop exits when the table is empty.
@@ -157,6 +197,10 @@ extension Worker {
         let idleLimit = settings.idleTimeout.map(Worker.nanoseconds) ?? UInt64.max
         for slotIndex in 0..<highWater {
             let slot = slots[slotIndex]
+            if let key = slot.pathKey, slot.phase != .closing, pathBoard?.isCloseRequested(key) == true {
+                fail(slotIndex, .noPath)
+                continue
+            }
             switch slot.phase {
             case .connecting where now &- slot.startedAt > connectLimit:
                 connectTimedOut(slotIndex)

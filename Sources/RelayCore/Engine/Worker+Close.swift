@@ -1,6 +1,7 @@
 internal import CLiburing
 import ConvertProtocol
 import Logging
+import PathManager
 
 #if canImport(Glibc)
 import Glibc
@@ -31,6 +32,11 @@ extension Worker {
     /// frees the slot.
     func finishClose(_ slotIndex: Int) {
         let slot = slots + slotIndex
+        if let key = slot.pointee.pathKey {
+            // Before the close, so that the port is never reused while the entry still names it.
+            pathBoard?.unregister(key)
+            slot.pointee.pathKey = nil
+        }
         closeSocket(slot.pointee.downstream, abortive: slot.pointee.abortive)
         closeSocket(slot.pointee.upstream, abortive: slot.pointee.abortive)
         for direction in Worker.directions {
@@ -85,6 +91,9 @@ extension Worker {
             "duration": "\(Worker.secondsText(now &- slot.startedAt))",
             "result": "\(slot.result.label)",
         ]
+        if let policy = slot.policy, let board = pathBoard {
+            metadata["policy"] = "\(board.plan.policies[Int(policy)].name)"
+        }
         if let multipath = slot.multipath {
             metadata["transport"] = multipath ? "mptcp" : "tcp"
         }

@@ -1,6 +1,7 @@
 internal import CLiburing
 import ConvertProtocol
 import Logging
+import PathManager
 
 #if canImport(Glibc)
 import Glibc
@@ -36,6 +37,8 @@ final class Worker {
     var counters = WorkerCounters()
     /// This host's addresses: transparent connections to them would loop.
     let localAddresses: Set<IPAddress>
+    /// Paths and policies shared with the path manager; nil when paths are not managed.
+    let pathBoard: PathBoard?
     var logger: Logger
 
     static let headerCapacity = 1024
@@ -46,11 +49,13 @@ final class Worker {
         settings: EngineSettings,
         listeners: [(ListenerSpec, Int32)],
         localAddresses: Set<IPAddress>,
+        pathBoard: PathBoard?,
         wakeFD: Int32,
         logger: Logger
     ) throws(SystemCallError) {
         self.index = index
         self.localAddresses = localAddresses
+        self.pathBoard = pathBoard
         self.settings = settings
         let capacity = settings.maxConnectionsPerWorker
         ring = try IOUring(entries: UInt32(min(max(capacity / 4, 256), 4096)))
@@ -125,6 +130,7 @@ final class Worker {
                 "failed": "\(counters.failed)",
                 "mptcp_fallbacks": "\(counters.fallbacks)",
                 "loops_refused": "\(counters.loopsRefused)",
+                "no_path": "\(counters.noPath)",
                 "refused_table_full": "\(counters.refusedFull)",
                 "bytes_up": "\(counters.bytesUp)",
                 "bytes_down": "\(counters.bytesDown)",

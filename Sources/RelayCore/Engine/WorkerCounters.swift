@@ -9,6 +9,10 @@ struct WorkerCounters {
     var refusedFull: UInt64 = 0
     /// Transparent connections refused because their destination is this host (`loop_refused`).
     var loopsRefused: UInt64 = 0
+    /// Connections refused or closed because no path their subflow policy allows was up (`no_path`).
+    var noPath: UInt64 = 0
+    /// Connections whose policy's congestion control the kernel refused (they keep the default).
+    var congestionRefused: UInt64 = 0
     /// Connections closed with `ConnectionResult.completed`.
     var completed: UInt64 = 0
     /// Connections closed with any other result.

@@ -58,6 +58,9 @@ struct SocketAddress {
         }
     }
 
+    /// The port, without building an `Endpoint`.
+    var port: UInt16 { UInt16(bigEndian: storage.sin6_port) }
+
     /// Calls `body` with the address as a `sockaddr` pointer and its length.
     func withSockaddr<Result>(_ body: (UnsafePointer<sockaddr>, socklen_t) throws -> Result) rethrows -> Result {
         try withUnsafeBytes(of: storage) { raw in

@@ -67,6 +67,25 @@ enum SocketCalls {
         }
     }
 
+    /// Binds `fd` to `address` (port 0: the kernel picks one now) and returns the bound port.
+    static func bindSource(_ fd: Int32, _ address: SocketAddress) throws(SystemCallError) -> UInt16 {
+        let bound = address.withSockaddr { bind(fd, $0, $1) }
+        if bound != 0 { throw SystemCallError("bind(source)", errno: errno) }
+        guard let local = SocketAddress.local(of: fd)?.port else {
+            throw SystemCallError("getsockname", errno: errno)
+        }
+        return local
+    }
+
+    /// Sets TCP_CONGESTION (on an MPTCP socket it applies to every subflow).
+    static func setCongestionControl(_ fd: Int32, _ name: String) throws(SystemCallError) {
+        var name = name
+        let result = name.withUTF8 { utf8 in
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_CONGESTION, utf8.baseAddress, socklen_t(utf8.count))
+        }
+        if result != 0 { throw SystemCallError("setsockopt(TCP_CONGESTION)", errno: errno) }
+    }
+
     /// Turns off Nagle: a relay must not add delay to small writes that its peers already decided to send.
     static func setNoDelay(_ fd: Int32) {
         try? setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1, name: "TCP_NODELAY")

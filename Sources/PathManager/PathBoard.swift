@@ -1,0 +1,201 @@
+public import ConvertProtocol
+import Synchronization
+
+/// The state the path manager thread and the relay's workers share, without locks: which paths are up,
+/// which policy each of the relay's MPTCP connections follows, and which connections must close because
+/// every path their policy allows is down.
+///
+/// Workers look a connection up by its initial subflow: the path it leaves on, its family and its local
+/// port (a ``ConnectionKey``). A worker registers that key before connecting, so the path manager finds the
+/// policy when the kernel announces the connection, and unregisters it before closing the socket, so a
+/// port is never reused under a stale entry.
+public final class PathBoard: @unchecked Sendable {
+    // @unchecked: `entries` is a raw pointer to atomics, allocated once in init and freed in deinit; every
+    // access after init goes through Atomic operations, so sharing the board between threads is safe.
+
+    /// The plan the board was made for.
+    public let plan: PathPlan
+
+    private let upMask = Atomic<UInt64>(0)
+    private let entries: UnsafeMutablePointer<Atomic<UInt8>>
+    private let sourceCells: UnsafeMutablePointer<PathSourceCell>
+    private static let entryCount = PathPlan.maximumPaths * 2 * 65536
+    /// The bit of an entry that asks the owning worker to close the connection.
+    private static let closeRequested: UInt8 = 0x80
+
+    /// A board for `plan`, every path down and without source addresses until the path manager sets them.
+    public init(plan: PathPlan) {
+        self.plan = plan
+        entries = .allocate(capacity: Self.entryCount)
+        for index in 0..<Self.entryCount {
+            (entries + index).initialize(to: Atomic(0))
+        }
+        sourceCells = .allocate(capacity: plan.paths.count)
+        for index in plan.paths.indices {
+            (sourceCells + index).initialize(to: PathSourceCell())
+        }
+    }
+
+    deinit {
+        entries.deinitialize(count: Self.entryCount)
+        entries.deallocate()
+        sourceCells.deinitialize(count: plan.paths.count)
+        sourceCells.deallocate()
+    }
+
+    // MARK: Source addresses (written by the path manager, which follows the interfaces' addresses)
+
+    /// Path `index`'s current source address of the family of `remote`, if it has one.
+    public func source(of index: Int, for remote: IPAddress) -> IPAddress? {
+        remote.isIPv4 ? sourceCells[index].loadV4() : sourceCells[index].loadV6()
+    }
+
+    /// Sets (or, with nil, clears) path `index`'s source address of `family`'s family.
+    public func setSource(of index: Int, ipv6: Bool, to address: IPAddress?) {
+        if ipv6 {
+            sourceCells[index].storeV6(address)
+        } else {
+            sourceCells[index].storeV4(address)
+        }
+    }
+
+    // MARK: Path state (written by the path manager)
+
+    /// Whether path `index` is up.
+    public func isUp(_ index: Int) -> Bool {
+        upMask.load(ordering: .acquiring) & (1 << UInt64(index)) != 0
+    }
+
+    /// The up paths as a bit mask (bit N is path N).
+    public var upPaths: UInt64 { upMask.load(ordering: .acquiring) }
+
+    /// Marks path `index` up or down.
+    public func setUp(_ index: Int, _ up: Bool) {
+        if up {
+            upMask.bitwiseOr(1 << UInt64(index), ordering: .releasing)
+        } else {
+            upMask.bitwiseAnd(~(1 << UInt64(index)), ordering: .releasing)
+        }
+    }
+
+    // MARK: Choosing the initial path (workers)
+
+    /// The path a new connection under `policy` leaves on, with its source address for the family of
+    /// `upstream`: the first up path of the policy's primaries with such a source, else the first such
+    /// backup; nil when none is up.
+    public func initialPath(policy: Int, upstream: IPAddress) -> (index: Int, source: IPAddress)? {
+        let chosen = plan.policies[policy]
+        let mask = upPaths
+        for index in chosen.paths where mask & (1 << UInt64(index)) != 0 {
+            if let source = source(of: index, for: upstream) { return (index, source) }
+        }
+        for index in chosen.backups where mask & (1 << UInt64(index)) != 0 {
+            if let source = source(of: index, for: upstream) { return (index, source) }
+        }
+        return nil
+    }
+
+    // MARK: Connection registry (workers write, the path manager reads)
+
+    /// Records that the connection `key` follows policy `policy`.
+    public func register(_ key: ConnectionKey, policy: Int) {
+        entries[key.offset].store(UInt8(policy + 1), ordering: .releasing)
+    }
+
+    /// Forgets the connection `key` (call before closing its socket).
+    public func unregister(_ key: ConnectionKey) {
+        entries[key.offset].store(0, ordering: .releasing)
+    }
+
+    /// The policy of the connection `key`, or nil when no worker registered it.
+    public func policy(of key: ConnectionKey) -> Int? {
+        let entry = entries[key.offset].load(ordering: .acquiring) & ~Self.closeRequested
+        return entry == 0 ? nil : Int(entry) - 1
+    }
+
+    /// Asks the worker that owns `key` to close it (every path its policy allows is down).
+    public func requestClose(_ key: ConnectionKey) {
+        let entry = entries[key.offset].load(ordering: .acquiring)
+        guard entry != 0 else { return }
+        _ = entries[key.offset].compareExchange(
+            expected: entry,
+            desired: entry | Self.closeRequested,
+            ordering: .acquiringAndReleasing
+        )
+    }
+
+    /// Whether the path manager asked for `key` to be closed.
+    public func isCloseRequested(_ key: ConnectionKey) -> Bool {
+        entries[key.offset].load(ordering: .acquiring) & Self.closeRequested != 0
+    }
+}
+
+/// A relayed MPTCP connection as the ``PathBoard`` knows it: its initial subflow's path, family and local port.
+public struct ConnectionKey: Sendable, Hashable {
+    /// The path of the initial subflow.
+    public var path: Int
+    /// Whether the connection is IPv6.
+    public var ipv6: Bool
+    /// The initial subflow's local port.
+    public var port: UInt16
+
+    /// A key from its parts.
+    public init(path: Int, ipv6: Bool, port: UInt16) {
+        self.path = path
+        self.ipv6 = ipv6
+        self.port = port
+    }
+
+    /// The index of this key's entry.
+    var offset: Int { (path * 2 + (ipv6 ? 1 : 0)) << 16 | Int(port) }
+}
+
+/// One path's source addresses as atomics: IPv4 in one word (0: none), IPv6 in two words under a
+/// sequence counter (odd while the single writer, the path manager, is storing).
+struct PathSourceCell: ~Copyable {
+    let v4 = Atomic<UInt32>(0)
+    let v6Sequence = Atomic<UInt64>(0)
+    let v6High = Atomic<UInt64>(0)
+    let v6Low = Atomic<UInt64>(0)
+    let v6Present = Atomic<Bool>(false)
+
+    func loadV4() -> IPAddress? {
+        let value = v4.load(ordering: .acquiring)
+        return value == 0 ? nil : .v4(value)
+    }
+
+    func storeV4(_ address: IPAddress?) {
+        if case .v4(let value) = address {
+            v4.store(value, ordering: .releasing)
+        } else {
+            v4.store(0, ordering: .releasing)
+        }
+    }
+
+    /// A consistent IPv6 read: retried (a bounded number of times) while a store is in progress.
+    func loadV6() -> IPAddress? {
+        for _ in 0..<64 {
+            let before = v6Sequence.load(ordering: .acquiring)
+            guard before & 1 == 0 else { continue }
+            let present = v6Present.load(ordering: .acquiring)
+            let high = v6High.load(ordering: .acquiring)
+            let low = v6Low.load(ordering: .acquiring)
+            if v6Sequence.load(ordering: .acquiring) == before {
+                return present ? .v6(high: high, low: low) : nil
+            }
+        }
+        return nil
+    }
+
+    func storeV6(_ address: IPAddress?) {
+        v6Sequence.wrappingAdd(1, ordering: .acquiringAndReleasing)
+        if case .v6(let high, let low) = address {
+            v6High.store(high, ordering: .releasing)
+            v6Low.store(low, ordering: .releasing)
+            v6Present.store(true, ordering: .releasing)
+        } else {
+            v6Present.store(false, ordering: .releasing)
+        }
+        v6Sequence.wrappingAdd(1, ordering: .acquiringAndReleasing)
+    }
+}

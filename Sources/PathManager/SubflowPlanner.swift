@@ -1,0 +1,79 @@
+/// Decides what a connection's subflows should be, given its policy and which paths are up: the heart of
+/// the relay as path manager, kept free of netlink so that it can be tested on its own.
+///
+/// While a primary path of the policy is up, every up primary carries a subflow; backups either keep a
+/// subflow flagged backup (standby) or none (on-demand). When no primary is up, every up backup carries a
+/// normal subflow (promoted). When no allowed path is up at all, the connection is closed.
+public struct SubflowPlanner: Sendable {
+    /// The plan whose policies are applied.
+    public let plan: PathPlan
+
+    /// A planner for `plan`.
+    public init(plan: PathPlan) {
+        self.plan = plan
+    }
+
+    /// What the subflow on each path of `connection`'s policy should be: absent from the result means no
+    /// subflow; the value is the wanted backup flag.
+    public func wantedSubflows(for policy: Int, upPaths: UInt64) -> [Int: Bool] {
+        let chosen = plan.policies[policy]
+        let isUp = { (index: Int) in upPaths & (1 << UInt64(index)) != 0 }
+        let primaries = chosen.paths.filter(isUp)
+        let backups = chosen.backups.filter(isUp)
+        var wanted: [Int: Bool] = [:]
+        if primaries.isEmpty {
+            for index in backups { wanted[index] = false }
+        } else {
+            for index in primaries { wanted[index] = false }
+            if chosen.backupMode == .standby {
+                for index in backups { wanted[index] = true }
+            }
+        }
+        return wanted
+    }
+
+    /// The actions that bring `connection` to what its policy wants with the paths in `upPaths`.
+    ///
+    /// Creations wait until the connection is established and skip paths with one in flight or listed in
+    /// `holdOff` (recent failures, retried later). The order is creations, flag changes, destructions: a
+    /// connection losing its paths gets its replacement subflow (or its promoted backup) before the dead
+    /// ones go, so it is never left without a subflow it could use.
+    public func actions(for connection: ManagedConnection, upPaths: UInt64, holdOff: UInt64 = 0) -> [SubflowAction] {
+        let wanted = wantedSubflows(for: connection.policy, upPaths: upPaths)
+        if wanted.isEmpty {
+            return [.close]
+        }
+        var creations: [SubflowAction] = []
+        var flagChanges: [SubflowAction] = []
+        var destructions: [SubflowAction] = []
+        var covered: Set<Int> = []
+        var unwantedOnUpPaths: [ManagedSubflow] = []
+        for subflow in connection.subflows {
+            guard let backup = wanted[subflow.path], !covered.contains(subflow.path) else {
+                if upPaths & (1 << UInt64(subflow.path)) != 0 {
+                    unwantedOnUpPaths.append(subflow)
+                } else {
+                    destructions.append(.destroy(subflow))
+                }
+                continue
+            }
+            covered.insert(subflow.path)
+            if subflow.backup != backup {
+                flagChanges.append(.setBackup(subflow, backup))
+            }
+        }
+        // A working subflow that the policy no longer wants (an on-demand backup after a primary came back)
+        // stays until a wanted subflow exists to take over.
+        if !covered.isEmpty {
+            destructions += unwantedOnUpPaths.map { .destroy($0) }
+        }
+        if connection.established {
+            for (path, backup) in wanted.sorted(by: { $0.key < $1.key }) where !covered.contains(path) {
+                let bit: UInt64 = 1 << UInt64(path)
+                guard connection.creating & bit == 0, holdOff & bit == 0 else { continue }
+                creations.append(.create(path: path, backup: backup))
+            }
+        }
+        return creations + flagChanges + destructions
+    }
+}

@@ -1,5 +1,0 @@
-import Testing
-
-@testable import PathManager
-
-@Test func pathClassNames() { #expect(PathClass(rawValue: "backup") == .backup) }

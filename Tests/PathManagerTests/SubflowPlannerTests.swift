@@ -1,0 +1,115 @@
+import ConvertProtocol
+import PathManager
+import Testing
+
+/// Paths A and B primary, C backup; "interactive" on A with C on demand, "bulk" on A and B with C standby.
+let threeUplinks = PathPlan(
+    mode: .relay,
+    paths: [
+        PathDefinition(name: "a", source: IPAddress("198.18.1.1")),
+        PathDefinition(name: "b", source: IPAddress("198.18.2.1")),
+        PathDefinition(name: "c", source: IPAddress("198.18.3.1"), pathClass: .backup),
+    ],
+    policies: [
+        SubflowPolicy(
+            name: "interactive",
+            match: PolicyMatch(destinationPorts: [22]),
+            paths: [0],
+            backups: [2],
+            backupMode: .onDemand
+        ),
+        SubflowPolicy(name: "bulk", paths: [0, 1], backups: [2], backupMode: .standby),
+    ]
+)
+
+let a: UInt64 = 1
+let b: UInt64 = 2
+let c: UInt64 = 4
+
+func subflow(_ path: Int, port: UInt16 = 40000, backup: Bool = false) -> ManagedSubflow {
+    ManagedSubflow(
+        path: path,
+        local: Endpoint(address: .v4(0xC612_0001 + UInt32(path) << 8), port: port),
+        remote: Endpoint(address: .v4(0xC612_0102), port: 8443),
+        backup: backup
+    )
+}
+
+func connection(policy: Int, _ subflows: [ManagedSubflow], established: Bool = true) -> ManagedConnection {
+    var connection = ManagedConnection(
+        token: 7,
+        key: ConnectionKey(path: subflows[0].path, ipv6: false, port: subflows[0].local.port),
+        policy: policy,
+        remote: Endpoint(address: .v4(0xC612_0102), port: 8443),
+        initial: subflows[0]
+    )
+    connection.subflows = subflows
+    connection.established = established
+    return connection
+}
+
+@Suite("SubflowPlanner: policies applied to paths")
+struct SubflowPlannerTests {
+    let planner = SubflowPlanner(plan: threeUplinks)
+
+    @Test("interactive: one subflow over A, nothing on C while A is up")
+    func interactive() {
+        #expect(planner.wantedSubflows(for: 0, upPaths: a | b | c) == [0: false])
+        #expect(planner.actions(for: connection(policy: 0, [subflow(0)]), upPaths: a | b | c).isEmpty)
+    }
+
+    @Test("bulk: subflows over A and B, C open but flagged backup")
+    func bulkStandby() {
+        let fresh = connection(policy: 1, [subflow(0)])
+        #expect(
+            planner.actions(for: fresh, upPaths: a | b | c) == [
+                .create(path: 1, backup: false), .create(path: 2, backup: true),
+            ]
+        )
+        #expect(planner.actions(for: fresh, upPaths: a | b | c, holdOff: b) == [.create(path: 2, backup: true)])
+        let notYet = connection(policy: 1, [subflow(0)], established: false)
+        #expect(planner.actions(for: notYet, upPaths: a | b | c).isEmpty)
+    }
+
+    @Test("failover: A then B down promotes C before the dead subflows go; A back demotes it again")
+    func failover() {
+        let full = connection(policy: 1, [subflow(0), subflow(1, port: 40001), subflow(2, port: 40002, backup: true)])
+        #expect(planner.actions(for: full, upPaths: a | b | c).isEmpty)
+        #expect(planner.actions(for: full, upPaths: b | c) == [.destroy(subflow(0))])
+        let onB = connection(policy: 1, [subflow(1, port: 40001), subflow(2, port: 40002, backup: true)])
+        #expect(
+            planner.actions(for: onB, upPaths: c) == [
+                .setBackup(subflow(2, port: 40002, backup: true), false), .destroy(subflow(1, port: 40001)),
+            ]
+        )
+        let onC = connection(policy: 1, [subflow(2, port: 40002)])
+        #expect(
+            planner.actions(for: onC, upPaths: a | c) == [
+                .create(path: 0, backup: false), .setBackup(subflow(2, port: 40002), true),
+            ]
+        )
+    }
+
+    @Test("on-demand: C is opened when A dies and closed when A returns")
+    func onDemand() {
+        let onA = connection(policy: 0, [subflow(0)])
+        #expect(planner.actions(for: onA, upPaths: b | c) == [.create(path: 2, backup: false), .destroy(subflow(0))])
+        let onC = connection(policy: 0, [subflow(2, port: 40002)])
+        #expect(planner.actions(for: onC, upPaths: a | b | c) == [.create(path: 0, backup: false)])
+        let both = connection(policy: 0, [subflow(2, port: 40002), subflow(0)])
+        #expect(planner.actions(for: both, upPaths: a | b | c) == [.destroy(subflow(2, port: 40002))])
+    }
+
+    @Test("no allowed path up: the connection is closed")
+    func allDown() {
+        #expect(planner.actions(for: connection(policy: 0, [subflow(0)]), upPaths: b) == [.close])
+        #expect(planner.actions(for: connection(policy: 1, [subflow(0)]), upPaths: 0) == [.close])
+    }
+
+    @Test("the default policy takes every primary, backups on demand")
+    func defaultPolicy() {
+        #expect(threeUplinks.policies.last?.name == "default")
+        #expect(planner.wantedSubflows(for: 2, upPaths: a | b | c) == [0: false, 1: false])
+        #expect(planner.wantedSubflows(for: 2, upPaths: c) == [2: false])
+    }
+}
