@@ -369,3 +369,29 @@ topo_if_ip6_tx_bytes() {
     ip netns exec "$ns" awk '$1 == "Ip6OutOctets" { print $2; found = 1 } END { exit !found }' \
         "/proc/net/dev_snmp6/$dev"
 }
+
+# ---------------------------------------------------------------------------------------------
+# A third uplink, C, for path-manager tests (opt-in):
+#
+#   gw   upc0  198.18.3.1/24   table 103: default via 198.18.3.2 (ip rule from 198.18.3.1)
+#   srv  upc0  198.18.3.2/24
+#
+# No MPTCP endpoint is added for it: the relay (as path manager) decides when C carries subflows.
+# topo_add_uplink_c PREFIX [RATE] — RATE limits both ends with tbf, as topo_create does for A and B.
+topo_add_uplink_c() {
+    local prefix=${1:?topo_add_uplink_c needs a prefix}
+    local rate=${2:-}
+    local gw="${prefix}gw" srv="${prefix}srv"
+    if ! {
+        topo_veth "$gw" upc0 "$srv" upc0 &&
+            topo_addr "$gw" upc0 198.18.3.1/24 &&
+            topo_addr "$srv" upc0 198.18.3.2/24 &&
+            ip -n "$gw" rule add from 198.18.3.1 table 103 &&
+            ip -n "$gw" route add 198.18.3.0/24 dev upc0 scope link src 198.18.3.1 table 103 &&
+            ip -n "$gw" route add default via 198.18.3.2 dev upc0 table 103 &&
+            { [[ -z $rate ]] || { topo_rate_limit "$gw" upc0 "$rate" && topo_rate_limit "$srv" upc0 "$rate"; }; }
+    }; then
+        echo "topology: adding uplink C to ${prefix}* failed" >&2
+        return 1
+    fi
+}
