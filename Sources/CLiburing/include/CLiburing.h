@@ -18,6 +18,10 @@
 #include <string.h>
 #include <stdint.h>
 #include <linux/mptcp.h>
+#include <linux/netlink.h>
+#include <linux/genetlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <liburing.h>
 
 #ifndef IPPROTO_MPTCP
