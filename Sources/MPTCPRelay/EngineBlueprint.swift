@@ -1,3 +1,4 @@
+public import PathManager
 public import RelayConfig
 public import RelayCore
 
@@ -11,10 +12,13 @@ public struct EngineBlueprint: Sendable, Hashable {
     public var settings: EngineSettings
     /// One spec per `[[listener]]`.
     public var listeners: [ListenerSpec]
+    /// The uplinks, subflow policies and path manager mode.
+    public var pathPlan: PathPlan
 
     /// The blueprint for `configuration`; `workers` defaults to the number of online CPUs.
     public init(_ configuration: RelayConfiguration) {
         let runtime = configuration.runtime
+        pathPlan = configuration.pathPlan
         settings = EngineSettings(
             workers: runtime.workers ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))),
             connectTimeout: runtime.connectTimeout,

@@ -1,21 +1,34 @@
 public import Logging
+public import PathManager
 public import RelayCore
 public import ServiceLifecycle
 
-/// The relay engine as a swift-service-lifecycle `Service`: starts the workers, and on graceful
-/// shutdown (SIGTERM, SIGINT) stops them and returns once every thread has exited.
+/// The relay engine as a swift-service-lifecycle `Service`: starts the path manager (when paths are
+/// configured) and the workers, and on graceful shutdown (SIGTERM, SIGINT) stops them and returns once every
+/// thread has exited and the namespace's path manager setting is restored.
 public struct RelayService: Service {
     /// The engine this service runs.
     public let engine: RelayEngine
+    /// The path manager, when the configuration has paths.
+    public let pathManager: PathManagerService?
     private let logger: Logger
 
     /// A service running `blueprint`.
     public init(blueprint: EngineBlueprint, logger: Logger) {
-        engine = RelayEngine(settings: blueprint.settings, listeners: blueprint.listeners, logger: logger)
+        let board = blueprint.pathPlan.paths.isEmpty ? nil : PathBoard(plan: blueprint.pathPlan)
+        pathManager = board.map { PathManagerService(board: $0, logger: logger) }
+        engine = RelayEngine(
+            settings: blueprint.settings,
+            listeners: blueprint.listeners,
+            pathBoard: board,
+            logger: logger
+        )
         self.logger = logger
     }
 
     public func run() async throws {
+        let pathThread = try startPathManager()
+        defer { stopPathManager(pathThread) }
         try engine.start()
         for spec in engine.listeners {
             let bound = engine.boundEndpoints[spec.name].map { "\($0)" } ?? "\(spec.listen)"
@@ -32,5 +45,38 @@ public struct RelayService: Service {
             engine.stop()
         }
         logger.info("relay stopped")
+    }
+
+    /// Starts the path manager on its own thread; nil when there is none.
+    private func startPathManager() throws -> JoinableThread? {
+        guard let pathManager else { return nil }
+        do {
+            try pathManager.start()
+        } catch {
+            logger.error("the path manager could not start", metadata: ["error": "\(error)"])
+            pathManager.restore()
+            throw error
+        }
+        logger.info(
+            "path manager started",
+            metadata: [
+                "mode": "\(pathManager.board.plan.mode.rawValue)",
+                "paths": "\(pathManager.board.plan.paths.map(\.name).joined(separator: ","))",
+            ]
+        )
+        do {
+            return try WorkerThread.spawn(name: "path-manager") { pathManager.run() }
+        } catch {
+            pathManager.restore()
+            throw error
+        }
+    }
+
+    /// Stops the path manager's thread, waits for it, and restores the namespace's settings.
+    private func stopPathManager(_ thread: JoinableThread?) {
+        guard let pathManager, let thread else { return }
+        pathManager.stop()
+        thread.join()
+        pathManager.restore()
     }
 }

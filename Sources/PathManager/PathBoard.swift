@@ -18,7 +18,7 @@ public final class PathBoard: @unchecked Sendable {
 
     private let upMask = Atomic<UInt64>(0)
     private let entries: UnsafeMutablePointer<Atomic<UInt8>>
-    private let sourceCells: UnsafeMutablePointer<PathSourceCell>
+    private let cells: UnsafeMutablePointer<PathCell>
     private static let entryCount = PathPlan.maximumPaths * 2 * 65536
     /// The bit of an entry that asks the owning worker to close the connection.
     private static let closeRequested: UInt8 = 0x80
@@ -30,33 +30,59 @@ public final class PathBoard: @unchecked Sendable {
         for index in 0..<Self.entryCount {
             (entries + index).initialize(to: Atomic(0))
         }
-        sourceCells = .allocate(capacity: plan.paths.count)
+        cells = .allocate(capacity: plan.paths.count)
         for index in plan.paths.indices {
-            (sourceCells + index).initialize(to: PathSourceCell())
+            (cells + index).initialize(to: PathCell())
         }
     }
 
     deinit {
         entries.deinitialize(count: Self.entryCount)
         entries.deallocate()
-        sourceCells.deinitialize(count: plan.paths.count)
-        sourceCells.deallocate()
+        cells.deinitialize(count: plan.paths.count)
+        cells.deallocate()
     }
 
     // MARK: Source addresses (written by the path manager, which follows the interfaces' addresses)
 
     /// Path `index`'s current source address of the family of `remote`, if it has one.
     public func source(of index: Int, for remote: IPAddress) -> IPAddress? {
-        remote.isIPv4 ? sourceCells[index].loadV4() : sourceCells[index].loadV6()
+        remote.isIPv4 ? cells[index].loadV4() : cells[index].loadV6()
     }
 
     /// Sets (or, with nil, clears) path `index`'s source address of `family`'s family.
     public func setSource(of index: Int, ipv6: Bool, to address: IPAddress?) {
         if ipv6 {
-            sourceCells[index].storeV6(address)
+            cells[index].storeV6(address)
         } else {
-            sourceCells[index].storeV4(address)
+            cells[index].storeV4(address)
         }
+    }
+
+    // MARK: Counters (written by the path manager, read by metrics)
+
+    /// Counts a transition of path `index`.
+    public func countTransition(of index: Int, up: Bool) {
+        if up {
+            cells[index].wentUp.wrappingAdd(1, ordering: .relaxed)
+        } else {
+            cells[index].wentDown.wrappingAdd(1, ordering: .relaxed)
+        }
+    }
+
+    /// Counts a backup promotion onto path `index` (a subflow opened or un-flagged there because no primary
+    /// of a connection's policy was left).
+    public func countPromotion(of index: Int) {
+        cells[index].promotions.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    /// Path `index`'s counters: times it came up, went down, and took a promoted backup subflow.
+    public func counters(of index: Int) -> (wentUp: UInt64, wentDown: UInt64, promotions: UInt64) {
+        let cell = cells + index
+        return (
+            cell.pointee.wentUp.load(ordering: .relaxed), cell.pointee.wentDown.load(ordering: .relaxed),
+            cell.pointee.promotions.load(ordering: .relaxed)
+        )
     }
 
     // MARK: Path state (written by the path manager)
@@ -150,14 +176,17 @@ public struct ConnectionKey: Sendable, Hashable {
     var offset: Int { (path * 2 + (ipv6 ? 1 : 0)) << 16 | Int(port) }
 }
 
-/// One path's source addresses as atomics: IPv4 in one word (0: none), IPv6 in two words under a
-/// sequence counter (odd while the single writer, the path manager, is storing).
-struct PathSourceCell: ~Copyable {
+/// One path's shared state as atomics: its source addresses, IPv4 in one word (0: none), IPv6 in two words
+/// under a sequence counter (odd while the single writer, the path manager, is storing), and its counters.
+struct PathCell: ~Copyable {
     let v4 = Atomic<UInt32>(0)
     let v6Sequence = Atomic<UInt64>(0)
     let v6High = Atomic<UInt64>(0)
     let v6Low = Atomic<UInt64>(0)
     let v6Present = Atomic<Bool>(false)
+    let wentUp = Atomic<UInt64>(0)
+    let wentDown = Atomic<UInt64>(0)
+    let promotions = Atomic<UInt64>(0)
 
     func loadV4() -> IPAddress? {
         let value = v4.load(ordering: .acquiring)

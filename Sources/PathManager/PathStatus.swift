@@ -15,7 +15,8 @@ public struct PathStatus: Sendable, Hashable {
     public var reason: String
 
     /// A status from its parts.
-    public init(up: Bool, interfaceIndex: Int32? = nil, v4: IPAddress? = nil, v6: IPAddress? = nil, reason: String = "") {
+    public init(up: Bool, interfaceIndex: Int32? = nil, v4: IPAddress? = nil, v6: IPAddress? = nil, reason: String = "")
+    {
         self.up = up
         self.interfaceIndex = interfaceIndex
         self.v4 = v4

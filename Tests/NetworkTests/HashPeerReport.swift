@@ -4,11 +4,14 @@ struct HashPeerReport: Decodable, Equatable {
     var sentSHA256: String
     var received: Int
     var receivedSHA256: String
+    /// Seconds from the first received byte to the last.
+    var receiveSeconds: Double = 0
 
     enum CodingKeys: String, CodingKey {
         case sent
         case sentSHA256 = "sent_sha256"
         case received
         case receivedSHA256 = "received_sha256"
+        case receiveSeconds = "receive_seconds"
     }
 }

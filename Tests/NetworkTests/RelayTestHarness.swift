@@ -19,8 +19,13 @@ final class RelayTestHarness {
 
     /// Requires root and the relay binary, creates the reference topology (namespaces prefixed
     /// with `tag`), runs `body` on it and tears everything down, also when `body` throws.
+    ///
+    /// `rate` (tc syntax) limits the uplinks with tbf; `uplinkC` adds the third uplink of the path-manager
+    /// suites (with the same rate).
     static func run(
         tag: String,
+        rate: String? = nil,
+        uplinkC: Bool = false,
         sourceLocation: SourceLocation = #_sourceLocation,
         _ body: (RelayTestHarness, Topology) async throws -> Void
     ) async throws {
@@ -39,8 +44,15 @@ final class RelayTestHarness {
         let harness = RelayTestHarness(binary: binary, scratch: try NetworkTestEnvironment.makeScratchDirectory())
         let prefix = NetworkTestEnvironment.uniquePrefix(tag)
         do {
-            let topology = try await Topology.create(prefix: prefix, packageRoot: NetworkTestEnvironment.packageRoot)
+            let topology = try await Topology.create(
+                prefix: prefix,
+                rate: rate,
+                packageRoot: NetworkTestEnvironment.packageRoot
+            )
             harness.topology = topology
+            if uplinkC {
+                try await topology.call("topo_add_uplink_c", [prefix, rate ?? ""], seconds: 30)
+            }
             try await body(harness, topology)
         } catch {
             await harness.tearDown(keep: true)
@@ -70,8 +82,21 @@ final class RelayTestHarness {
     }
 
     /// `HashPeer.send` with the scratch directory; the peer is stopped at teardown.
-    func send(_ endpoint: String, bytes: Int, in namespace: String, name: String) throws -> ChildProcess {
-        let peer = try HashPeer.send(endpoint, bytes: bytes, in: namespace, name: name, directory: scratch)
+    func send(
+        _ endpoint: String,
+        bytes: Int,
+        in namespace: String,
+        name: String,
+        timeout: Int = 30
+    ) throws -> ChildProcess {
+        let peer = try HashPeer.send(
+            endpoint,
+            bytes: bytes,
+            in: namespace,
+            name: name,
+            directory: scratch,
+            timeout: timeout
+        )
         peers.append(peer)
         return peer
     }

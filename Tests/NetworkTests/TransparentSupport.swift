@@ -142,12 +142,13 @@ enum HashPeer {
         bytes: Int,
         in namespace: String,
         name: String,
-        directory: URL
+        directory: URL,
+        timeout: Int = 30
     ) throws -> ChildProcess {
         try ChildProcess(
             [
                 "ip", "netns", "exec", namespace, "python3", NetworkTestEnvironment.hashPeer.path, "send",
-                "--connect", endpoint, "--bytes", String(bytes), "--timeout", "30",
+                "--connect", endpoint, "--bytes", String(bytes), "--timeout", String(timeout),
             ],
             name: name,
             directory: directory

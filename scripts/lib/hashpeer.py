@@ -8,7 +8,8 @@ send --connect ADDR:PORT --bytes N [--mptcp]
     The mirror image on the client side.
 
 Each finished connection prints one JSON line on stdout:
-    {"sent": N, "sent_sha256": "...", "received": M, "received_sha256": "..."}
+    {"sent": N, "sent_sha256": "...", "received": M, "received_sha256": "...", "receive_seconds": S}
+where S is the time from the first received byte to the last (goodput = M / S).
 Every socket operation has a timeout (--timeout, default 60 s); any error, reset or timeout is
 printed on stderr and makes the exit status non-zero. Standard library only.
 """
@@ -58,6 +59,8 @@ class Transfer:
         self.sent_hash = hashlib.sha256()
         self.received = 0
         self.received_hash = hashlib.sha256()
+        self.first_byte_at = None
+        self.last_byte_at = None
         self.errors = []
 
     def _send(self):
@@ -79,6 +82,10 @@ class Transfer:
                 data = self.sock.recv(CHUNK)
                 if not data:
                     break
+                now = time.monotonic()
+                if self.first_byte_at is None:
+                    self.first_byte_at = now
+                self.last_byte_at = now
                 self.received_hash.update(data)
                 self.received += len(data)
         except Exception as error:  # noqa: BLE001 - every failure is reported
@@ -95,6 +102,7 @@ class Transfer:
             "sent_sha256": self.sent_hash.hexdigest(),
             "received": self.received,
             "received_sha256": self.received_hash.hexdigest(),
+            "receive_seconds": (self.last_byte_at - self.first_byte_at) if self.first_byte_at else 0.0,
         }
 
 

@@ -116,7 +116,7 @@ extension Worker {
             return fail(slotIndex, .resourceExhausted(errno: error.errno))
         }
         slots[slotIndex].upstream = fd
-        if mptcp, let board = pathBoard, board.plan.mode != .none {
+        if mptcp, let board = pathBoard {
             guard placeOnPath(slotIndex, fd: fd, board: board) else { return }
         }
         if let mark {

@@ -6,7 +6,7 @@ import Glibc
 
 /// A plain POSIX thread running one closure: workers own their ring and must not hop between threads,
 /// which Swift concurrency's executors would allow.
-enum WorkerThread {
+package enum WorkerThread {
     private final class Box {
         let body: @Sendable () -> Void
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }
@@ -36,5 +36,23 @@ enum WorkerThread {
             throw SystemCallError("pthread_create", errno: result)
         }
         return thread
+    }
+
+    /// Starts a joinable thread as ``start(name:_:)`` does, for code outside RelayCore.
+    package static func spawn(
+        name: String,
+        _ body: @escaping @Sendable () -> Void
+    ) throws(SystemCallError) -> JoinableThread {
+        JoinableThread(thread: try start(name: name, body))
+    }
+}
+
+/// A thread started by ``WorkerThread/spawn(name:_:)``, to be joined once.
+package struct JoinableThread {
+    let thread: pthread_t
+
+    /// Waits for the thread to return.
+    package func join() {
+        pthread_join(thread, nil)
     }
 }

@@ -1,0 +1,218 @@
+import ConvertProtocol
+import Logging
+import Netlink
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The kernel's MPTCP events, and the subflow actions they lead to (`relay` mode).
+extension PathManagerService {
+    /// Applies the queued mptcp_pm events, re-planning the connections they touched.
+    func readPathManagerEvents() {
+        guard let events = pmEvents, let family = pmFamily else { return }
+        let messages: [NetlinkMessage]
+        do {
+            messages = try events.receive(timeoutMilliseconds: 0)
+        } catch {
+            // Lost events cannot be read again; the connections we know stay managed, new ones may be missed.
+            logger.warning("mptcp_pm events were lost", metadata: ["error": "\(error)"])
+            return
+        }
+        var touched: Set<UInt32> = []
+        for message in messages {
+            guard let event = try? MPTCPEvent.decode(message, familyID: family.id) else { continue }
+            if apply(event) { touched.insert(event.token) }
+        }
+        for token in touched { replan(token) }
+    }
+
+    /// Updates the connection table from one event; returns whether the connection should be re-planned.
+    func apply(_ event: MPTCPEvent) -> Bool {
+        switch event.kind {
+        case .created:
+            guard event.serverSide != true, let local = event.localEndpoint, let remote = event.remoteEndpoint,
+                let path = pathIndex(of: local.address)
+            else { return false }
+            let key = ConnectionKey(path: path, ipv6: !local.address.isIPv4, port: local.port)
+            guard let policy = board.policy(of: key) else { return false }
+            connections[event.token] = ManagedConnection(
+                token: event.token,
+                key: key,
+                policy: policy,
+                remote: remote,
+                initial: ManagedSubflow(path: path, local: local, remote: remote, backup: false)
+            )
+            return false
+        case .established:
+            guard connections[event.token] != nil else { return false }
+            connections[event.token]?.established = true
+            return true
+        case .subflowEstablished:
+            guard var connection = connections[event.token], let local = event.localEndpoint,
+                let remote = event.remoteEndpoint, let path = pathIndex(of: local.address)
+            else { return false }
+            connection.creating &= ~(1 << UInt64(path))
+            if !connection.subflows.contains(where: { $0.local == local && $0.remote == remote }) {
+                connection.subflows.append(
+                    ManagedSubflow(path: path, local: local, remote: remote, backup: event.backup ?? false)
+                )
+            }
+            connections[event.token] = connection
+            return true
+        case .subflowClosed:
+            guard var connection = connections[event.token], let local = event.localEndpoint,
+                let path = pathIndex(of: local.address)
+            else { return false }
+            let known = connection.subflows.contains { $0.local == local }
+            connection.subflows.removeAll { $0.local == local }
+            let wasCreating = connection.creating & (1 << UInt64(path)) != 0
+            connection.creating &= ~(1 << UInt64(path))
+            connections[event.token] = connection
+            if (wasCreating || known) && board.isUp(path) {
+                // A subflow that failed or was reset on an up path: try that path again a little later.
+                holdOff[event.token, default: [:]][path] = Self.monotonicMilliseconds() + Self.holdOffMilliseconds
+            }
+            return true
+        case .subflowPriority:
+            guard var connection = connections[event.token], let local = event.localEndpoint,
+                let index = connection.subflows.firstIndex(where: { $0.local == local }), let backup = event.backup
+            else { return false }
+            connection.subflows[index].backup = backup
+            connections[event.token] = connection
+            return false
+        case .closed:
+            connections[event.token] = nil
+            holdOff[event.token] = nil
+            closing.remove(event.token)
+            return false
+        default:
+            return false
+        }
+    }
+
+    /// The path whose current source address is `address`.
+    func pathIndex(of address: IPAddress) -> Int? {
+        statuses.indices.first { statuses[$0].v4 == address || statuses[$0].v6 == address }
+    }
+
+    /// Re-plans every connection (after a path changed, and periodically for hold-offs that ended).
+    func replanAll() {
+        lastReplan = Self.monotonicMilliseconds()
+        for token in Array(connections.keys) { replan(token) }
+    }
+
+    /// Brings one connection's subflows to what its policy wants now.
+    func replan(_ token: UInt32) {
+        guard plan.mode == .relay, let connection = connections[token], !closing.contains(token) else { return }
+        let now = Self.monotonicMilliseconds()
+        var held: UInt64 = 0
+        if let paths = holdOff[token] {
+            for (path, until) in paths where until > now { held |= 1 << UInt64(path) }
+        }
+        for action in planner.actions(for: connection, upPaths: board.upPaths, holdOff: held) {
+            perform(action, on: token)
+        }
+    }
+
+    /// Sends one action to the kernel and records its effect.
+    func perform(_ action: SubflowAction, on token: UInt32) {
+        guard var connection = connections[token], let requests = pmRequests, let family = pmFamily else { return }
+        switch action {
+        case .create(let path, let backup):
+            guard let source = board.source(of: path, for: connection.remote.address) else { return }
+            let local = MPTCPAddress(
+                address: source,
+                id: UInt8(path + 1),
+                flags: backup ? [.backup] : [],
+                interfaceIndex: statuses[path].interfaceIndex
+            )
+            let remote = MPTCPAddress(address: connection.remote.address, port: connection.remote.port)
+            do {
+                _ = try requests.request(
+                    MPTCPPathManagerRequest.subflowCreate(
+                        familyID: family.id,
+                        sequence: requests.nextSequence(),
+                        token: token,
+                        local: local,
+                        remote: remote
+                    ),
+                    operation: "mptcp_pm SUBFLOW_CREATE"
+                )
+                connection.creating |= 1 << UInt64(path)
+                if !plan.policies[connection.policy].paths.contains(path) && !backup {
+                    board.countPromotion(of: path)
+                }
+            } catch {
+                holdOff[token, default: [:]][path] = Self.monotonicMilliseconds() + Self.holdOffMilliseconds
+                logger.debug(
+                    "subflow not created",
+                    metadata: ["path": "\(plan.paths[path].name)", "token": "\(token)", "error": "\(error)"]
+                )
+            }
+        case .destroy(let subflow):
+            do {
+                _ = try requests.request(
+                    MPTCPPathManagerRequest.subflowDestroy(
+                        familyID: family.id,
+                        sequence: requests.nextSequence(),
+                        token: token,
+                        local: MPTCPAddress(address: subflow.local.address, port: subflow.local.port),
+                        remote: MPTCPAddress(address: subflow.remote.address, port: subflow.remote.port)
+                    ),
+                    operation: "mptcp_pm SUBFLOW_DESTROY"
+                )
+            } catch {
+                logger.debug("subflow not destroyed", metadata: ["token": "\(token)", "error": "\(error)"])
+            }
+            connection.subflows.removeAll { $0.local == subflow.local && $0.remote == subflow.remote }
+        case .setBackup(let subflow, let backup):
+            do {
+                _ = try requests.request(
+                    MPTCPPathManagerRequest.setFlags(
+                        familyID: family.id,
+                        sequence: requests.nextSequence(),
+                        token: token,
+                        local: MPTCPAddress(address: subflow.local.address, port: subflow.local.port),
+                        remote: MPTCPAddress(address: subflow.remote.address, port: subflow.remote.port),
+                        backup: backup
+                    ),
+                    operation: "mptcp_pm SET_FLAGS"
+                )
+                if let index = connection.subflows.firstIndex(of: subflow) {
+                    connection.subflows[index].backup = backup
+                }
+                if !backup { board.countPromotion(of: subflow.path) }
+            } catch {
+                holdOff[token, default: [:]][subflow.path] = Self.monotonicMilliseconds() + Self.holdOffMilliseconds
+                logger.debug(
+                    "subflow flags not changed",
+                    metadata: ["path": "\(plan.paths[subflow.path].name)", "token": "\(token)", "error": "\(error)"]
+                )
+            }
+        case .close:
+            closing.insert(token)
+            board.requestClose(connection.key)
+            logger.warning(
+                "closing a connection: every path its policy allows is down",
+                metadata: ["policy": "\(plan.policies[connection.policy].name)", "token": "\(token)"]
+            )
+            return
+        }
+        connections[token] = connection
+    }
+}
+
+extension MPTCPEvent {
+    /// The local address and port, when the event carries both.
+    var localEndpoint: Endpoint? {
+        guard let address = localAddress, let port = localPort else { return nil }
+        return Endpoint(address: address, port: port)
+    }
+
+    /// The remote address and port, when the event carries both.
+    var remoteEndpoint: Endpoint? {
+        guard let address = remoteAddress, let port = remotePort else { return nil }
+        return Endpoint(address: address, port: port)
+    }
+}

@@ -1,0 +1,106 @@
+import ConvertProtocol
+import Logging
+import Netlink
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `kernel` mode: one in-kernel MPTCP endpoint per up path and family, like `ip mptcp endpoint add`.
+extension PathManagerService {
+    /// The endpoint ids this service uses: high, so that they do not collide with hand-made ones.
+    static func endpointID(_ key: EndpointKey) -> UInt8 {
+        UInt8(200 + key.path * 2 + (key.ipv6 ? 1 : 0))
+    }
+
+    /// Adds endpoints for up paths and removes those of down paths (the kernel then closes their subflows).
+    func synchronizeEndpoints() {
+        guard let requests = pmRequests, let family = pmFamily else { return }
+        for index in plan.paths.indices {
+            let status = statuses[index]
+            for (ipv6, address) in [(false, status.v4), (true, status.v6)] {
+                let key = EndpointKey(path: index, ipv6: ipv6)
+                let wanted = status.up ? address : nil
+                if endpoints[key] != nil && wanted == nil {
+                    deleteEndpoint(key)
+                }
+                guard let wanted, endpoints[key] == nil else { continue }
+                var flags: MPTCPEndpointFlags = [.subflow]
+                if plan.paths[index].pathClass == .backup { flags.insert(.backup) }
+                let id = Self.endpointID(key)
+                let endpoint = MPTCPAddress(
+                    address: wanted,
+                    id: id,
+                    flags: flags,
+                    interfaceIndex: status.interfaceIndex
+                )
+                do {
+                    _ = try requests.request(
+                        MPTCPPathManagerRequest.addEndpoint(
+                            familyID: family.id,
+                            sequence: requests.nextSequence(),
+                            address: endpoint
+                        ),
+                        operation: "mptcp_pm ADD_ADDR"
+                    )
+                    endpoints[key] = id
+                    logger.info(
+                        "added an MPTCP endpoint",
+                        metadata: ["path": "\(plan.paths[index].name)", "address": "\(wanted)", "id": "\(id)"]
+                    )
+                } catch {
+                    logger.error(
+                        "could not add an MPTCP endpoint",
+                        metadata: ["path": "\(plan.paths[index].name)", "address": "\(wanted)", "error": "\(error)"]
+                    )
+                }
+            }
+        }
+        raiseSubflowLimit()
+    }
+
+    /// Makes sure the in-kernel path manager may open a subflow per configured path.
+    private func raiseSubflowLimit() {
+        guard let requests = pmRequests, let family = pmFamily else { return }
+        do {
+            let replies = try requests.request(
+                MPTCPPathManagerRequest.getLimits(familyID: family.id, sequence: requests.nextSequence()),
+                operation: "mptcp_pm GET_LIMITS"
+            )
+            guard let limits = try? MPTCPPathManagerReply.limits(replies, familyID: family.id) else { return }
+            let needed = UInt32(plan.paths.count)
+            guard limits.subflows < needed else { return }
+            _ = try requests.request(
+                MPTCPPathManagerRequest.setLimits(
+                    familyID: family.id,
+                    sequence: requests.nextSequence(),
+                    subflows: needed,
+                    acceptedAddresses: limits.acceptedAddresses
+                ),
+                operation: "mptcp_pm SET_LIMITS"
+            )
+            logger.info("raised the MPTCP subflow limit", metadata: ["subflows": "\(needed)"])
+        } catch {
+            logger.warning("could not check the MPTCP subflow limit", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Deletes one endpoint this service added.
+    private func deleteEndpoint(_ key: EndpointKey) {
+        guard let requests = pmRequests, let family = pmFamily, let id = endpoints[key] else { return }
+        do {
+            _ = try requests.request(
+                MPTCPPathManagerRequest.deleteEndpoint(familyID: family.id, sequence: requests.nextSequence(), id: id),
+                operation: "mptcp_pm DEL_ADDR"
+            )
+        } catch {
+            logger.warning("could not remove an MPTCP endpoint", metadata: ["id": "\(id)", "error": "\(error)"])
+        }
+        endpoints[key] = nil
+    }
+
+    /// Deletes every endpoint this service added (at stop).
+    func removeEndpoints() {
+        for key in Array(endpoints.keys) { deleteEndpoint(key) }
+    }
+}

@@ -1,0 +1,203 @@
+import ConvertProtocol
+public import Logging
+import Netlink
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The relay's path manager: follows the uplinks through rtnetlink and keeps the ``PathBoard`` current,
+/// and, depending on the plan's mode, either places every relayed connection's subflows itself through the
+/// kernel's `mptcp_pm` generic netlink family (`relay`: the namespace's userspace path manager) or keeps one
+/// in-kernel endpoint per up path (`kernel`).
+///
+/// `start()` opens the sockets, reads the current links, addresses and routes, and switches the namespace's
+/// path manager (remembering the old setting); `run()` is the event loop, on a thread of its own; `stop()`
+/// ends it and restores what `start()` changed. Everything but `stop()` runs on the loop's thread.
+public final class PathManagerService: @unchecked Sendable {
+    // @unchecked: after start(), every field is touched only by the thread in run(); stop() only writes the
+    // eventfd, and restore() runs after run() has returned (the caller joins the thread first).
+
+    /// The board shared with the workers.
+    public let board: PathBoard
+    var plan: PathPlan { board.plan }
+    let planner: SubflowPlanner
+    var logger: Logger
+
+    var links = LinkTable()
+    var statuses: [PathStatus]
+    var connections: [UInt32: ManagedConnection] = [:]
+    /// Per connection, per path: do not try to create a subflow again before this time (ms, monotonic).
+    var holdOff: [UInt32: [Int: Int64]] = [:]
+    /// Connections already asked to close.
+    var closing: Set<UInt32> = []
+    /// In-kernel endpoints this service added (`kernel` mode), by path and family, with their ids.
+    var endpoints: [EndpointKey: UInt8] = [:]
+    var lastReplan: Int64 = 0
+
+    var routeEvents: NetlinkSocket?
+    var routeRequests: NetlinkSocket?
+    var pmEvents: NetlinkSocket?
+    var pmRequests: NetlinkSocket?
+    var pmFamily: GenericNetlinkFamily?
+    /// A pipe: `stop()` writes a byte into `stopPipe[1]`, `run()` polls `stopPipe[0]`.
+    let stopPipe: [Int32]
+    var previousSysctl: PathManagerSysctl?
+
+    /// How long a path that just failed to take a subflow is left alone for that connection.
+    static let holdOffMilliseconds: Int64 = 2000
+    /// How often every connection is checked again, for hold-offs that ended.
+    static let replanIntervalMilliseconds: Int64 = 1000
+
+    /// A service for `board`; nothing is opened until `start()`.
+    public init(board: PathBoard, logger: Logger) {
+        self.board = board
+        self.planner = SubflowPlanner(plan: board.plan)
+        self.statuses = board.plan.paths.map { _ in PathStatus(up: false, reason: "not seen yet") }
+        var logger = logger
+        logger[metadataKey: "component"] = "path-manager"
+        self.logger = logger
+        var fds: [Int32] = [-1, -1]
+        if pipe(&fds) != 0 {
+            fds = [-1, -1]
+        }
+        for fd in fds where fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        stopPipe = fds
+    }
+
+    deinit {
+        for fd in stopPipe where fd >= 0 { close(fd) }
+    }
+
+    /// Opens the netlink sockets, reads the namespace's links, addresses and routes, marks the paths up or
+    /// down on the board, and takes over path management as the mode says.
+    public func start() throws(PathManagerError) {
+        do throws(NetlinkError) {
+            let events = try NetlinkSocket(.route)
+            for group in [
+                RouteNetlinkGroup.link, RouteNetlinkGroup.ipv4Address, RouteNetlinkGroup.ipv6Address,
+                RouteNetlinkGroup.ipv4Route, RouteNetlinkGroup.ipv6Route,
+            ] {
+                try events.joinGroup(group)
+            }
+            routeEvents = events
+            routeRequests = try NetlinkSocket(.route)
+            if plan.mode != .none {
+                let requests = try NetlinkSocket(.generic)
+                let family = try requests.resolveFamily("mptcp_pm")
+                pmRequests = requests
+                pmFamily = family
+                if plan.mode == .relay {
+                    guard let group = family.multicastGroups["mptcp_pm_events"] else {
+                        throw NetlinkError(operation: "mptcp_pm", errno: ENOENT, message: "no mptcp_pm_events group")
+                    }
+                    let pmEvents = try NetlinkSocket(.generic)
+                    try pmEvents.joinGroup(group)
+                    self.pmEvents = pmEvents
+                }
+            }
+            try resynchronizeLinks()
+        } catch {
+            throw PathManagerError(
+                error.description,
+                errno: 0,
+                hint: error.errno == EPERM ? "the path manager needs CAP_NET_ADMIN" : ""
+            )
+        }
+        if plan.mode == .relay {
+            try takeOverPathManagement()
+        }
+        refreshPaths(initial: true)
+    }
+
+    /// Runs until `stop()`: rtnetlink and mptcp_pm events in, subflow commands out.
+    public func run() {
+        var descriptors = [pollfd(fd: stopPipe[0], events: Int16(POLLIN), revents: 0)]
+        if let routeEvents {
+            descriptors.append(pollfd(fd: routeEvents.fileDescriptor, events: Int16(POLLIN), revents: 0))
+        }
+        if let pmEvents {
+            descriptors.append(pollfd(fd: pmEvents.fileDescriptor, events: Int16(POLLIN), revents: 0))
+        }
+        while true {
+            for index in descriptors.indices { descriptors[index].revents = 0 }
+            let ready = poll(&descriptors, nfds_t(descriptors.count), Int32(Self.replanIntervalMilliseconds))
+            if ready < 0 && errno != EINTR {
+                logger.error("poll failed", metadata: ["error": "\(String(cString: strerror(errno)))"])
+                return
+            }
+            if descriptors[0].revents != 0 { return }
+            readRouteEvents()
+            readPathManagerEvents()
+            let now = Self.monotonicMilliseconds()
+            if now - lastReplan >= Self.replanIntervalMilliseconds {
+                replanAll()
+            }
+        }
+    }
+
+    /// Ends `run()` (from any thread).
+    public func stop() {
+        var byte: UInt8 = 1
+        _ = write(stopPipe[1], &byte, 1)
+    }
+
+    /// Gives back what `start()` took: the namespace's path manager setting and the endpoints added in
+    /// `kernel` mode. Call after `run()` has returned.
+    public func restore() {
+        removeEndpoints()
+        if let previous = previousSysctl {
+            do {
+                try previous.apply()
+                logger.info(
+                    "restored the namespace's MPTCP path manager",
+                    metadata: ["sysctl": "net.mptcp.\(previous.file)", "value": "\(previous.value)"]
+                )
+            } catch {
+                logger.error("could not restore the MPTCP path manager setting", metadata: ["error": "\(error)"])
+            }
+            previousSysctl = nil
+        }
+    }
+
+    /// Makes the namespace's new MPTCP connections use a userspace path manager (this service).
+    private func takeOverPathManagement() throws(PathManagerError) {
+        guard let current = PathManagerSysctl.current(), let userspace = PathManagerSysctl.userspace() else {
+            throw PathManagerError(
+                "read /proc/sys/net/mptcp/path_manager",
+                errno: ENOENT,
+                hint: "this kernel has no MPTCP userspace path manager (Linux 5.19 or later needed)"
+            )
+        }
+        guard !current.isUserspace else {
+            logger.notice("the namespace already uses the userspace MPTCP path manager; leaving it so at stop")
+            return
+        }
+        do {
+            try userspace.apply()
+        } catch {
+            throw PathManagerError(
+                error.operation,
+                errno: error.errno,
+                hint: "the relay path manager needs root in its network namespace"
+            )
+        }
+        previousSysctl = current
+        logger.info(
+            "the relay is the namespace's MPTCP path manager",
+            metadata: ["sysctl": "net.mptcp.\(current.file)", "was": "\(current.value)", "now": "\(userspace.value)"]
+        )
+    }
+
+    static func monotonicMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+}
+
+/// An in-kernel endpoint the service added: the path and the address family.
+struct EndpointKey: Hashable {
+    var path: Int
+    var ipv6: Bool
+}
