@@ -8,8 +8,10 @@ send --connect ADDR:PORT --bytes N [--mptcp]
     The mirror image on the client side.
 
 Each finished connection prints one JSON line on stdout:
-    {"sent": N, "sent_sha256": "...", "received": M, "received_sha256": "...", "receive_seconds": S}
-where S is the time from the first received byte to the last (goodput = M / S).
+    {"sent": N, "sent_sha256": "...", "received": M, "received_sha256": "...", "receive_seconds": S,
+     "max_gap_seconds": G}
+where S is the time from the first received byte to the last (goodput = M / S), and G the longest
+time between two reads that returned data (the worst stall, e.g. during a failover).
 Every socket operation has a timeout (--timeout, default 60 s); any error, reset or timeout is
 printed on stderr and makes the exit status non-zero. Standard library only.
 """
@@ -61,6 +63,7 @@ class Transfer:
         self.received_hash = hashlib.sha256()
         self.first_byte_at = None
         self.last_byte_at = None
+        self.max_gap = 0.0
         self.errors = []
 
     def _send(self):
@@ -85,6 +88,8 @@ class Transfer:
                 now = time.monotonic()
                 if self.first_byte_at is None:
                     self.first_byte_at = now
+                elif now - self.last_byte_at > self.max_gap:
+                    self.max_gap = now - self.last_byte_at
                 self.last_byte_at = now
                 self.received_hash.update(data)
                 self.received += len(data)
@@ -103,6 +108,7 @@ class Transfer:
             "received": self.received,
             "received_sha256": self.received_hash.hexdigest(),
             "receive_seconds": (self.last_byte_at - self.first_byte_at) if self.first_byte_at else 0.0,
+            "max_gap_seconds": self.max_gap,
         }
 
 
