@@ -1,0 +1,85 @@
+import ConvertProtocol
+import Logging
+import Netlink
+import Testing
+
+@testable import PathManager
+
+@Suite("PathManagerService: the kernel's MPTCP events build the connection table")
+struct PathManagerEventTests {
+    /// A service on the three-uplink plan with every path up and its IPv4 source set, without sockets.
+    func service() -> PathManagerService {
+        let board = PathBoard(plan: threeUplinks)
+        let service = PathManagerService(board: board, logger: Logger(label: "test"))
+        for (index, text) in ["198.18.1.1", "198.18.2.1", "198.18.3.1"].enumerated() {
+            service.statuses[index] = PathStatus(up: true, v4: IPAddress(text))
+            board.setSource(of: index, ipv6: false, to: IPAddress(text))
+            board.setUp(index, true)
+        }
+        return service
+    }
+
+    let converter = IPAddress("198.18.1.2")
+
+    @Test("only connections a worker registered are managed; subflows are added, re-flagged and removed")
+    func lifecycle() {
+        let service = service()
+        let created = MPTCPEvent(
+            kind: .created,
+            token: 9,
+            localAddress: IPAddress("198.18.1.1"),
+            remoteAddress: converter,
+            localPort: 40000,
+            remotePort: 8443
+        )
+        #expect(!service.apply(created))
+        #expect(service.connections.isEmpty, "nobody registered 198.18.1.1:40000")
+
+        service.board.register(ConnectionKey(path: 0, ipv6: false, port: 40000), policy: 1)
+        #expect(!service.apply(created))
+        #expect(service.connections[9]?.policy == 1 && service.connections[9]?.subflows.count == 1)
+        #expect(service.apply(MPTCPEvent(kind: .established, token: 9)))
+        #expect(service.connections[9]?.established == true)
+
+        var joined = created
+        joined.kind = .subflowEstablished
+        joined.localAddress = IPAddress("198.18.3.1")
+        joined.localPort = 40002
+        joined.backup = true
+        #expect(service.apply(joined))
+        #expect(service.connections[9]?.subflows.map(\.path) == [0, 2])
+        #expect(service.connections[9]?.subflows.last?.backup == true)
+
+        var priority = joined
+        priority.kind = .subflowPriority
+        priority.backup = false
+        _ = service.apply(priority)
+        #expect(service.connections[9]?.subflows.last?.backup == false)
+
+        var closed = joined
+        closed.kind = .subflowClosed
+        #expect(service.apply(closed))
+        #expect(service.connections[9]?.subflows.map(\.path) == [0])
+        #expect(service.holdOff[9]?[2] != nil, "a subflow lost on an up path is retried later, not at once")
+
+        _ = service.apply(MPTCPEvent(kind: .closed, token: 9))
+        #expect(service.connections[9] == nil && service.holdOff[9] == nil)
+    }
+
+    @Test("the converter side's own connections (server side) are never managed")
+    func serverSide() {
+        let service = service()
+        service.board.register(ConnectionKey(path: 0, ipv6: false, port: 8443), policy: 0)
+        let accepted = MPTCPEvent(
+            kind: .created,
+            token: 3,
+            localAddress: IPAddress("198.18.1.1"),
+            remoteAddress: converter,
+            localPort: 8443,
+            remotePort: 50000,
+            serverSide: true
+        )
+        _ = service.apply(accepted)
+        #expect(service.connections.isEmpty)
+    }
+}
