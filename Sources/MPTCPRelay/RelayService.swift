@@ -15,12 +15,13 @@ public struct RelayService: Service {
 
     /// A service running `blueprint`.
     public init(blueprint: EngineBlueprint, logger: Logger) {
-        let board = blueprint.pathPlan.paths.isEmpty ? nil : PathBoard(plan: blueprint.pathPlan)
+        let plan = blueprint.pathPlan
+        let board = plan.isManaged ? PathBoard(plan: plan) : nil
         pathManager = board.map { PathManagerService(board: $0, logger: logger) }
         engine = RelayEngine(
             settings: blueprint.settings,
             listeners: blueprint.listeners,
-            pathBoard: board,
+            pathBoard: plan.paths.isEmpty ? nil : board,
             logger: logger
         )
         self.logger = logger

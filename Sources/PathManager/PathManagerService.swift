@@ -33,6 +33,8 @@ public final class PathManagerService: @unchecked Sendable {
     var closing: Set<UInt32> = []
     /// In-kernel endpoints this service added (`kernel` mode), by path and family, with their ids.
     var endpoints: [EndpointKey: UInt8] = [:]
+    /// Ids of the `signal` endpoints added for `[runtime] announce`.
+    var announced: [UInt8] = []
     var lastReplan: Int64 = 0
 
     var routeEvents: NetlinkSocket?
@@ -82,7 +84,7 @@ public final class PathManagerService: @unchecked Sendable {
             }
             routeEvents = events
             routeRequests = try NetlinkSocket(.route)
-            if plan.mode != .none {
+            if plan.mode != .none || !plan.announcements.isEmpty {
                 let requests = try NetlinkSocket(.generic)
                 let family = try requests.resolveFamily("mptcp_pm")
                 pmRequests = requests
@@ -108,6 +110,7 @@ public final class PathManagerService: @unchecked Sendable {
             try takeOverPathManagement()
         }
         refreshPaths(initial: true)
+        announceAddresses()
     }
 
     /// Runs until `stop()`: rtnetlink and mptcp_pm events in, subflow commands out.
@@ -142,10 +145,11 @@ public final class PathManagerService: @unchecked Sendable {
         _ = write(stopPipe[1], &byte, 1)
     }
 
-    /// Gives back what `start()` took: the namespace's path manager setting and the endpoints added in
-    /// `kernel` mode. Call after `run()` has returned.
+    /// Gives back what `start()` took: the namespace's path manager setting, the endpoints added in
+    /// `kernel` mode and the announced addresses. Call after `run()` has returned.
     public func restore() {
         removeEndpoints()
+        withdrawAnnouncements()
         if let previous = previousSysctl {
             do {
                 try previous.apply()

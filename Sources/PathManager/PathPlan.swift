@@ -7,6 +7,8 @@ public import ConvertProtocol
 public struct PathPlan: Sendable, Hashable {
     /// The most paths a plan can hold (the path index is stored in 3 bits per connection).
     public static let maximumPaths = 8
+    /// The most addresses a plan announces.
+    public static let maximumAnnouncements = 16
     /// The most policies a plan can hold, the implicit default included.
     public static let maximumPolicies = 250
 
@@ -16,15 +18,27 @@ public struct PathPlan: Sendable, Hashable {
     public var paths: [PathDefinition]
     /// The configured policies in file order, then the implicit default.
     public private(set) var policies: [SubflowPolicy]
+    /// This host's extra addresses that MPTCP peers are told of (ADD_ADDR), through in-kernel `signal`
+    /// endpoints: a converter's other uplinks.
+    public var announcements: [IPAddress]
 
     /// A plan; the implicit `default` policy is appended to `policies`.
-    public init(mode: PathManagerMode, paths: [PathDefinition], policies: [SubflowPolicy]) {
+    public init(
+        mode: PathManagerMode,
+        paths: [PathDefinition],
+        policies: [SubflowPolicy],
+        announcements: [IPAddress] = []
+    ) {
         self.mode = mode
         self.paths = paths
+        self.announcements = announcements
         let primaries = paths.indices.filter { paths[$0].pathClass == .primary }
         let backups = paths.indices.filter { paths[$0].pathClass == .backup }
         self.policies = policies + [SubflowPolicy(name: "default", paths: primaries, backups: backups)]
     }
+
+    /// Whether the relay has anything to do as path manager: paths to follow or addresses to announce.
+    public var isManaged: Bool { !paths.isEmpty || !announcements.isEmpty }
 
     /// A plan that manages nothing: no paths, only the default policy.
     public static let unmanaged = PathPlan(mode: .none, paths: [], policies: [])

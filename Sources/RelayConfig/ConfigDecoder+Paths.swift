@@ -136,6 +136,47 @@ extension ConfigDecoder {
         return allowed && (1...64).contains(name.utf8.count)
     }
 
+    /// `[runtime] announce`: unicast addresses, announced through in-kernel `signal` endpoints, which the
+    /// userspace path manager (`path_manager = "relay"`) does not use.
+    mutating func decodeAnnouncements(_ runtime: TOMLTable?, mode: PathManagerMode) -> [IPAddress] {
+        let key = "runtime.announce"
+        guard let value = runtime?["announce"] else { return [] }
+        guard let array = value.array else {
+            self.report(key, "expected an array of addresses such as [\"198.18.2.2\"], found \(Self.describe(value))")
+            return []
+        }
+        var addresses: [IPAddress] = []
+        for (offset, element) in array.enumerated() {
+            let elementKey = "\(key)[\(offset + 1)]"
+            guard let text = self.string(element, key: elementKey) else { continue }
+            guard let address = IPAddress(text), !address.isUnspecified, !address.isMulticast, !address.isLoopback
+            else {
+                self.report(
+                    elementKey,
+                    "\"\(text)\" is not an address to announce; expected one of this host's unicast addresses"
+                )
+                continue
+            }
+            if addresses.contains(address) {
+                self.report(elementKey, "\"\(text)\" is listed twice")
+                continue
+            }
+            addresses.append(address)
+        }
+        if addresses.count > PathPlan.maximumAnnouncements {
+            self.report(key, "too many addresses: \(addresses.count); at most \(PathPlan.maximumAnnouncements)")
+            return []
+        }
+        if mode == .relay && !addresses.isEmpty {
+            self.report(
+                key,
+                "announce works through the kernel path manager; it cannot be combined with path_manager = \"relay\""
+            )
+            return []
+        }
+        return addresses
+    }
+
     /// `[runtime] path_manager`, checked against the paths: `relay` and `kernel` need at least one path.
     /// Absent, it is `relay` when paths are configured and `none` otherwise.
     mutating func decodePathManagerMode(runtime: TOMLTable?, paths: [PathDefinition]) -> PathManagerMode {

@@ -65,11 +65,12 @@ struct ConfigDecoder {
         let paths = self.decodePaths(root[Key.path])
         let policies = self.decodePolicies(root[Key.policy], paths: paths)
         let mode = self.decodePathManagerMode(runtime: root[Key.runtime]?.table, paths: paths)
+        let announcements = self.decodeAnnouncements(root[Key.runtime]?.table, mode: mode)
         guard let runtime else { return nil }
         return RelayConfiguration(
             runtime: runtime,
             listeners: listeners,
-            pathPlan: PathPlan(mode: mode, paths: paths, policies: policies)
+            pathPlan: PathPlan(mode: mode, paths: paths, policies: policies, announcements: announcements)
         )
     }
 

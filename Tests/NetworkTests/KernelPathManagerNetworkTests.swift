@@ -74,3 +74,47 @@ struct KernelPathManagerNetworkTests {
         return list
     }
 }
+
+/// `[runtime] announce` on the converter: ADD_ADDR of its other uplink's address.
+@Suite(
+    "path manager: the converter announces addresses",
+    .serialized,
+    .enabled(if: NetworkTestEnvironment.shouldRun, NetworkTestEnvironment.skipReason),
+    .timeLimit(.minutes(2))
+)
+struct AnnounceNetworkTests {
+    @Test("the gateway's kernel path manager opens a subflow to the announced address; withdrawn at stop")
+    func announcedAddressGetsASubflow() async throws {
+        try await RelayTestHarness.run(tag: "an", rate: "50mbit") { harness, topology in
+            let converterConfig = PathManagerNetworkTests.converterConfig.replacingOccurrences(
+                of: "workers = 2",
+                with: "workers = 2\nannounce = [\"198.18.2.2\"]"
+            )
+            let converter = try harness.startRelay("converter", in: topology.srv, config: converterConfig)
+            let gateway = try harness.startRelay(
+                "gateway",
+                in: topology.gw,
+                config: ForwardConvertNetworkTests.forwarderConfig
+            )
+            try await converter.waitListening(on: 8443, in: topology, namespace: topology.srv)
+            try await gateway.waitListening(on: 8000, in: topology, namespace: topology.gw)
+            let endpoints = try await ShellCommand.run(["ip", "-n", topology.srv, "mptcp", "endpoint", "show"])
+            #expect(endpoints.stdout.contains("198.18.2.2 id 230 signal"), "\(endpoints.stdout)")
+
+            let bytes = 8 * PathManagerNetworkTests.mebibyte
+            let server = try await harness.serve("198.19.0.2:5201", bytes: bytes, in: topology.dst, name: "serve")
+            let client = try harness.send("198.18.0.1:8000", bytes: bytes, in: topology.cli, name: "bulk")
+            let view = try await topology.waitForSubflows(in: topology.gw, remotePort: 8443) { view in
+                view.first?.contains { $0.remote == "198.18.2.2" } == true
+            }
+            #expect(view.first?.contains { $0.remote == "198.18.2.2" } == true, "no subflow to 198.18.2.2: \(view)")
+            let sent = try HashPeer.report(try await client.expectSuccess(seconds: 60).stdout, from: "bulk")
+            let served = try HashPeer.report(try await server.expectSuccess(seconds: 30).stdout, from: "serve")
+            RelayExpectations.intact(client: sent, server: served, bytes: bytes, "announce")
+
+            await converter.stop()
+            let after = try await ShellCommand.run(["ip", "-n", topology.srv, "mptcp", "endpoint", "show"])
+            #expect(!after.stdout.contains("198.18.2.2"), "the signal endpoint is withdrawn at stop: \(after.stdout)")
+        }
+    }
+}

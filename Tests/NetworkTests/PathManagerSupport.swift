@@ -4,6 +4,8 @@ import Foundation
 struct SubflowRow: Equatable {
     /// Local address (without the `%device` suffix).
     var local: String
+    /// Remote address.
+    var remote: String
     /// The `tcp-ulp-mptcp flags:` letters: `b` is a locally flagged backup subflow.
     var flags: String
     /// The connection token that every subflow of one MPTCP connection shares.
@@ -36,11 +38,13 @@ extension Topology {
         )
         var rows: [SubflowRow] = []
         var local: String?
+        var remote = ""
         for line in result.stdout.split(separator: "\n") {
             if !line.hasPrefix(" ") && !line.hasPrefix("\t") {
                 // "0 0 198.18.2.1%upb0:47595 198.18.1.2:8443"
                 let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-                local = fields.count >= 3 ? Self.address(of: String(fields[2])) : nil
+                local = fields.count >= 4 ? Self.address(of: String(fields[2])) : nil
+                remote = fields.count >= 4 ? Self.address(of: String(fields[3])) : ""
                 continue
             }
             guard let address = local, let flags = Self.field("flags:", in: line),
@@ -48,7 +52,7 @@ extension Topology {
             else { continue }
             // token:63bfa5b3(id:0)/4ccc2bbf(id:2): the part after the slash names the connection.
             let connection = token.split(separator: "/").last.map { String($0.prefix { $0 != "(" }) } ?? token
-            rows.append(SubflowRow(local: address, flags: flags, connection: connection))
+            rows.append(SubflowRow(local: address, remote: remote, flags: flags, connection: connection))
             local = nil
         }
         let grouped = Dictionary(grouping: rows, by: \.connection)

@@ -4,13 +4,27 @@ import PathManager
 import Testing
 
 /// Events as rtnetlink would deliver them for gw's uplink A (index 3) and C (index 5).
-func link(_ index: Int32, _ name: String, up: Bool = true, carrier: Bool = true, removed: Bool = false)
+func link(
+    _ index: Int32,
+    _ name: String,
+    up: Bool = true,
+    carrier: Bool = true,
+    removed: Bool = false
+)
     -> RouteNetlinkEvent
 {
-    .link(LinkState(index: index, name: name, isUp: up, hasCarrier: carrier, isRunning: up && carrier, removed: removed))
+    .link(
+        LinkState(index: index, name: name, isUp: up, hasCarrier: carrier, isRunning: up && carrier, removed: removed)
+    )
 }
 
-func address(_ index: Int32, _ text: String, removed: Bool = false, flags: UInt32 = 0, scope: UInt8 = 0)
+func address(
+    _ index: Int32,
+    _ text: String,
+    removed: Bool = false,
+    flags: UInt32 = 0,
+    scope: UInt8 = 0
+)
     -> RouteNetlinkEvent
 {
     .address(
@@ -43,7 +57,12 @@ struct LinkTableTests {
         table.apply(address(3, "2001:db8:18:1::1"))
         #expect(
             table.status(of: byInterface)
-                == PathStatus(up: true, interfaceIndex: 3, v4: IPAddress("198.18.1.1"), v6: IPAddress("2001:db8:18:1::1"))
+                == PathStatus(
+                    up: true,
+                    interfaceIndex: 3,
+                    v4: IPAddress("198.18.1.1"),
+                    v6: IPAddress("2001:db8:18:1::1")
+                )
         )
         table.apply(link(3, "upa0", carrier: false))
         #expect(table.status(of: byInterface).reason == "no carrier on upa0")

@@ -136,6 +136,31 @@ struct PathConfigTests {
         #expect(errors.map(\.description) == [expected])
     }
 
+    @Test("announce: addresses for the kernel path manager's signal endpoints")
+    func announce() throws {
+        let configuration = try ConfigLoader.parse(
+            "[runtime]\nannounce = [\"198.18.2.2\", \"2001:db8:18:2::2\"]\n" + validForward,
+            file: "t.toml"
+        )
+        #expect(configuration.pathPlan.announcements == [IPAddress("198.18.2.2")!, IPAddress("2001:db8:18:2::2")!])
+        #expect(configuration.pathPlan.isManaged && configuration.pathPlan.paths.isEmpty)
+        #expect(
+            configErrors("[runtime]\nannounce = [\"127.0.0.1\"]\n" + validForward, file: "t.toml").map(\.description)
+                == [
+                    "t.toml:2: runtime.announce[1]: \"127.0.0.1\" is not an address to announce; expected one of this host's unicast addresses"
+                ]
+        )
+        #expect(
+            configErrors(
+                "[runtime]\npath_manager = \"relay\"\nannounce = [\"198.18.2.2\"]\n" + validForward + "\n"
+                    + pathsAndPolicies,
+                file: "t.toml"
+            ).map(\.description) == [
+                "t.toml:3: runtime.announce: announce works through the kernel path manager; it cannot be combined with path_manager = \"relay\""
+            ]
+        )
+    }
+
     @Test("path_manager: unknown value, and relay without paths")
     func pathManagerErrors() {
         #expect(
