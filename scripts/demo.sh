@@ -85,9 +85,11 @@ say "Creating namespaces ${P}{cli,gw,srv,dst} with two ${rate} uplinks"
 topo_create "$P" "$rate"
 work=$(mktemp -d /tmp/mptcp-relay-demo.XXXXXX)
 
+# The forwarder is also gw's MPTCP path manager: one subflow per path, for every connection.
 cat >"$work/gw.toml" <<'TOML'
 [runtime]
 workers = 2
+path_manager = "relay"
 
 [[listener]]
 name = "lan"
@@ -95,6 +97,17 @@ role = "forward"
 listen = "198.18.0.1:8000"
 upstream = "198.18.1.2:8443"
 destination = "198.19.0.2:5201"
+
+[[path]]
+name = "a"
+interface = "upa0"
+[[path]]
+name = "b"
+interface = "upb0"
+
+[[policy]]
+name = "bulk"
+paths = ["a", "b"]
 TOML
 
 cat >"$work/srv.toml" <<'TOML'
@@ -189,9 +202,10 @@ tail -n 5 "$work/srv.log" || true
 say "What you just saw"
 cat <<EOF
   * iperf3 in cli spoke plain TCP to the forwarder in gw (198.18.0.1:8000).
-  * The forwarder carried it over one MPTCP connection to the converter in srv; the kernel path
-    manager opened one subflow per uplink (A from 198.18.1.1, B from 198.18.2.1), each limited
-    to ${rate}, so the throughput can exceed one uplink's rate.
+  * The forwarder carried it over one MPTCP connection to the converter in srv. As gw's MPTCP
+    path manager (path_manager = "relay"), it opened the subflows its policy names: one per uplink
+    (A from 198.18.1.1, B from 198.18.2.1), each limited to ${rate}, so the throughput can exceed
+    one uplink's rate. Its log says when a path goes down or comes back.
   * The converter connected over plain TCP to iperf3 -s in dst (198.19.0.2:5201) and relayed.
   * Each relay logs one line per closed connection (listener, result, bytes, transport).
     iperf3's server ends its data connection with a reset, so that line says
