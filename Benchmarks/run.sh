@@ -11,15 +11,20 @@
 # Figures: iperf3 1 stream both ways and 8 streams, wrk connections/s (Connection: close) and
 # keep-alive latency against nginx in dst, CPU seconds per GB and RSS per idle connection of the
 # contender's processes, and the share of 2 x 100 Mbit/s (tbf) that one stream gets.
+# Then the path-manager section (Benchmarks/lib/paths.sh): the relay as gw's MPTCP path manager
+# with a third uplink C; aggregation share over A+B, and the failover stall when A goes down with C
+# as standby or on-demand backup (and the kernel path manager for comparison).
 # What each figure means and its caveats: docs/BENCHMARKS.md.
 #
-# usage: sudo Benchmarks/run.sh [--quick] [--rounds N] [--out DIR] [--contenders "a b ..."]
+# usage: sudo Benchmarks/run.sh [--quick] [--rounds N] [--out DIR] [--contenders "a b ..."] [--only paths]
 #   --quick         1 round, short runs, 1000 idle connections (about 2 minutes with a built binary);
 #                   results go to Benchmarks/results/tmp/quick unless --out says otherwise
 #   --rounds N      rounds (default 3, --quick 1)
-#   --out DIR       where latest.md, latest.json, latest.png and machine.txt go
-#                   (default Benchmarks/results)
+#   --out DIR       where latest.md, latest.json, latest.png, paths.md, paths.json and machine.txt
+#                   go (default Benchmarks/results)
 #   --contenders L  subset, e.g. "direct mptcp-relay haproxy" (default: all four)
+#   --only paths    only the path-manager section: writes paths.md and paths.json (latest.* and
+#                   machine.txt stay as they are); about 1 minute, 30 s with --quick
 # Installs what is missing with apt-get, builds the relay with
 # `swift build -c release --scratch-path .build-bench`, removes every namespace and process it
 # created on exit (also on Ctrl-C). Exit status is non-zero only when the harness breaks (a
@@ -35,15 +40,18 @@ source "$repo/scripts/lib/topology.sh"
 source "$lib/common.sh"
 # shellcheck source=Benchmarks/lib/contenders.sh
 source "$lib/contenders.sh"
+# shellcheck source=Benchmarks/lib/paths.sh
+source "$lib/paths.sh"
 
 usage() {
-    sed -n '16,26p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '19,31p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 quick=0
 rounds=""
 out=""
 contenders=(direct mptcp-relay haproxy socat)
+only=""
 while (($# > 0)); do
     case $1 in
     --quick) quick=1 ;;
@@ -57,6 +65,14 @@ while (($# > 0)); do
         ;;
     --contenders)
         read -r -a contenders <<<"${2:?--contenders needs a list}"
+        shift
+        ;;
+    --only)
+        only=${2:?--only needs a section (paths)}
+        [[ $only == paths ]] || {
+            echo "run.sh: --only takes: paths" >&2
+            exit 2
+        }
         shift
         ;;
     -h | --help)
@@ -79,6 +95,9 @@ if ((quick)); then
     idle_n=1000
     idle_n_socat=300
     tbf_seconds=2
+    paths_agg_bytes=$((40 * 1048576))
+    paths_fail_bytes=$((32 * 1048576))
+    paths_contenders=(relay-standby relay-on-demand kernel)
     out=${out:-$bench/results/tmp/quick}
 else
     rounds=${rounds:-3}
@@ -88,6 +107,9 @@ else
     idle_n=10000
     idle_n_socat=1000
     tbf_seconds=5
+    paths_agg_bytes=$((96 * 1048576))
+    paths_fail_bytes=$((48 * 1048576))
+    paths_contenders=(relay-standby relay-on-demand kernel)
     out=${out:-$bench/results}
 fi
 # Each relay process holds two descriptors per relayed connection (HAProxy also keeps some for its
@@ -210,8 +232,10 @@ done
 for ns in gw srv; do
     ns_sysctl "${P}$ns" net.ipv4.tcp_fastopen=3
 done
-dst_services_start
-echo "dst: nginx on :80 (/1k), iperf3 -s on :5201, idle echo on :9000"
+if [[ -z $only ]]; then
+    dst_services_start
+    echo "dst: nginx on :80 (/1k), iperf3 -s on :5201, idle echo on :9000"
+fi
 
 # --- 4. measurements -----------------------------------------------------------------------------
 
@@ -322,38 +346,63 @@ rotated() {
     done
 }
 
-say "Unthrottled chain: $rounds round(s) of ${contenders[*]}"
-for ((round = 1; round <= rounds; round++)); do
-    for name in $(rotated "$round"); do
-        turn_main "$round" "$name"
+main_seconds=0
+if [[ -z $only ]]; then
+    say "Unthrottled chain: $rounds round(s) of ${contenders[*]}"
+    for ((round = 1; round <= rounds; round++)); do
+        for name in $(rotated "$round"); do
+            turn_main "$round" "$name"
+        done
     done
-done
-main_seconds=$((SECONDS - measure_started))
+    main_seconds=$((SECONDS - measure_started))
 
-say "Two $tbf_rate uplinks (tbf on both ends of A and B): $rounds round(s)"
-for ns in "${P}gw" "${P}srv"; do
-    topo_rate_limit "$ns" upa0 "$tbf_rate"
-    topo_rate_limit "$ns" upb0 "$tbf_rate"
-done
-for ((round = 1; round <= rounds; round++)); do
-    for name in $(rotated "$round"); do
-        turn_tbf "$round" "$name"
+    say "Two $tbf_rate uplinks (tbf on both ends of A and B): $rounds round(s)"
+    for ns in "${P}gw" "${P}srv"; do
+        topo_rate_limit "$ns" upa0 "$tbf_rate"
+        topo_rate_limit "$ns" upb0 "$tbf_rate"
     done
-done
+    for ((round = 1; round <= rounds; round++)); do
+        for name in $(rotated "$round"); do
+            turn_tbf "$round" "$name"
+        done
+    done
+fi
+
+paths_started=$SECONDS
+say "Path manager: uplinks A, B and C at $PATHS_RATE, aggregation and failover: $rounds round(s)"
+paths_rounds "$rounds" "$paths_agg_bytes" "$paths_fail_bytes" "${paths_contenders[@]}"
+paths_seconds=$((SECONDS - paths_started))
 
 # --- 5. report -------------------------------------------------------------------------------------
 say "Report"
 python3 "$lib/bench.py" machine-finish --json "$work/machine.json" --text "$work/machine.txt"
 cmdline="Benchmarks/run.sh"
 ((quick)) && cmdline+=" --quick"
-params=$(printf '{"command": "%s", "rounds": %d, "iperf_seconds": %d, "wrk_seconds": %d, "lat1_seconds": %d, "idle_n": %d, "idle_n_socat": %d, "tbf_rate": "%s", "tbf_seconds": %d, "contenders": "%s", "build_seconds": %d, "measure_seconds": %d, "main_seconds": %d}' \
-    "$cmdline" "$rounds" "$iperf_seconds" "$wrk_seconds" "$lat1_seconds" "$idle_n" "$idle_n_socat" \
-    "$tbf_rate" "$tbf_seconds" "${contenders[*]}" "$build_seconds" $((SECONDS - measure_started)) "$main_seconds")
+[[ -n $only ]] && cmdline+=" --only $only"
+paths_params=$(printf '"paths_rounds": %d, "paths_rate": "%s", "paths_agg_bytes": %d, "paths_fail_bytes": %d, "paths_event_at": %s, "paths_contenders": "%s", "paths_seconds": %d' \
+    "$rounds" "$PATHS_RATE" "$paths_agg_bytes" "$paths_fail_bytes" "$PATHS_EVENT_AT" \
+    "${paths_contenders[*]}" "$paths_seconds")
 mkdir -p "$out"
-python3 "$lib/bench.py" report --raw "$raw" --machine "$work/machine.json" --params "$params" \
-    --out "$out" --gnuplot
-cp "$work/machine.txt" "$out/machine.txt"
-cat "$out/latest.md"
-echo
-echo "results: $out/latest.md, latest.json, latest.png, machine.txt"
+if [[ -n $only ]]; then
+    params=$(printf '{"command": "%s", "build_seconds": %d, "measure_seconds": %d, %s}' \
+        "$cmdline" "$build_seconds" $((SECONDS - measure_started)) "$paths_params")
+    python3 "$lib/bench.py" paths-report --raw "$raw" --machine "$work/machine.json" \
+        --params "$params" --out "$out"
+    cat "$out/paths.md"
+    echo
+    echo "results: $out/paths.md, paths.json"
+else
+    params=$(printf '{"command": "%s", "rounds": %d, "iperf_seconds": %d, "wrk_seconds": %d, "lat1_seconds": %d, "idle_n": %d, "idle_n_socat": %d, "tbf_rate": "%s", "tbf_seconds": %d, "contenders": "%s", "build_seconds": %d, "measure_seconds": %d, "main_seconds": %d, %s}' \
+        "$cmdline" "$rounds" "$iperf_seconds" "$wrk_seconds" "$lat1_seconds" "$idle_n" "$idle_n_socat" \
+        "$tbf_rate" "$tbf_seconds" "${contenders[*]}" "$build_seconds" $((SECONDS - measure_started)) \
+        "$main_seconds" "$paths_params")
+    python3 "$lib/bench.py" report --raw "$raw" --machine "$work/machine.json" --params "$params" \
+        --out "$out" --gnuplot
+    python3 "$lib/bench.py" paths-report --raw "$raw" --machine "$work/machine.json" \
+        --params "$params" --out "$out"
+    cp "$work/machine.txt" "$out/machine.txt"
+    cat "$out/latest.md"
+    echo
+    echo "results: $out/latest.md, latest.json, latest.png, paths.md, paths.json, machine.txt"
+fi
 echo "time: build ${build_seconds}s, measurements $((SECONDS - measure_started))s, total $((SECONDS - started))s"

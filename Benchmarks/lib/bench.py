@@ -12,9 +12,19 @@ record --raw FILE --phase P --round R --contender C --test T [sources...]
     Sources: --iperf FILE (iperf3 -J), --wrk FILE (wrk --latency), --hold FILE (holdconns.py),
     --cpu-before S --cpu-after S, --counters-before FILE --counters-after FILE.
     Exits non-zero when the measurement shows that no data passed (a broken harness).
+paths-record --raw FILE --round R --contender C --test T --client FILE --server FILE
+             --bytes-up N --bytes-down N [--tx-before FILE --tx-after FILE] [--subflows TEXT]
+             [--share-of MBPS]
+    Turns one hashpeer.py transfer of the path-manager section (the client's and the server's
+    JSON line, gw's uplink tx counters before and after) into a JSON line appended to FILE.
+    Exits non-zero when no byte passed either way, or when a transfer without a link event
+    arrived incomplete or corrupted (a broken harness).
 report --raw FILE --machine FILE --out DIR [--gnuplot]
     Medians per figure and contender, ratios, targets: writes DIR/latest.md, DIR/latest.json
-    and (with --gnuplot) DIR/latest.png.
+    and (with --gnuplot) DIR/latest.png. When FILE holds path-manager records, latest.md and
+    latest.json include their tables too.
+paths-report --raw FILE --machine FILE --params JSON --out DIR
+    Only the path-manager figures: writes DIR/paths.md and DIR/paths.json.
 """
 
 import argparse
@@ -512,18 +522,272 @@ def write_chart(path, summary, workdir):
         fail(f"gnuplot failed: {res.stderr}")
 
 
+# ---------------------------------------------------------------------------------------------
+# Path manager: aggregation share and failover stall (phase "paths")
+
+PATH_CONTENDERS = ["relay-standby", "relay-on-demand", "kernel"]
+PATH_LABELS = {"relay-standby": "relay, standby", "relay-on-demand": "relay, on-demand",
+               "kernel": "kernel PM"}
+STALL_LIMIT_S = 0.5
+AGG_TARGET = 95.0
+
+
+def hashpeer_line(path):
+    """The last JSON line hashpeer.py printed, or {} when it printed none (it failed early)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().strip().splitlines()
+    except OSError:
+        return {}
+    for line in reversed(lines):
+        try:
+            return json.loads(line)
+        except ValueError:
+            continue
+    return {}
+
+
+def cmd_paths_record(args):
+    client = hashpeer_line(args.client)
+    server = hashpeer_line(args.server)
+    rec = {"phase": "paths", "round": args.round, "contender": args.contender, "test": args.test,
+           "bytes_up": args.bytes_up, "bytes_down": args.bytes_down}
+    # cli -> dst: the client sent, dst's server received; dst -> cli the other way round.
+    up_recv = int(server.get("received", 0))
+    down_recv = int(client.get("received", 0))
+    rec["received_up"] = up_recv
+    rec["received_down"] = down_recv
+    rec["intact_up"] = (up_recv == args.bytes_up and client.get("sent") == args.bytes_up
+                        and server.get("received_sha256") == client.get("sent_sha256"))
+    rec["intact_down"] = (down_recv == args.bytes_down and server.get("sent") == args.bytes_down
+                          and client.get("received_sha256") == server.get("sent_sha256"))
+    # Bytes that did not arrive intact: what is missing, or everything when the hash differs.
+    rec["lost_up"] = 0 if rec["intact_up"] else max(args.bytes_up - up_recv, 0) or args.bytes_up
+    rec["lost_down"] = 0 if rec["intact_down"] else \
+        max(args.bytes_down - down_recv, 0) or args.bytes_down
+    rec["stall_up_s"] = server.get("max_gap_seconds")
+    rec["stall_down_s"] = client.get("max_gap_seconds")
+    rec["receive_up_s"] = server.get("receive_seconds")
+    rec["receive_down_s"] = client.get("receive_seconds")
+    if up_recv and server.get("receive_seconds"):
+        rec["mbps"] = up_recv * 8 / server["receive_seconds"] / 1e6
+        if args.share_of:
+            rec["share"] = 100.0 * rec["mbps"] / args.share_of
+    if args.tx_before and args.tx_after:
+        with open(args.tx_before, encoding="utf-8") as f:
+            t0 = json.load(f)
+        with open(args.tx_after, encoding="utf-8") as f:
+            t1 = json.load(f)
+        tx = {k: t1[k] - t0[k] for k in ("a", "b", "c")}
+        rec["gw_tx_bytes"] = tx
+        total = sum(tx.values())
+        rec["c_share"] = 100.0 * tx["c"] / total if total else None
+    if args.subflows is not None:
+        rec["subflows_at_event"] = args.subflows.split()
+    if up_recv == 0 and down_recv == 0:
+        fail(f"{args.contender} {args.test}: no byte passed either way (see {args.client}, "
+             f"{args.server})")
+    if args.test != "failover" and not (rec["intact_up"] and rec["intact_down"]):
+        fail(f"{args.contender} {args.test}: a transfer without any link event arrived "
+             f"incomplete or corrupted ({up_recv}/{args.bytes_up} up, "
+             f"{down_recv}/{args.bytes_down} down)")
+    with open(args.raw, "a", encoding="utf-8") as f:
+        f.write(json.dumps(rec) + "\n")
+    shown = []
+    if args.test != "failover":
+        shown.append(f"{rec.get('mbps', 0):.1f} Mbit/s cli→dst")
+        if "share" in rec and args.test == "aggregate":
+            shown.append(f"{rec['share']:.1f} % of {args.share_of:.0f}")
+        if rec.get("c_share") is not None:
+            shown.append(f"C {rec['c_share']:.2f} % of gw's uplink bytes")
+    else:
+        for key, what in (("stall_up_s", "stall up"), ("stall_down_s", "stall down")):
+            v = rec[key]
+            shown.append(f"{what} {v:.3f} s" if v is not None else f"{what} –")
+        shown.append("intact both ways" if rec["intact_up"] and rec["intact_down"] else
+                     f"LOST {rec['lost_up']} B up, {rec['lost_down']} B down")
+        shown.append(f"C carried {rec['gw_tx_bytes']['c'] / 1e6:.1f} MB up" if "gw_tx_bytes" in rec
+                     else "")
+        shown.append(f"subflows at the event: {' '.join(rec['subflows_at_event']) or 'none'}")
+    print(f"  [paths r{args.round}] {args.contender:15s} {args.test:10s} " +
+          ", ".join(s for s in shown if s), flush=True)
+
+
+def stats(vals):
+    vals = [v for v in vals if v is not None]
+    if not vals:
+        return None
+    return {"median": statistics.median(vals), "min": min(vals), "max": max(vals), "rounds": vals}
+
+
+def paths_summarize(recs):
+    recs = [r for r in recs if r.get("phase") == "paths"]
+    if not recs:
+        return None
+    one = {r["round"]: r.get("mbps") for r in recs if r["test"] == "one_uplink"}
+    agg = [r for r in recs if r["test"] == "aggregate"]
+    aggregation = {
+        "one_mbps": stats([r.get("mbps") for r in recs if r["test"] == "one_uplink"]),
+        "agg_mbps": stats([r.get("mbps") for r in agg]),
+        "agg_share": stats([r.get("share") for r in agg]),
+        "agg_rel": stats([100.0 * r["mbps"] / (2 * one[r["round"]]) for r in agg
+                          if r.get("mbps") and one.get(r["round"])]),
+        "agg_c_share": stats([r.get("c_share") for r in agg]),
+    }
+    failover = {}
+    for c in PATH_CONTENDERS:
+        rs = [r for r in recs if r["test"] == "failover" and r["contender"] == c]
+        if not rs:
+            continue
+        failover[c] = {
+            "stall_up_s": stats([r.get("stall_up_s") for r in rs]),
+            "stall_down_s": stats([r.get("stall_down_s") for r in rs]),
+            "stall_worst_s": stats([max(r["stall_up_s"], r["stall_down_s"]) for r in rs
+                                    if r.get("stall_up_s") is not None
+                                    and r.get("stall_down_s") is not None]),
+            "c_mb": stats([r["gw_tx_bytes"]["c"] / 1e6 for r in rs if "gw_tx_bytes" in r]),
+            "lost_bytes": sum(r["lost_up"] + r["lost_down"] for r in rs),
+            "transfers": 2 * len(rs),
+            "intact": sum(int(r["intact_up"]) + int(r["intact_down"]) for r in rs),
+        }
+    return {"aggregation": aggregation, "failover": failover}
+
+
+def judge_value(value, threshold, minimum, shown):
+    if value is None:
+        return "not measured"
+    if minimum:
+        met = value >= threshold
+        margin = abs(value / threshold - 1) * 100
+        how = "above the target" if met else "short of the target"
+    else:
+        met = value <= threshold
+        margin = abs(1 - value / threshold) * 100
+        how = "below the limit" if met else "over the limit"
+    return f"{'**met**' if met else '**missed**'}: {shown}, {margin:.0f}% {how}"
+
+
+def cell(e, fmt):
+    if not e:
+        return "–"
+    text = fmt.format(e["median"])
+    if len(e["rounds"]) > 1:
+        text += f" [{fmt.format(e['min'])}–{fmt.format(e['max'])}]"
+    return text
+
+
+def paths_markdown(summary, params, heading="##"):
+    """The two path-manager tables (aggregation, failover) as Markdown lines."""
+    lines = []
+    rate = params.get("paths_rate", "100mbit")
+    lines.append(f"{heading} Path manager: aggregation and failover\n")
+    lines.append(f"Uplinks A, B and C limited to {rate} each (tbf on both ends); the relay as the "
+                 "gateway's MPTCP path manager (`path_manager = \"relay\"`, one worker), "
+                 "scripts/lib/hashpeer.py sending random bytes through gw → srv → dst and "
+                 f"checking their SHA-256. {params.get('paths_rounds', '?')} round(s), median "
+                 "shown, [min–max] over rounds. Aggregation: "
+                 f"{params.get('paths_agg_bytes', 0) / 1048576:.0f} MiB cli→dst (the one-uplink "
+                 "reference half of that). Failover: "
+                 f"{params.get('paths_fail_bytes', 0) / 1048576:.0f} MiB each way at once, "
+                 f"`ip link set upa0 down` in gw {params.get('paths_event_at', '?')} s after the "
+                 "start.\n")
+    a = summary["aggregation"]
+    lines.append("| aggregation, cli→dst | unit | mptcp-relay | target | result |")
+    lines.append("|---|---|---:|---|---|")
+    share = a["agg_share"]["median"] if a["agg_share"] else None
+    rows = [
+        ("One uplink (policy paths a), goodput ↑", "Mbit/s", a["one_mbps"], "{:.1f}", "", ""),
+        ("A + B (policy paths a, b; C standby), goodput ↑", "Mbit/s", a["agg_mbps"], "{:.1f}", "",
+         ""),
+        ("A + B, share of 200 Mbit/s ↑", "%", a["agg_share"], "{:.1f}", f"≥ {AGG_TARGET:.0f} %",
+         judge_value(share, AGG_TARGET, True, f"{share:.1f}" if share is not None else "")),
+        ("A + B, share of 2 × one-uplink goodput (same round) ↑", "%", a["agg_rel"], "{:.1f}", "",
+         ""),
+        ("C's share of gw's uplink tx bytes (standby) ↓", "%", a["agg_c_share"], "{:.2f}", "", ""),
+    ]
+    for label, unit, e, fmt, target, result in rows:
+        lines.append(f"| {label} | {unit} | {cell(e, fmt)} | {target} | {result} |")
+    lines.append("")
+    f = summary["failover"]
+    cols = [c for c in PATH_CONTENDERS if c in f]
+    lines.append("| failover: A down mid-transfer, C takes over | unit | " +
+                 " | ".join(PATH_LABELS[c] for c in cols) + " | target | result |")
+    lines.append("|---|---|" + "---:|" * len(cols) + "---|---|")
+    sb = f.get("relay-standby", {})
+    for key, label in (("stall_up_s", "Longest stall cli→dst (dst's longest gap) ↓"),
+                       ("stall_down_s", "Longest stall dst→cli (cli's longest gap) ↓"),
+                       ("stall_worst_s", "Longest stall, worse direction ↓")):
+        v = sb[key]["median"] if sb.get(key) else None
+        target = f"≤ {STALL_LIMIT_S} s with standby" if key != "stall_worst_s" else ""
+        result = judge_value(v, STALL_LIMIT_S, False, f"{v:.3f} s" if v is not None else "") \
+            if target else ""
+        lines.append(f"| {label} | s | " + " | ".join(cell(f[c][key], "{:.3f}") for c in cols) +
+                     f" | {target} | {result} |")
+    lost_cells = [f"{f[c]['lost_bytes']} ({f[c]['intact']}/{f[c]['transfers']} intact)"
+                  for c in cols]
+    if sb:
+        ok = sb["lost_bytes"] == 0 and sb["intact"] == sb["transfers"]
+        result = (f"{'**met**' if ok else '**missed**'}: {sb['lost_bytes']} bytes lost, "
+                  f"{sb['intact']} of {sb['transfers']} transfers intact")
+    else:
+        result = "not measured"
+    lines.append("| Bytes lost or corrupted, all rounds, both ways ↓ | bytes | " +
+                 " | ".join(lost_cells) + f" | 0 with standby | {result} |")
+    lines.append("| C's tx bytes in gw during the transfer | MB | " +
+                 " | ".join(cell(f[c]["c_mb"], "{:.1f}") for c in cols) + " |  |  |")
+    lines.append("")
+    lines.append("The stall is the longest time between two reads that returned data on the "
+                 "receiving side (hashpeer.py's `max_gap_seconds`), over the whole transfer. "
+                 "standby: C's subflow is open (flagged backup) from the start; on-demand: the "
+                 "relay opens it when A goes down; kernel PM: `path_manager = \"kernel\"`, the "
+                 "relay only adds in-kernel endpoints (A, and C with the backup flag) and removes "
+                 "A's when it goes down. How these are measured: "
+                 "[docs/BENCHMARKS.md](../../docs/BENCHMARKS.md#path-manager-aggregation-and-failover).")
+    lines.append("")
+    return lines
+
+
+def cmd_paths_report(args):
+    recs = [r for r in load_raw(args.raw) if r.get("phase") == "paths"]
+    with open(args.machine, encoding="utf-8") as f:
+        machine = json.load(f)
+    params = json.loads(args.params)
+    summary = paths_summarize(recs)
+    if summary is None:
+        fail(f"{args.raw}: no path-manager records")
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "paths.json"), "w", encoding="utf-8") as f:
+        json.dump({"machine": machine, "params": params, "summary": summary, "records": recs},
+                  f, indent=1)
+        f.write("\n")
+    lines = ["# mptcp-relay benchmark: path manager\n",
+             f"Run {machine.get('date', '?')} with `{params.get('command', 'Benchmarks/run.sh')}`. "
+             f"Relay commit `{machine.get('relay_commit', '?')}`. Machine: Linux "
+             f"{machine.get('kernel', '?')}, {machine.get('cpus', '?')} CPUs, load average "
+             f"before/after: {machine.get('load_before', '?')} / {machine.get('load_after', '?')}. "
+             "A full run of Benchmarks/run.sh writes these tables into latest.md too.\n"]
+    lines += paths_markdown(summary, params)
+    with open(os.path.join(args.out, "paths.md"), "w", encoding="utf-8") as f:
+        f.write("\n".join(lines))
+
+
 def cmd_report(args):
     recs = load_raw(args.raw)
     with open(args.machine, encoding="utf-8") as f:
         machine = json.load(f)
     params = json.loads(args.params)
     summary = summarize(recs)
+    paths = paths_summarize(recs)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "latest.json"), "w", encoding="utf-8") as f:
-        json.dump({"machine": machine, "params": params, "summary": summary, "records": recs},
-                  f, indent=1)
+        json.dump({"machine": machine, "params": params, "summary": summary, "paths": paths,
+                   "records": recs}, f, indent=1)
         f.write("\n")
-    write_markdown(os.path.join(args.out, "latest.md"), summary, machine, params)
+    md = os.path.join(args.out, "latest.md")
+    write_markdown(md, summary, machine, params)
+    if paths is not None:
+        with open(md, "a", encoding="utf-8") as f:
+            f.write("\n" + "\n".join(paths_markdown(paths, params)))
     if args.gnuplot:
         with tempfile.TemporaryDirectory() as tmp:
             write_chart(os.path.join(args.out, "latest.png"), summary, tmp)
@@ -564,9 +828,28 @@ def main():
     p.add_argument("--params", required=True, help="JSON object of run settings")
     p.add_argument("--out", required=True)
     p.add_argument("--gnuplot", action="store_true")
+    p = sub.add_parser("paths-record")
+    p.add_argument("--raw", required=True)
+    p.add_argument("--round", type=int, required=True)
+    p.add_argument("--contender", required=True)
+    p.add_argument("--test", required=True)
+    p.add_argument("--client", required=True, help="hashpeer.py send's output")
+    p.add_argument("--server", required=True, help="hashpeer.py serve's output")
+    p.add_argument("--bytes-up", type=int, required=True)
+    p.add_argument("--bytes-down", type=int, required=True)
+    p.add_argument("--tx-before")
+    p.add_argument("--tx-after")
+    p.add_argument("--subflows")
+    p.add_argument("--share-of", type=float, help="Mbit/s that count as 100 %%")
+    p = sub.add_parser("paths-report")
+    p.add_argument("--raw", required=True)
+    p.add_argument("--machine", required=True)
+    p.add_argument("--params", required=True, help="JSON object of run settings")
+    p.add_argument("--out", required=True)
     args = parser.parse_args()
     {"cpu": cmd_cpu, "counters": cmd_counters, "record": cmd_record, "report": cmd_report,
-     "machine": cmd_machine, "machine-finish": cmd_machine_finish}[args.cmd](args)
+     "machine": cmd_machine, "machine-finish": cmd_machine_finish,
+     "paths-record": cmd_paths_record, "paths-report": cmd_paths_report}[args.cmd](args)
 
 
 if __name__ == "__main__":
