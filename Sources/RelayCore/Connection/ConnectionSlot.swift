@@ -1,5 +1,6 @@
 import ConvertProtocol
 import PathManager
+import Synchronization
 
 /// Where a connection is in its life.
 enum ConnectionPhase: UInt8 {
@@ -35,6 +36,14 @@ struct RelayDirection {
     var bytes: UInt64 = 0
     /// With the `auto` data path: this direction is moving bulk and splices; otherwise it copies.
     var splicing = false
+    /// The listener's byte counter for this direction in the worker's statistics block.
+    var byteCounter: UnsafeMutablePointer<Atomic<UInt64>>?
+
+    /// Counts `count` delivered bytes, on the connection and on the listener's counter.
+    mutating func delivered(_ count: Int) {
+        bytes &+= UInt64(count)
+        byteCounter?.pointee.wrappingAdd(UInt64(count), ordering: .relaxed)
+    }
 }
 
 /// The two directions, by name.

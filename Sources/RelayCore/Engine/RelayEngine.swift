@@ -18,6 +18,8 @@ public final class RelayEngine: Sendable {
     /// This host's addresses when the engine was made (getifaddrs).
     private let localAddresses: Set<IPAddress>
     private let pathBoard: PathBoard?
+    /// The counters of every worker and listener, for metrics.
+    public let statistics: RelayStatistics
     private let logger: Logger
     private let state = Mutex(EngineState())
 
@@ -37,6 +39,7 @@ public final class RelayEngine: Sendable {
     public init(settings: EngineSettings, listeners: [ListenerSpec], pathBoard: PathBoard? = nil, logger: Logger) {
         self.settings = settings
         self.pathBoard = pathBoard
+        statistics = RelayStatistics(listeners: listeners.map(\.name), workers: max(1, settings.workers))
         self.logger = logger
         let own = Set(LocalAddresses.current())
         localAddresses = own
@@ -48,6 +51,11 @@ public final class RelayEngine: Sendable {
             }
             return spec
         }
+    }
+
+    /// Whether the engine started and every worker thread is still running (for `/healthz`).
+    public var isHealthy: Bool {
+        state.withLock { $0.started && $0.failure == nil && $0.running == max(1, settings.workers) }
     }
 
     /// Where each listener really listens (port 0 resolved), by listener name.
@@ -154,6 +162,7 @@ public final class RelayEngine: Sendable {
                 listeners: listeners,
                 localAddresses: localAddresses,
                 pathBoard: pathBoard,
+                statistics: statistics,
                 wakeFD: wakeFD,
                 logger: logger
             )

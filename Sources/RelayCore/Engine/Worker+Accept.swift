@@ -44,8 +44,10 @@ extension Worker {
     /// Takes a slot for a new accepted socket and starts its role's first step.
     private func startConnection(fd: Int32, listenerIndex: Int) {
         counters.accepted += 1
+        statistics.add(worker: index, listener: listenerIndex, RelayStatistics.Slot.accepted)
         guard let free = freeSlots.popLast() else {
             counters.refusedFull += 1
+            statistics.add(worker: index, listener: listenerIndex, RelayStatistics.Slot.refusedFull)
             SocketCalls.setLingerZero(fd)
             close(fd)
             logger.warning(
@@ -69,6 +71,16 @@ extension Worker {
         slots[slotIndex].startedAt = now
         slots[slotIndex].lastActivity = now
         slots[slotIndex].peer = SocketAddress.peer(of: fd)?.endpoint
+        slots[slotIndex].toUpstream.byteCounter = statistics.cell(
+            worker: index,
+            listener: listenerIndex,
+            RelayStatistics.Slot.bytesToUpstream
+        )
+        slots[slotIndex].toDownstream.byteCounter = statistics.cell(
+            worker: index,
+            listener: listenerIndex,
+            RelayStatistics.Slot.bytesToDownstream
+        )
         SocketCalls.setNoDelay(fd)
 
         let spec = listeners[listenerIndex].spec
@@ -88,7 +100,10 @@ extension Worker {
         case .convert(_, let backend):
             let multipath = CLiburing_mptcp_is_active(fd) == 1
             slots[slotIndex].multipath = multipath
-            if !multipath { counters.fallbacks += 1 }
+            if !multipath {
+                counters.fallbacks += 1
+                statistics.add(worker: index, listener: listenerIndex, RelayStatistics.Slot.fallbacks)
+            }
             if let backend, let address = listeners[listenerIndex].backendAddress {
                 slots[slotIndex].destination = backend
                 dial(slotIndex, to: address, mptcp: false)

@@ -51,6 +51,16 @@ extension Worker {
         }
         logClose(slot.pointee)
         if slot.pointee.result == .completed { counters.completed += 1 } else { counters.failed += 1 }
+        let listener = slot.pointee.listener
+        statistics.add(worker: index, listener: listener, RelayStatistics.Slot.closed(slot.pointee.result.labelIndex))
+        switch slot.pointee.result {
+        case .converterError(let code):
+            statistics.add(worker: index, listener: listener, RelayStatistics.Slot.convertErrorReceived(code.counterIndex))
+        case .destinationRefused(let refusal):
+            statistics.add(worker: index, listener: listener, RelayStatistics.Slot.aclDenied(refusal.labelIndex))
+        default:
+            break
+        }
         counters.bytesUp += slot.pointee.toUpstream.bytes
         counters.bytesDown += slot.pointee.toDownstream.bytes
         slot.pointee.phase = .free

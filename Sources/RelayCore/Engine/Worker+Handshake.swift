@@ -22,6 +22,15 @@ extension Worker {
         if result < 0 {
             return connectFailed(slotIndex, errno: -result)
         }
+        let took = Worker.monotonicNow() &- slot.pointee.startedAt
+        let bucket = RelayStatistics.connectBucket(nanoseconds: took)
+        statistics.add(worker: index, listener: slot.pointee.listener, RelayStatistics.Slot.connectBucket(bucket))
+        statistics.add(
+            worker: index,
+            listener: slot.pointee.listener,
+            RelayStatistics.Slot.connectBucketNanoseconds(bucket),
+            took
+        )
         switch listener.spec.role {
         case .forward, .transparent:
             trySendingRequest(slotIndex)
@@ -79,7 +88,7 @@ extension Worker {
             return .failed
         }
         let delivered = sent - request.count
-        state.pointee.bytes += UInt64(delivered)
+        state.pointee.delivered(delivered)
         if delivered < payload && !park(copyBuffer + delivered, count: payload - delivered, in: state) {
             fail(slotIndex, .resourceExhausted(errno: lastCopyError))
             return .failed
@@ -237,6 +246,11 @@ extension Worker {
 
     /// Converter side: answer with an Error TLV, then close without relaying anything.
     func refuse(_ slotIndex: Int, answer: ConvertErrorCode, result: ConnectionResult) {
+        statistics.add(
+            worker: index,
+            listener: slots[slotIndex].listener,
+            RelayStatistics.Slot.convertErrorSent(answer.counterIndex)
+        )
         let downstream = slots[slotIndex].downstream
         _ = SocketCalls.send(downstream, ConvertResponse.failure(answer).encoded())
         shutdown(downstream, Int32(SHUT_WR))

@@ -37,7 +37,7 @@ extension Worker {
                 let written = CLiburing_splice_nonblock(state.pointee.pipe.readEnd, sink, state.pointee.buffered)
                 if written > 0 {
                     state.pointee.buffered -= written
-                    state.pointee.bytes += UInt64(written)
+                    state.pointee.delivered(written)
                     slot.pointee.lastActivity = now
                     continue
                 }
@@ -124,7 +124,7 @@ extension Worker {
     private func forward(copied count: Int, to sink: Int32, _ state: UnsafeMutablePointer<RelayDirection>) -> Bool {
         let sent = Glibc.send(sink, copyBuffer, count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
         if sent == count {
-            state.pointee.bytes += UInt64(sent)
+            state.pointee.delivered(sent)
             return true
         }
         if sent < 0 && errno != EAGAIN {
@@ -132,7 +132,7 @@ extension Worker {
             return false
         }
         let delivered = max(sent, 0)
-        state.pointee.bytes += UInt64(delivered)
+        state.pointee.delivered(delivered)
         return park(copyBuffer + delivered, count: count - delivered, in: state)
     }
 

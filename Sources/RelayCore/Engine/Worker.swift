@@ -39,6 +39,8 @@ final class Worker {
     let localAddresses: Set<IPAddress>
     /// Paths and policies shared with the path manager; nil when paths are not managed.
     let pathBoard: PathBoard?
+    /// The engine's counters; this worker writes only its own blocks.
+    let statistics: RelayStatistics
     var logger: Logger
 
     static let headerCapacity = 1024
@@ -50,12 +52,14 @@ final class Worker {
         listeners: [(ListenerSpec, Int32)],
         localAddresses: Set<IPAddress>,
         pathBoard: PathBoard?,
+        statistics: RelayStatistics,
         wakeFD: Int32,
         logger: Logger
     ) throws(SystemCallError) {
         self.index = index
         self.localAddresses = localAddresses
         self.pathBoard = pathBoard
+        self.statistics = statistics
         self.settings = settings
         let capacity = settings.maxConnectionsPerWorker
         ring = try IOUring(entries: UInt32(min(max(capacity / 4, 256), 4096)))
