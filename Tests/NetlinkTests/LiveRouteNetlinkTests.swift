@@ -82,6 +82,24 @@ struct LiveRouteNetlinkTests {
         )
     }
 
+    @Test func overrunThrowsENOBUFS() throws {
+        let namespace = try TestNamespace(role: "rt")
+        defer { namespace.delete() }
+        let name = namespace.name
+        let errno = try namespace.run { () -> Int32? in
+            let socket = try NetlinkSocket(.route, receiveBufferSize: 0)
+            try socket.joinGroup(RouteNetlinkGroup.link)
+            try shell("for i in 0 1 2 3 4 5 6 7; do ip -n \(name) link add o$i type veth peer name p$i; done")
+            do throws(NetlinkError) {
+                for _ in 0..<20 { _ = try socket.receive(timeoutMilliseconds: 50) }
+                return nil
+            } catch {
+                return error.errno
+            }
+        }
+        #expect(errno == ENOBUFS)
+    }
+
     @Test func receiveTimesOutWithNothing() throws {
         let namespace = try TestNamespace(role: "rt")
         defer { namespace.delete() }
