@@ -14,14 +14,15 @@ public enum GenericNetlinkControl {
     static let attributeGroupName: UInt16 = 1
     static let attributeGroupID: UInt16 = 2
 
-    /// A `CTRL_CMD_GETFAMILY` request for one family by name, with `NLM_F_REQUEST | NLM_F_ACK`.
+    /// A `CTRL_CMD_GETFAMILY` request for one family by name, with `NLM_F_REQUEST | NLM_F_ACK` (genl version 0,
+    /// as iproute2 sends it).
     public static func getFamilyRequest(name: String, sequence: UInt32) -> [UInt8] {
         var builder = NetlinkMessageBuilder(
             type: familyID,
             flags: NetlinkFlags.request | NetlinkFlags.ack,
             sequence: sequence
         )
-        builder.appendHeader([commandGetFamily, 1, 0, 0])
+        builder.appendHeader([commandGetFamily, 0, 0, 0])
         builder.append(attributeFamilyName, string: name)
         return builder.bytes()
     }

@@ -29,7 +29,8 @@ public struct MPTCPEvent: Sendable, Equatable {
     /// The subflow's interface (`MPTCP_ATTR_IF_IDX`).
     public var interfaceIndex: Int32?
     /// Whether this host accepted the connection: `MPTCP_ATTR_SERVER_SIDE`, or the
-    /// `MPTCP_PM_EV_FLAG_SERVER_SIDE` bit of `MPTCP_ATTR_FLAGS` that replaced it in Linux 6.17.
+    /// `MPTCP_PM_EV_FLAG_SERVER_SIDE` bit of `MPTCP_ATTR_FLAGS` (newer kernels send both, only when true);
+    /// false for CREATED/ESTABLISHED without either, nil for other kinds.
     public var serverSide: Bool?
     /// The raw `MPTCP_ATTR_FLAGS` (`MPTCP_PM_EV_FLAG_DENY_JOIN_ID0` = 1, `..._SERVER_SIDE` = 2).
     public var flags: UInt16?
@@ -128,8 +129,9 @@ public struct MPTCPEvent: Sendable, Equatable {
             default: continue
             }
         }
-        if event.serverSide == nil, let flags = event.flags, kind == .created || kind == .established {
-            event.serverSide = flags & serverSideFlag != 0
+        if event.serverSide == nil, kind == .created || kind == .established {
+            // Linux 6.18 sends SERVER_SIDE and the FLAGS bit only on the accepting side, and FLAGS only if non-zero.
+            event.serverSide = (event.flags ?? 0) & serverSideFlag != 0
         }
         return event
     }
