@@ -14,7 +14,7 @@ record --raw FILE --phase P --round R --contender C --test T [sources...]
     Exits non-zero when the measurement shows that no data passed (a broken harness).
 paths-record --raw FILE --round R --contender C --test T --client FILE --server FILE
              --bytes-up N --bytes-down N [--tx-before FILE --tx-after FILE] [--subflows TEXT]
-             [--share-of MBPS]
+             [--counters-before FILE --counters-after FILE] [--share-of MBPS]
     Turns one hashpeer.py transfer of the path-manager section (the client's and the server's
     JSON line, gw's uplink tx counters before and after) into a JSON line appended to FILE.
     Exits non-zero when no byte passed either way, or when a transfer without a link event
@@ -584,6 +584,12 @@ def cmd_paths_record(args):
         rec["c_share"] = 100.0 * tx["c"] / total if total else None
     if args.subflows is not None:
         rec["subflows_at_event"] = args.subflows.split()
+    if args.counters_before and args.counters_after:
+        with open(args.counters_before, encoding="utf-8") as f:
+            c0 = json.load(f)
+        with open(args.counters_after, encoding="utf-8") as f:
+            c1 = json.load(f)
+        rec["srv_mptcp_counters"] = {k: c1[k] - c0.get(k, 0) for k in c1 if c1[k] != c0.get(k, 0)}
     if up_recv == 0 and down_recv == 0:
         fail(f"{args.contender} {args.test}: no byte passed either way (see {args.client}, "
              f"{args.server})")
@@ -609,6 +615,8 @@ def cmd_paths_record(args):
         shown.append(f"C carried {rec['gw_tx_bytes']['c'] / 1e6:.1f} MB up" if "gw_tx_bytes" in rec
                      else "")
         shown.append(f"subflows at the event: {' '.join(rec['subflows_at_event']) or 'none'}")
+        if "srv_mptcp_counters" in rec:
+            shown.append(f"srv got {rec['srv_mptcp_counters'].get('RmAddr', 0)} REMOVE_ADDR")
     print(f"  [paths r{args.round}] {args.contender:15s} {args.test:10s} " +
           ", ".join(s for s in shown if s), flush=True)
 
@@ -646,6 +654,8 @@ def paths_summarize(recs):
                                     if r.get("stall_up_s") is not None
                                     and r.get("stall_down_s") is not None]),
             "c_mb": stats([r["gw_tx_bytes"]["c"] / 1e6 for r in rs if "gw_tx_bytes" in r]),
+            "srv_rm_addr": stats([r["srv_mptcp_counters"].get("RmAddr", 0) for r in rs
+                                  if "srv_mptcp_counters" in r]),
             "lost_bytes": sum(r["lost_up"] + r["lost_down"] for r in rs),
             "transfers": 2 * len(rs),
             "intact": sum(int(r["intact_up"]) + int(r["intact_down"]) for r in rs),
@@ -735,6 +745,8 @@ def paths_markdown(summary, params, heading="##"):
                  " | ".join(lost_cells) + f" | 0 with standby | {result} |")
     lines.append("| C's tx bytes in gw during the transfer | MB | " +
                  " | ".join(cell(f[c]["c_mb"], "{:.1f}") for c in cols) + " |  |  |")
+    lines.append("| REMOVE_ADDR that srv received (MPTcpExt RmAddr) | count | " +
+                 " | ".join(cell(f[c].get("srv_rm_addr"), "{:.0f}") for c in cols) + " |  |  |")
     lines.append("")
     lines.append("The stall is the longest time between two reads that returned data on the "
                  "receiving side (hashpeer.py's `max_gap_seconds`), over the whole transfer. "
@@ -840,6 +852,8 @@ def main():
     p.add_argument("--tx-before")
     p.add_argument("--tx-after")
     p.add_argument("--subflows")
+    p.add_argument("--counters-before", help="srv's MPTcpExt counters (bench.py counters)")
+    p.add_argument("--counters-after")
     p.add_argument("--share-of", type=float, help="Mbit/s that count as 100 %%")
     p = sub.add_parser("paths-report")
     p.add_argument("--raw", required=True)

@@ -125,7 +125,8 @@ paths_subflows() {
 
 # paths_transfer NAME BYTES_UP BYTES_DOWN EVENT: one hashpeer transfer through the chain, both ways
 # at once; with EVENT=link-down, gw's upa0 goes down PATHS_EVENT_AT seconds after the start.
-# Leaves NAME.client.json, NAME.server.json, NAME.tx0.json and NAME.tx1.json in the work dir, and
+# Leaves NAME.client.json, NAME.server.json, NAME.tx0.json and NAME.tx1.json (gw's uplink
+# counters), NAME.mib0.json and NAME.mib1.json (srv's MPTcpExt counters) in the work dir, and
 # NAME.subflows (gw's subflows just before the event).
 paths_transfer() {
     local name=$1 up=$2 down=$3 event=$4
@@ -136,6 +137,7 @@ paths_transfer() {
     pids+=("$server")
     wait_listen "${P}dst" "$PATHS_PORT" "$base.server.err"
     paths_tx_bytes >"$base.tx0.json"
+    ip netns exec "${P}srv" python3 "$lib/bench.py" counters >"$base.mib0.json"
     ip netns exec "${P}cli" timeout 120 python3 "$hashpeer" send --connect 198.18.0.1:8000 \
         --bytes "$up" --timeout 30 >"$base.client.json" 2>"$base.client.err" &
     client=$!
@@ -154,6 +156,7 @@ paths_transfer() {
     wait "$server" || status=$?
     ((status == 0)) || echo "  (server exit status $status: $(tail -n 1 "$base.server.err"))"
     paths_tx_bytes >"$base.tx1.json"
+    ip netns exec "${P}srv" python3 "$lib/bench.py" counters >"$base.mib1.json"
 }
 
 # paths_record ROUND CONTENDER TEST NAME BYTES_UP BYTES_DOWN: turns a transfer into a raw record.
@@ -162,7 +165,8 @@ paths_record() {
     python3 "$lib/bench.py" paths-record --raw "$raw" --round "$round" --contender "$contender" \
         --test "$test" --client "$base.client.json" --server "$base.server.json" \
         --bytes-up "$up" --bytes-down "$down" --tx-before "$base.tx0.json" \
-        --tx-after "$base.tx1.json" --subflows "$(cat "$base.subflows")" --share-of "$PATHS_SUM_MBPS"
+        --tx-after "$base.tx1.json" --counters-before "$base.mib0.json" \
+        --counters-after "$base.mib1.json" --subflows "$(cat "$base.subflows")" --share-of "$PATHS_SUM_MBPS"
 }
 
 # paths_aggregation ROUND BYTES: the one-uplink reference (paths a), then paths a+b with C standby.
