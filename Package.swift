@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         // The only C in the project: liburing's inline functions and what glibc hides behind _GNU_SOURCE.
@@ -50,11 +52,26 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Prometheus /metrics, /healthz and /connections on a side port (SwiftNIO HTTP/1.1, swift-prometheus).
+        .target(
+            name: "RelayMetrics",
+            dependencies: [
+                "RelayCore",
+                "PathManager",
+                "ConvertProtocol",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .target(
             name: "MPTCPRelay",
             dependencies: [
                 "RelayCore",
                 "RelayConfig",
+                "RelayMetrics",
                 "PathManager",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -76,6 +93,10 @@ let package = Package(
         .testTarget(
             name: "PathManagerTests",
             dependencies: ["PathManager", "Netlink", "ConvertProtocol"]
+        ),
+        .testTarget(
+            name: "RelayMetricsTests",
+            dependencies: ["RelayMetrics", "RelayCore", "PathManager", "ConvertProtocol"]
         ),
         .testTarget(name: "RelayConfigTests", dependencies: ["RelayConfig", "ConvertProtocol", "PathManager"]),
         .testTarget(

@@ -1,6 +1,7 @@
 // Built with _GNU_SOURCE (cSettings): splice, pipe2, F_SETPIPE_SZ and POLLRDHUP live behind it.
 #include "CLiburing.h"
 #include <pthread.h>
+#include <stddef.h>
 
 long CLiburing_splice_nonblock(int fdIn, int fdOut, size_t length) {
     ssize_t n = splice(fdIn, NULL, fdOut, NULL, length, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -32,3 +33,70 @@ int CLiburing_mptcp_is_active(int fd) {
 }
 
 void CLiburing_set_thread_name(const char *name) { (void)pthread_setname_np(pthread_self(), name); }
+
+// MPTCP_FULL_INFO and its struct arrived in Linux 6.6 headers; Debian 12 ships 6.1 headers.
+#define CLIBURING_MPTCP_FULL_INFO 4
+
+struct CLiburing_mptcp_subflow_info {
+    __u32 id;
+    struct mptcp_subflow_addrs addrs;
+};
+
+struct CLiburing_mptcp_full_info {
+    __u32 size_tcpinfo_kernel;
+    __u32 size_tcpinfo_user;
+    __u32 size_sfinfo_kernel;
+    __u32 size_sfinfo_user;
+    __u32 num_subflows;
+    __u32 size_arrays_user;
+    __aligned_u64 subflow_info;
+    __aligned_u64 tcp_info;
+    struct mptcp_info mptcp_info;
+};
+
+// glibc's struct tcp_info stops at tcpi_total_retrans; the kernel's goes on with the fields below.
+struct CLiburing_tcp_info {
+    struct tcp_info base;
+    __u64 pacing_rate;
+    __u64 max_pacing_rate;
+    __u64 bytes_acked;
+    __u64 bytes_received;
+    __u8 rest[160];
+};
+_Static_assert(offsetof(struct CLiburing_tcp_info, bytes_acked) == 120, "kernel tcp_info layout");
+
+int CLiburing_mptcp_subflows(int fd, CLiburing_subflow *out, int capacity) {
+    enum { MAXIMUM = 32 };
+    struct CLiburing_mptcp_subflow_info subflows[MAXIMUM];
+    struct CLiburing_tcp_info infos[MAXIMUM];
+    struct CLiburing_mptcp_full_info full;
+    if (capacity > MAXIMUM) {
+        capacity = MAXIMUM;
+    }
+    if (capacity < 0) {
+        capacity = 0;
+    }
+    memset(&full, 0, sizeof(full));
+    memset(subflows, 0, sizeof(subflows));
+    memset(infos, 0, sizeof(infos));
+    full.size_tcpinfo_user = sizeof(struct CLiburing_tcp_info);
+    full.size_sfinfo_user = sizeof(struct CLiburing_mptcp_subflow_info);
+    full.size_arrays_user = (__u32)capacity;
+    full.subflow_info = (__u64)(uintptr_t)subflows;
+    full.tcp_info = (__u64)(uintptr_t)infos;
+    socklen_t length = sizeof(full);
+    if (getsockopt(fd, SOL_MPTCP, CLIBURING_MPTCP_FULL_INFO, &full, &length) != 0) {
+        return -errno;
+    }
+    int count = (int)full.num_subflows < capacity ? (int)full.num_subflows : capacity;
+    for (int index = 0; index < count; index++) {
+        memset(&out[index], 0, sizeof(out[index]));
+        memcpy(&out[index].local, &subflows[index].addrs.ss_local, sizeof(struct sockaddr_in6));
+        memcpy(&out[index].remote, &subflows[index].addrs.ss_remote, sizeof(struct sockaddr_in6));
+        out[index].id = subflows[index].id;
+        out[index].rtt_us = infos[index].base.tcpi_rtt;
+        out[index].bytes_acked = infos[index].bytes_acked;
+        out[index].bytes_received = infos[index].bytes_received;
+    }
+    return count;
+}

@@ -55,6 +55,21 @@ unsigned CLiburing_poll_out_mask(void);
 /// Whether an accepted or connected IPPROTO_MPTCP socket speaks MPTCP (1), fell back to TCP (0), or -errno.
 int CLiburing_mptcp_is_active(int fd);
 
+/// One MPTCP subflow as MPTCP_FULL_INFO reports it: addresses (sockaddr_in or sockaddr_in6), the
+/// kernel's subflow id, smoothed RTT and the bytes acknowledged by the peer and received.
+typedef struct {
+    struct sockaddr_storage local;
+    struct sockaddr_storage remote;
+    uint32_t id;
+    uint32_t rtt_us;
+    uint64_t bytes_acked;
+    uint64_t bytes_received;
+} CLiburing_subflow;
+
+/// The subflows of an MPTCP socket (getsockopt MPTCP_FULL_INFO, Linux 6.6+): fills at most `capacity`
+/// entries (at most 32) and returns how many, or -errno (-EOPNOTSUPP on a TCP fallback socket).
+int CLiburing_mptcp_subflows(int fd, CLiburing_subflow *out, int capacity);
+
 /// Names the calling thread (pthread_setname_np, a GNU extension); 15 bytes are kept.
 void CLiburing_set_thread_name(const char *name);
 

@@ -20,6 +20,8 @@ public final class RelayEngine: Sendable {
     private let pathBoard: PathBoard?
     /// The counters of every worker and listener, for metrics.
     public let statistics: RelayStatistics
+    /// One per worker: stop and snapshot requests.
+    private let controls: [WorkerControl]
     private let logger: Logger
     private let state = Mutex(EngineState())
 
@@ -40,6 +42,7 @@ public final class RelayEngine: Sendable {
         self.settings = settings
         self.pathBoard = pathBoard
         statistics = RelayStatistics(listeners: listeners.map(\.name), workers: max(1, settings.workers))
+        controls = (0..<max(1, settings.workers)).map { _ in WorkerControl() }
         self.logger = logger
         let own = Set(LocalAddresses.current())
         localAddresses = own
@@ -163,6 +166,7 @@ public final class RelayEngine: Sendable {
                 localAddresses: localAddresses,
                 pathBoard: pathBoard,
                 statistics: statistics,
+                control: controls[min(index, controls.count - 1)],
                 wakeFD: wakeFD,
                 logger: logger
             )
@@ -190,7 +194,30 @@ public final class RelayEngine: Sendable {
     /// Asks every worker to stop: listeners close, connections end, threads exit. Returns at once.
     public func stop() {
         let fds = state.withLock { $0.wakeFDs }
+        for control in controls { control.stopRequested.store(true, ordering: .releasing) }
         for fd in fds { _ = eventfd_write(fd, 1) }
+    }
+
+    /// Every live connection, as each worker describes it when asked (scrape time: the workers build the
+    /// list between two batches of completions). Workers that do not answer within `timeout` are left out.
+    public func connections(timeout: Duration = .milliseconds(500)) async -> [ConnectionSnapshot] {
+        let fds = state.withLock { $0.wakeFDs }
+        for (worker, fd) in fds.enumerated() where worker < controls.count {
+            _ = controls[worker].takeSnapshot()
+            controls[worker].snapshotRequested.store(true, ordering: .releasing)
+            _ = eventfd_write(fd, 1)
+        }
+        var snapshots: [[ConnectionSnapshot]?] = Array(repeating: nil, count: fds.count)
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while snapshots.contains(where: { $0 == nil }) && ContinuousClock.now < deadline {
+            for worker in snapshots.indices where snapshots[worker] == nil {
+                snapshots[worker] = controls[worker].takeSnapshot()
+            }
+            if snapshots.contains(where: { $0 == nil }) {
+                try? await Task.sleep(for: .milliseconds(2))
+            }
+        }
+        return snapshots.flatMap { $0 ?? [] }
     }
 
     /// Returns when every worker thread has exited; throws the first worker error, if any.

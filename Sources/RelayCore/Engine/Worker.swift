@@ -2,6 +2,7 @@ internal import CLiburing
 import ConvertProtocol
 import Logging
 import PathManager
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -41,6 +42,8 @@ final class Worker {
     let pathBoard: PathBoard?
     /// The engine's counters; this worker writes only its own blocks.
     let statistics: RelayStatistics
+    /// Stop and snapshot requests from other threads.
+    let control: WorkerControl
     var logger: Logger
 
     static let headerCapacity = 1024
@@ -53,6 +56,7 @@ final class Worker {
         localAddresses: Set<IPAddress>,
         pathBoard: PathBoard?,
         statistics: RelayStatistics,
+        control: WorkerControl,
         wakeFD: Int32,
         logger: Logger
     ) throws(SystemCallError) {
@@ -60,6 +64,7 @@ final class Worker {
         self.localAddresses = localAddresses
         self.pathBoard = pathBoard
         self.statistics = statistics
+        self.control = control
         self.settings = settings
         let capacity = settings.maxConnectionsPerWorker
         ring = try IOUring(entries: UInt32(min(max(capacity / 4, 256), 4096)))
@@ -149,7 +154,11 @@ final class Worker {
         case .accept:
             accepted(listenerIndex: Int(tag.slot), result: result, more: flags & CLiburing_IORING_CQE_F_MORE != 0)
         case .wake:
-            beginStop()
+            if control.stopRequested.load(ordering: .acquiring) { beginStop() }
+            if control.snapshotRequested.exchange(false, ordering: .acquiringAndReleasing) {
+                control.deliver(snapshot())
+            }
+            if !stopping { armWake() }
         case .tick:
             if !(stopping && active == 0) { armTick() }
             expireTimeouts()

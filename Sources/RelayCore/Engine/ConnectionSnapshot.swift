@@ -1,0 +1,86 @@
+public import ConvertProtocol
+
+/// One live connection as its worker saw it when asked: for `/connections`, `status` and per-path metrics.
+public struct ConnectionSnapshot: Sendable, Hashable {
+    /// Unique while the connection lives: worker, slot and generation packed together.
+    public var id: UInt64
+    /// The index of its listener in the engine's listener list.
+    public var listener: Int
+    /// The accepted side's peer (the LAN client, or the MPTCP client on a converter).
+    public var client: Endpoint?
+    /// Where the connection goes (the Convert destination, or the backend).
+    public var destination: Endpoint?
+    /// Seconds since it was accepted.
+    public var ageSeconds: Double
+    /// Bytes delivered from the accepting side to the dialed side, and back.
+    public var bytesUp: UInt64
+    public var bytesDown: UInt64
+    /// The phase: "connecting", "relaying", …
+    public var phase: String
+    /// Whether the MPTCP side speaks MPTCP (false: fell back to TCP); nil before it is known.
+    public var multipath: Bool?
+    /// The index of its subflow policy in the path plan, when paths are managed.
+    public var policy: Int?
+    /// The MPTCP side's subflows (empty for a TCP fallback or before the connection is up).
+    public var subflows: [SubflowSnapshot]
+
+    /// A snapshot from its parts.
+    public init(
+        id: UInt64,
+        listener: Int,
+        client: Endpoint?,
+        destination: Endpoint?,
+        ageSeconds: Double,
+        bytesUp: UInt64,
+        bytesDown: UInt64,
+        phase: String,
+        multipath: Bool?,
+        policy: Int?,
+        subflows: [SubflowSnapshot]
+    ) {
+        self.id = id
+        self.listener = listener
+        self.client = client
+        self.destination = destination
+        self.ageSeconds = ageSeconds
+        self.bytesUp = bytesUp
+        self.bytesDown = bytesDown
+        self.phase = phase
+        self.multipath = multipath
+        self.policy = policy
+        self.subflows = subflows
+    }
+}
+
+/// One MPTCP subflow of a live connection (MPTCP_FULL_INFO).
+public struct SubflowSnapshot: Sendable, Hashable {
+    /// Local address and port.
+    public var local: Endpoint
+    /// Remote address and port.
+    public var remote: Endpoint
+    /// The kernel's subflow id.
+    public var id: UInt32
+    /// Smoothed round-trip time, microseconds.
+    public var rttMicroseconds: UInt32
+    /// Bytes sent and acknowledged by the peer on this subflow.
+    public var bytesSent: UInt64
+    /// Bytes received on this subflow.
+    public var bytesReceived: UInt64
+
+    /// A subflow from its parts.
+    public init(
+        local: Endpoint,
+        remote: Endpoint,
+        id: UInt32,
+        rttMicroseconds: UInt32,
+        bytesSent: UInt64,
+        bytesReceived: UInt64
+    ) {
+        self.local = local
+        self.remote = remote
+        self.id = id
+        self.rttMicroseconds = rttMicroseconds
+        self.bytesSent = bytesSent
+        self.bytesReceived = bytesReceived
+    }
+}

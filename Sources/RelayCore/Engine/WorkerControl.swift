@@ -1,0 +1,25 @@
+import Synchronization
+
+/// What other threads ask of one worker, beside its ring: stop, or describe your live connections.
+/// Requests are flags; the worker sees them when its wake eventfd fires, and hands a snapshot back
+/// through a mutex (scrape time only, never the data path).
+final class WorkerControl: Sendable {
+    /// Set before the wake eventfd is written: the worker begins to stop.
+    let stopRequested = Atomic<Bool>(false)
+    /// Set before the wake eventfd is written: the worker takes a snapshot and delivers it.
+    let snapshotRequested = Atomic<Bool>(false)
+    private let delivered = Mutex<[ConnectionSnapshot]?>(nil)
+
+    /// The worker hands over its snapshot.
+    func deliver(_ snapshot: [ConnectionSnapshot]) {
+        delivered.withLock { $0 = snapshot }
+    }
+
+    /// The delivered snapshot, taken (nil until the worker delivered one).
+    func takeSnapshot() -> [ConnectionSnapshot]? {
+        delivered.withLock { value in
+            defer { value = nil }
+            return value
+        }
+    }
+}
