@@ -88,15 +88,29 @@ int CLiburing_mptcp_subflows(int fd, CLiburing_subflow *out, int capacity) {
     if (getsockopt(fd, SOL_MPTCP, CLIBURING_MPTCP_FULL_INFO, &full, &length) != 0) {
         return -errno;
     }
+    // The kernel writes back the element sizes it used (the smaller of its own and ours) and steps through
+    // both arrays by them.
+    size_t tcpStride = full.size_tcpinfo_user;
+    size_t flowStride = full.size_sfinfo_user;
+    if (tcpStride == 0 || tcpStride > sizeof(struct CLiburing_tcp_info) || flowStride == 0 ||
+        flowStride > sizeof(struct CLiburing_mptcp_subflow_info)) {
+        return -EPROTO;
+    }
     int count = (int)full.num_subflows < capacity ? (int)full.num_subflows : capacity;
     for (int index = 0; index < count; index++) {
+        struct CLiburing_mptcp_subflow_info flow;
+        struct CLiburing_tcp_info info;
+        memset(&flow, 0, sizeof(flow));
+        memset(&info, 0, sizeof(info));
+        memcpy(&flow, (const char *)subflows + (size_t)index * flowStride, flowStride);
+        memcpy(&info, (const char *)infos + (size_t)index * tcpStride, tcpStride);
         memset(&out[index], 0, sizeof(out[index]));
-        memcpy(&out[index].local, &subflows[index].addrs.ss_local, sizeof(struct sockaddr_in6));
-        memcpy(&out[index].remote, &subflows[index].addrs.ss_remote, sizeof(struct sockaddr_in6));
-        out[index].id = subflows[index].id;
-        out[index].rtt_us = infos[index].base.tcpi_rtt;
-        out[index].bytes_acked = infos[index].bytes_acked;
-        out[index].bytes_received = infos[index].bytes_received;
+        memcpy(&out[index].local, &flow.addrs.ss_local, sizeof(struct sockaddr_in6));
+        memcpy(&out[index].remote, &flow.addrs.ss_remote, sizeof(struct sockaddr_in6));
+        out[index].id = flow.id;
+        out[index].rtt_us = info.base.tcpi_rtt;
+        out[index].bytes_acked = tcpStride >= offsetof(struct CLiburing_tcp_info, bytes_received) + 8 ? info.bytes_acked : 0;
+        out[index].bytes_received = tcpStride >= offsetof(struct CLiburing_tcp_info, bytes_received) + 8 ? info.bytes_received : 0;
     }
     return count;
 }

@@ -9,8 +9,10 @@ public import ServiceLifecycle
 public struct RelayService: Service {
     /// The engine this service runs.
     public let engine: RelayEngine
-    /// The path manager, when the configuration has paths.
+    /// The path manager, when the configuration has paths or announcements.
     public let pathManager: PathManagerService?
+    /// The paths the engine places connections on (nil without `[[path]]`).
+    public let pathBoard: PathBoard?
     private let logger: Logger
 
     /// A service running `blueprint`.
@@ -18,10 +20,11 @@ public struct RelayService: Service {
         let plan = blueprint.pathPlan
         let board = plan.isManaged ? PathBoard(plan: plan) : nil
         pathManager = board.map { PathManagerService(board: $0, logger: logger) }
+        pathBoard = plan.paths.isEmpty ? nil : board
         engine = RelayEngine(
             settings: blueprint.settings,
             listeners: blueprint.listeners,
-            pathBoard: plan.paths.isEmpty ? nil : board,
+            pathBoard: pathBoard,
             logger: logger
         )
         self.logger = logger

@@ -104,6 +104,11 @@ public final class PathBoard: @unchecked Sendable {
         }
     }
 
+    /// The path whose current source address is `address`, if any.
+    public func path(of address: IPAddress) -> Int? {
+        plan.paths.indices.first { source(of: $0, for: address) == address }
+    }
+
     // MARK: Choosing the initial path (workers)
 
     /// The path a new connection under `policy` leaves on, with its source address for the family of

@@ -1,5 +1,6 @@
-import ConvertProtocol
+public import ConvertProtocol
 public import Logging
+import Synchronization
 import Netlink
 
 #if canImport(Glibc)
@@ -45,6 +46,8 @@ public final class PathManagerService: @unchecked Sendable {
     /// A pipe: `stop()` writes a byte into `stopPipe[1]`, `run()` polls `stopPipe[0]`.
     let stopPipe: [Int32]
     var previousSysctl: PathManagerSysctl?
+    /// The backup flag of every managed subflow, by local endpoint, for `/connections` (read by other threads).
+    private let publishedBackups = Mutex<[Endpoint: Bool]>([:])
 
     /// How long a path that just failed to take a subflow is left alone for that connection.
     static let holdOffMilliseconds: Int64 = 2000
@@ -136,7 +139,22 @@ public final class PathManagerService: @unchecked Sendable {
             if now - lastReplan >= Self.replanIntervalMilliseconds {
                 replanAll()
             }
+            publishSubflows()
         }
+    }
+
+    /// The backup flag of each subflow this path manager placed, by local endpoint (any thread).
+    public func backupFlags() -> [Endpoint: Bool] {
+        publishedBackups.withLock { $0 }
+    }
+
+    /// Publishes the subflows' backup flags for ``backupFlags()``.
+    private func publishSubflows() {
+        var flags: [Endpoint: Bool] = [:]
+        for connection in connections.values {
+            for subflow in connection.subflows { flags[subflow.local] = subflow.backup }
+        }
+        publishedBackups.withLock { $0 = flags }
     }
 
     /// Ends `run()` (from any thread).

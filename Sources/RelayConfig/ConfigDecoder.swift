@@ -43,7 +43,7 @@ struct ConfigDecoder {
 
     /// Decodes the whole document; check ``errors`` before using the result.
     mutating func decode(root: TOMLTable) -> RelayConfiguration? {
-        let known = [Key.runtime, Key.listener, Key.path, Key.policy]
+        let known = [Key.runtime, Key.listener, Key.path, Key.policy, Key.metrics]
         for key in root.keys where !known.contains(key) {
             let value = root[key]
             let what: String
@@ -57,7 +57,7 @@ struct ConfigDecoder {
             let suggestion = Self.closest(to: key, among: known)
             let expected =
                 suggestion.map { "did you mean \"\($0)\"?" }
-                ?? "expected only [runtime], [[listener]], [[path]] and [[policy]] tables"
+                ?? "expected only [runtime], [metrics], [[listener]], [[path]] and [[policy]] tables"
             self.report(key, "\(what); \(expected)")
         }
         let runtime = self.decodeRuntime(root[Key.runtime])
@@ -66,9 +66,11 @@ struct ConfigDecoder {
         let policies = self.decodePolicies(root[Key.policy], paths: paths)
         let mode = self.decodePathManagerMode(runtime: root[Key.runtime]?.table, paths: paths)
         let announcements = self.decodeAnnouncements(root[Key.runtime]?.table, mode: mode)
+        let metrics = self.decodeMetrics(root[Key.metrics])
         guard let runtime else { return nil }
         return RelayConfiguration(
             runtime: runtime,
+            metrics: metrics,
             listeners: listeners,
             pathPlan: PathPlan(mode: mode, paths: paths, policies: policies, announcements: announcements)
         )
@@ -80,6 +82,7 @@ struct ConfigDecoder {
         static let listener = "listener"
         static let path = "path"
         static let policy = "policy"
+        static let metrics = "metrics"
     }
 }
 

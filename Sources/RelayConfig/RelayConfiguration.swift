@@ -19,16 +19,21 @@ public struct RelayConfiguration: Sendable, Hashable {
     /// names and `listen` endpoints are unique.
     public var listeners: [ListenerConfiguration]
 
+    /// The side port for `/metrics`, `/healthz` and `/connections` (`[metrics]`).
+    public var metrics: MetricsConfiguration
+
     /// The uplinks (`[[path]]`), the subflow policies (`[[policy]]`) and `[runtime] path_manager`.
     public var pathPlan: PathPlan
 
     /// Creates a configuration from parts; ``ConfigLoader`` is the validating way to get one.
     public init(
         runtime: RuntimeSettings = RuntimeSettings(),
+        metrics: MetricsConfiguration = MetricsConfiguration(),
         listeners: [ListenerConfiguration],
         pathPlan: PathPlan = .unmanaged
     ) {
         self.runtime = runtime
+        self.metrics = metrics
         self.listeners = listeners
         self.pathPlan = pathPlan
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import MPTCPRelay
+import RelayMetrics
 import RelayConfig
 import ServiceLifecycle
 import UnixSignals
@@ -45,9 +46,26 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let service = RelayService(blueprint: EngineBlueprint(configuration), logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)
+        ]
+        if let listen = configuration.metrics.listen {
+            let endpoints = MetricsEndpoints(
+                engine: service.engine,
+                board: service.pathBoard,
+                pathManager: service.pathManager
+            )
+            services.append(
+                .init(
+                    service: MetricsServer(listen: listen, endpoints: endpoints, logger: logger),
+                    successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup
+                )
+            )
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -111,19 +111,19 @@ struct ConfigErrorTests {
 
                 upsteam = "198.18.1.2:8443"
 
-                [metrics]
+                [metricz]
                 listen = "127.0.0.1:9100"
 
                 [runtim]
                 workers = 1
                 """
         )
-        #expect(errors.map(\.key) == ["listener[1].upsteam", "metrics", "runtim"])
+        #expect(errors.map(\.key) == ["listener[1].upsteam", "metricz", "runtim"])
         #expect(errors.map(\.line) == [7, 9, 12])
         #expect(errors[0].message == "unknown key; did you mean \"upstream\"?")
         #expect(
             errors[1].message
-                == "unknown table [metrics]; expected only [runtime], [[listener]], [[path]] and [[policy]] tables"
+                == "unknown table [metricz]; did you mean \"metrics\"?"
         )
         #expect(errors[2].message == "unknown table [runtim]; did you mean \"runtime\"?")
     }

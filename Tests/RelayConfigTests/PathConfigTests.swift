@@ -161,6 +161,19 @@ struct PathConfigTests {
         )
     }
 
+    @Test("[metrics]: on at 127.0.0.1:9090 by default, another address or off when spelled out")
+    func metrics() throws {
+        #expect(try ConfigLoader.parse(validForward, file: "t.toml").metrics.listen == endpoint("127.0.0.1:9090"))
+        let other = try ConfigLoader.parse("[metrics]\nlisten = \"0.0.0.0:9100\"\n" + validForward, file: "t.toml")
+        #expect(other.metrics.listen == (try endpoint("0.0.0.0:9100")))
+        let off = try ConfigLoader.parse("[metrics]\nenabled = false\n" + validForward, file: "t.toml")
+        #expect(off.metrics.listen == nil)
+        #expect(
+            configErrors("[metrics]\nlisten = \"127.0.0.1\"\n" + validForward, file: "t.toml").map(\.description)
+                == ["t.toml:2: metrics.listen: \"127.0.0.1\" is not an endpoint; expected ADDRESS:PORT or [IPv6]:PORT"]
+        )
+    }
+
     @Test("path_manager: unknown value, and relay without paths")
     func pathManagerErrors() {
         #expect(

@@ -94,6 +94,8 @@ struct ConnectionSlot {
     var headerFilled = 0
     var headerExpected = 0
     var startedAt: UInt64 = 0
+    /// When the outbound connect was queued (precise clock), for the connect duration histogram.
+    var dialedAt: UInt64 = 0
     var lastActivity: UInt64 = 0
     var result = ConnectionResult.completed
     var abortive = false

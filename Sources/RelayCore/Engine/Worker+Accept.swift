@@ -148,6 +148,7 @@ extension Worker {
             try? SocketCalls.setOption(fd, Int32(IPPROTO_TCP), TCP_FASTOPEN_CONNECT, 1, name: "TCP_FASTOPEN_CONNECT")
         }
         slots[slotIndex].phase = .connecting
+        slots[slotIndex].dialedAt = Worker.preciseNow()
         armConnect(slotIndex, to: address)
     }
 

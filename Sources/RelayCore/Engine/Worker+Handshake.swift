@@ -22,7 +22,7 @@ extension Worker {
         if result < 0 {
             return connectFailed(slotIndex, errno: -result)
         }
-        let took = Worker.monotonicNow() &- slot.pointee.startedAt
+        let took = Worker.preciseNow() &- slot.pointee.dialedAt
         let bucket = RelayStatistics.connectBucket(nanoseconds: took)
         statistics.add(worker: index, listener: slot.pointee.listener, RelayStatistics.Slot.connectBucket(bucket))
         statistics.add(

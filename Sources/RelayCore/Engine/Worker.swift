@@ -270,6 +270,13 @@ final class Worker {
         io_uring_sqe_set_data64(sqe, OperationTag(kind: .tick, slot: 0).raw)
     }
 
+    /// CLOCK_MONOTONIC, for durations shorter than the coarse clock's few milliseconds (connect times).
+    static func preciseNow() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+    }
+
     static func monotonicNow() -> UInt64 {
         var spec = timespec()
         clock_gettime(CLOCK_MONOTONIC_COARSE, &spec)

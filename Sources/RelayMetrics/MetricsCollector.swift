@@ -1,0 +1,287 @@
+import ConvertProtocol
+public import PathManager
+import Prometheus
+public import RelayCore
+
+/// Brings the relay's state into Prometheus form at scrape time: the workers' counters (summed), the
+/// path board, and the subflows of every live connection; then renders the text exposition.
+///
+/// The data path never sees this type: workers only add to their own atomic counters, and subflow figures
+/// are read when a scrape asks the workers for their connections. Scrapes are serialized: one that
+/// arrives while another runs waits for it and gets the same text.
+public actor MetricsCollector {
+    let registry = PrometheusCollectorRegistry()
+    /// The engine whose counters and connections are exposed.
+    public let engine: RelayEngine
+    /// The paths, when the relay manages any.
+    public let board: PathBoard?
+    private var feeds: [CounterFeed] = []
+    private var activeGauges: [(listener: Int, gauge: Gauge)] = []
+    private var histograms: [(listener: Int, histogram: DurationHistogram, last: [UInt64], lastNanoseconds: [UInt64])] = []
+    private var pathGauges: [(up: Gauge, subflows: Gauge)] = []
+    private var pathBytes: [(sent: Counter, received: Counter)] = []
+    private var accumulator = PathByteAccumulator()
+    private var inFlight: Task<[UInt8], Never>?
+
+    /// A collector for `engine` and, when paths are managed, `board`.
+    public init(engine: RelayEngine, board: PathBoard?) {
+        self.engine = engine
+        self.board = board
+        let statistics = engine.statistics
+        let registry = self.registry
+        registry.gauge("mptcp_relay_build_info", [("version", RelayVersion.current)], help: "Always 1; the labels say which build runs."
+        ).set(to: 1)
+        registry.gauge("mptcp_relay_io_uring_fallback", help: "1 when the workers run without io_uring (a fallback event loop), 0 on io_uring."
+        ).set(to: 0)
+        var feeds: [CounterFeed] = []
+        func feed(_ name: String, _ labels: [(String, String)], _ help: String, listener: Int, slot: Int) {
+            feeds.append(
+                CounterFeed(
+                    counter: registry.counter(name, labels, help: help),
+                    listener: listener,
+                    slot: slot
+                )
+            )
+        }
+        for (listener, name) in statistics.listenerNames.enumerated() {
+            let label = ("listener", name)
+            feed(
+                "mptcp_relay_connections_accepted_total",
+                [label],
+                "Connections accepted.",
+                listener: listener,
+                slot: RelayStatistics.Slot.accepted
+            )
+            for (index, result) in ConnectionResult.labels.enumerated() {
+                feed(
+                    "mptcp_relay_connections_closed_total",
+                    [label, ("result", result)],
+                    "Connections closed, by how they ended.",
+                    listener: listener,
+                    slot: RelayStatistics.Slot.closed(index)
+                )
+            }
+            feed(
+                "mptcp_relay_connections_refused_total",
+                [label, ("reason", "table_full")],
+                "Connections refused at accept.",
+                listener: listener,
+                slot: RelayStatistics.Slot.refusedFull
+            )
+            feed(
+                "mptcp_relay_bytes_total",
+                [label, ("direction", "upstream")],
+                "Bytes relayed: upstream is from the accepting side to the dialed side.",
+                listener: listener,
+                slot: RelayStatistics.Slot.bytesToUpstream
+            )
+            feed(
+                "mptcp_relay_bytes_total",
+                [label, ("direction", "downstream")],
+                "Bytes relayed: upstream is from the accepting side to the dialed side.",
+                listener: listener,
+                slot: RelayStatistics.Slot.bytesToDownstream
+            )
+            feed(
+                "mptcp_relay_mptcp_fallbacks_total",
+                [label],
+                "Connections accepted as MPTCP whose client spoke plain TCP.",
+                listener: listener,
+                slot: RelayStatistics.Slot.fallbacks
+            )
+            for (index, code) in ConvertErrorCode.allCases.enumerated() {
+                feed(
+                    "mptcp_relay_convert_errors_total",
+                    [label, ("code", code.description), ("direction", "sent")],
+                    "RFC 8803 Error TLVs sent (converter) and received (forward side), by code.",
+                    listener: listener,
+                    slot: RelayStatistics.Slot.convertErrorSent(index)
+                )
+                feed(
+                    "mptcp_relay_convert_errors_total",
+                    [label, ("code", code.description), ("direction", "received")],
+                    "RFC 8803 Error TLVs sent (converter) and received (forward side), by code.",
+                    listener: listener,
+                    slot: RelayStatistics.Slot.convertErrorReceived(index)
+                )
+            }
+            for (index, reason) in DestinationRefusal.allLabels.enumerated() {
+                feed(
+                    "mptcp_relay_acl_denials_total",
+                    [label, ("reason", reason)],
+                    "Destinations the converter refused, by reason.",
+                    listener: listener,
+                    slot: RelayStatistics.Slot.aclDenied(index)
+                )
+            }
+            activeGauges.append(
+                (
+                    listener,
+                    registry.gauge("mptcp_relay_connections_active", [label], help: "Connections open now."
+                    )
+                )
+            )
+            let buckets = RelayStatistics.connectBuckets.map { Duration.nanoseconds(Int64($0 * 1e9)) }
+            histograms.append(
+                (
+                    listener,
+                    registry.durationHistogram("mptcp_relay_connect_duration_seconds", [label], buckets: buckets, help: "Time the outbound connect took (MPTCP to the converter, or TCP to the destination)."
+                    ),
+                    Array(repeating: 0, count: buckets.count + 1),
+                    Array(repeating: 0, count: buckets.count + 1)
+                )
+            )
+        }
+        self.feeds = feeds
+        if let board {
+            for (index, path) in board.plan.paths.enumerated() {
+                let label = ("path", path.name)
+                pathGauges.append(
+                    (
+                        registry.gauge("mptcp_relay_path_up", [label, ("class", path.pathClass.rawValue)], help: "1 while the path is up (link, carrier, address, route), else 0."
+                        ),
+                        registry.gauge("mptcp_relay_path_subflows", [label], help: "Subflows of relayed connections open on the path."
+                        )
+                    )
+                )
+                pathBytes.append(
+                    (
+                        registry.counter("mptcp_relay_path_bytes_sent_total", [label], help: "Bytes sent and acknowledged on the path's subflows (TCP_INFO)."
+                        ),
+                        registry.counter("mptcp_relay_path_bytes_received_total", [label], help: "Bytes received on the path's subflows (TCP_INFO)."
+                        )
+                    )
+                )
+                for (direction, slot) in [("up", PathCounter.wentUp), ("down", PathCounter.wentDown)] {
+                    self.feeds.append(
+                        CounterFeed(
+                            counter: registry.counter("mptcp_relay_path_transitions_total", [label, ("to", direction)], help: "Times the path went up or down."
+                            ),
+                            path: index,
+                            pathCounter: slot
+                        )
+                    )
+                }
+                self.feeds.append(
+                    CounterFeed(
+                        counter: registry.counter("mptcp_relay_path_backup_promotions_total", [label], help: "Backup subflows opened or un-flagged on the path because no primary was left."
+                        ),
+                        path: index,
+                        pathCounter: .promotions
+                    )
+                )
+            }
+        }
+    }
+
+    /// The text exposition of every metric, current as of this call.
+    public func render() async -> [UInt8] {
+        if let inFlight { return await inFlight.value }
+        let task = Task { await self.collect() }
+        inFlight = task
+        let text = await task.value
+        inFlight = nil
+        return text
+    }
+
+    private func collect() async -> [UInt8] {
+        let connections = await engine.connections()
+        let statistics = engine.statistics
+        for index in feeds.indices {
+            let total = feeds[index].read(statistics: statistics, board: board)
+            if total > feeds[index].last {
+                feeds[index].counter.increment(by: Int64(total - feeds[index].last))
+                feeds[index].last = total
+            }
+        }
+        for (listener, gauge) in activeGauges {
+            gauge.set(to: Double(connections.filter { $0.listener == listener }.count))
+        }
+        for index in histograms.indices {
+            replayConnectDurations(index, statistics: statistics)
+        }
+        if let board {
+            var subflowCounts = Array(repeating: 0, count: board.plan.paths.count)
+            let pathOf = { (address: IPAddress) in board.path(of: address) }
+            for connection in connections {
+                for subflow in connection.subflows {
+                    if let path = pathOf(subflow.local.address) { subflowCounts[path] += 1 }
+                }
+            }
+            for (path, gauges) in pathGauges.enumerated() {
+                gauges.up.set(to: board.isUp(path) ? 1 : 0)
+                gauges.subflows.set(to: Double(subflowCounts[path]))
+            }
+            for (path, delta) in accumulator.advance(connections, pathOf: pathOf) {
+                if delta.sent > 0 { pathBytes[path].sent.increment(by: Int64(delta.sent)) }
+                if delta.received > 0 { pathBytes[path].received.increment(by: Int64(delta.received)) }
+            }
+        }
+        return registry.emitToBuffer()
+    }
+
+    /// Records the connect durations observed since the last scrape: per bucket, as many observations of
+    /// their mean as there were (the mean lies in the same bucket), so counts and sum stay exact.
+    private func replayConnectDurations(_ index: Int, statistics: RelayStatistics) {
+        let listener = histograms[index].listener
+        for bucket in 0...RelayStatistics.connectBuckets.count {
+            let count = statistics.total(listener: listener, RelayStatistics.Slot.connectBucket(bucket))
+            let nanoseconds = statistics.total(
+                listener: listener,
+                RelayStatistics.Slot.connectBucketNanoseconds(bucket)
+            )
+            let newCount = count &- histograms[index].last[bucket]
+            let newNanoseconds = nanoseconds &- histograms[index].lastNanoseconds[bucket]
+            guard count > histograms[index].last[bucket], newCount > 0 else { continue }
+            let mean = Int64(newNanoseconds / newCount)
+            for _ in 0..<newCount {
+                histograms[index].histogram.record(.nanoseconds(mean))
+            }
+            histograms[index].last[bucket] = count
+            histograms[index].lastNanoseconds[bucket] = nanoseconds
+        }
+    }
+}
+
+/// One Prometheus counter fed from a monotonic source: an engine counter of one listener, or a path counter.
+struct CounterFeed {
+    let counter: Counter
+    var last: UInt64 = 0
+    let source: Source
+
+    enum Source {
+        case statistic(listener: Int, slot: Int)
+        case path(Int, PathCounter)
+    }
+
+    init(counter: Counter, listener: Int, slot: Int) {
+        self.counter = counter
+        self.source = .statistic(listener: listener, slot: slot)
+    }
+
+    init(counter: Counter, path: Int, pathCounter: PathCounter) {
+        self.counter = counter
+        self.source = .path(path, pathCounter)
+    }
+
+    func read(statistics: RelayStatistics, board: PathBoard?) -> UInt64 {
+        switch source {
+        case .statistic(let listener, let slot):
+            return statistics.total(listener: listener, slot)
+        case .path(let path, let which):
+            guard let counters = board?.counters(of: path) else { return 0 }
+            switch which {
+            case .wentUp: return counters.wentUp
+            case .wentDown: return counters.wentDown
+            case .promotions: return counters.promotions
+            }
+        }
+    }
+}
+
+/// The path board's counters.
+enum PathCounter {
+    case wentUp
+    case wentDown
+    case promotions
+}
