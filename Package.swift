@@ -84,6 +84,7 @@ let package = Package(
                 "MPTCPRelay",
                 "RelayConfig",
                 "RelayMetrics",
+                "ConvertProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -146,11 +146,16 @@ wait_for "${P}dst" 5201 "$work/iperf3-server.log"
 tx_a0=$(topo_if_tx_bytes "${P}gw" upa0)
 tx_b0=$(topo_if_tx_bytes "${P}gw" upb0)
 
-# Samples the TCP subflows of gw's MPTCP connections to the converter, twice a second, bounded.
+# Samples the TCP subflows of gw's MPTCP connections to the converter, twice a second, bounded; scrapes
+# the forwarder's /metrics as Prometheus would, and keeps one `mptcp-relay status` table from mid-run.
 sample_subflows() {
     local i
     for ((i = 0; i < (seconds + 10) * 2; i++)); do
         ip netns exec "${P}gw" ss -tnH state established '( dport = :8443 )' 2>/dev/null || true
+        ip netns exec "${P}gw" curl -sf http://127.0.0.1:9090/metrics >/dev/null 2>&1 || true
+        if ((i == 4)); then
+            ip netns exec "${P}gw" "$relay" status >"$work/status.txt" 2>&1 || true
+        fi
         sleep 0.5
     done
 }
@@ -183,6 +188,9 @@ awk '{ sub(/%[^:]*/, "", $3); print $3 " -> " $4 }' "$work/subflows.txt" | sort 
     esac
 done
 
+say "mptcp-relay status in gw, two seconds into the run (each subflow with its path)"
+sed 's/^/  /' "$work/status.txt" 2>/dev/null || echo "  (no status captured)"
+
 say "Bytes sent by gw on each uplink during the run"
 total=$((tx_a + tx_b))
 ((total > 0)) || total=1
@@ -196,8 +204,15 @@ echo "--- converter (srv) ---"
 tail -n 5 "$work/srv.log" || true
 
 # --- 6. metrics ------------------------------------------------------------------------------
-# Later: scrape both relays' /metrics side ports here (ip netns exec ... curl 127.0.0.1:9090/metrics)
-# and print the mptcp_relay_* lines that matter (connections, bytes, subflows per path).
+# Each relay serves /metrics, /healthz and /connections on 127.0.0.1:9090 inside its namespace.
+say "Metrics of the forwarder (gw, 127.0.0.1:9090/metrics; non-zero lines)"
+ip netns exec "${P}gw" curl -sf http://127.0.0.1:9090/metrics 2>/dev/null |
+    grep -E '^mptcp_relay_(connections_accepted|connections_closed|bytes|path_up|path_bytes_sent|path_transitions)' |
+    grep -v ' 0$' | sed 's/^/  /' || echo "  (metrics port not reachable)"
+say "Metrics of the converter (srv)"
+ip netns exec "${P}srv" curl -sf http://127.0.0.1:9090/metrics 2>/dev/null |
+    grep -E '^mptcp_relay_(connections_accepted|connections_closed|bytes|mptcp_fallbacks)' |
+    grep -v ' 0$' | sed 's/^/  /' || echo "  (metrics port not reachable)"
 
 say "What you just saw"
 cat <<EOF
@@ -206,6 +221,9 @@ cat <<EOF
     path manager (path_manager = "relay"), it opened the subflows its policy names: one per uplink
     (A from 198.18.1.1, B from 198.18.2.1), each limited to ${rate}, so the throughput can exceed
     one uplink's rate. Its log says when a path goes down or comes back.
+  * Both relays count what they did on a metrics side port (127.0.0.1:9090 in their namespace):
+    /metrics for Prometheus, /healthz, and /connections, which 'mptcp-relay status' shows as a
+    table with each subflow's path while connections are live.
   * The converter connected over plain TCP to iperf3 -s in dst (198.19.0.2:5201) and relayed.
   * Each relay logs one line per closed connection (listener, result, bytes, transport).
     iperf3's server ends its data connection with a reset, so that line says

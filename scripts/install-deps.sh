@@ -18,6 +18,8 @@ packages=(
     shellcheck     # scripts/validate.sh
     coreutils      # mktemp, timeout
     git            # scripts/validate.sh --fix shows the diff
+    prometheus     # promtool check metrics, and the Prometheus server the observability test scrapes with
+    curl           # the demo and the tests read the metrics side port
 )
 
 if [[ $(id -u) -ne 0 ]]; then

@@ -1,7 +1,7 @@
 public import ConvertProtocol
 public import Logging
-import Synchronization
 import Netlink
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc

@@ -89,7 +89,9 @@ public struct ConnectionsDocument: Codable, Sendable, Equatable {
                     Subflow(
                         local: "\(subflow.local)",
                         remote: "\(subflow.remote)",
-                        path: board.flatMap { board in board.path(of: subflow.local.address).map { board.plan.paths[$0].name } },
+                        path: board.flatMap { board in
+                            board.path(of: subflow.local.address).map { board.plan.paths[$0].name }
+                        },
                         backup: backups[subflow.local],
                         rttMilliseconds: Double(subflow.rttMicroseconds) / 1000,
                         bytesSent: subflow.bytesSent,
@@ -98,10 +100,11 @@ public struct ConnectionsDocument: Codable, Sendable, Equatable {
                 }
             )
         }
-        paths = board.map { board in
-            board.plan.paths.enumerated().map { index, path in
-                Path(name: path.name, pathClass: path.pathClass.rawValue, up: board.isUp(index))
-            }
-        } ?? []
+        paths =
+            board.map { board in
+                board.plan.paths.enumerated().map { index, path in
+                    Path(name: path.name, pathClass: path.pathClass.rawValue, up: board.isUp(index))
+                }
+            } ?? []
     }
 }

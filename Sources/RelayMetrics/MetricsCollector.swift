@@ -17,10 +17,12 @@ public actor MetricsCollector {
     public let board: PathBoard?
     private var feeds: [CounterFeed] = []
     private var activeGauges: [(listener: Int, gauge: Gauge)] = []
-    private var histograms: [(listener: Int, histogram: DurationHistogram, last: [UInt64], lastNanoseconds: [UInt64])] = []
+    private var histograms: [(listener: Int, histogram: DurationHistogram, last: [UInt64], lastNanoseconds: [UInt64])] =
+        []
     private var pathGauges: [(up: Gauge, subflows: Gauge)] = []
     private var pathBytes: [(sent: Counter, received: Counter)] = []
-    private var accumulator = PathByteAccumulator()
+    /// By path: the byte totals exported so far (they only grow).
+    private var exportedPathBytes: [PathByteCount] = []
     private var inFlight: Task<[UInt8], Never>?
 
     /// A collector for `engine` and, when paths are managed, `board`.
@@ -29,9 +31,14 @@ public actor MetricsCollector {
         self.board = board
         let statistics = engine.statistics
         let registry = self.registry
-        registry.gauge("mptcp_relay_build_info", [("version", RelayVersion.current)], help: "Always 1; the labels say which build runs."
+        registry.gauge(
+            "mptcp_relay_build_info",
+            [("version", RelayVersion.current)],
+            help: "Always 1; the labels say which build runs."
         ).set(to: 1)
-        registry.gauge("mptcp_relay_io_uring_fallback", help: "1 when the workers run without io_uring (a fallback event loop), 0 on io_uring."
+        registry.gauge(
+            "mptcp_relay_io_uring_fallback",
+            help: "1 when the workers run without io_uring (a fallback event loop), 0 on io_uring."
         ).set(to: 0)
         var feeds: [CounterFeed] = []
         func feed(_ name: String, _ labels: [(String, String)], _ help: String, listener: Int, slot: Int) {
@@ -117,7 +124,10 @@ public actor MetricsCollector {
             activeGauges.append(
                 (
                     listener,
-                    registry.gauge("mptcp_relay_connections_active", [label], help: "Connections open now."
+                    registry.gauge(
+                        "mptcp_relay_connections_active",
+                        [label],
+                        help: "Connections open now."
                     )
                 )
             )
@@ -125,7 +135,11 @@ public actor MetricsCollector {
             histograms.append(
                 (
                     listener,
-                    registry.durationHistogram("mptcp_relay_connect_duration_seconds", [label], buckets: buckets, help: "Time the outbound connect took (MPTCP to the converter, or TCP to the destination)."
+                    registry.durationHistogram(
+                        "mptcp_relay_connect_duration_seconds",
+                        [label],
+                        buckets: buckets,
+                        help: "Time the outbound connect took (MPTCP to the converter, or TCP to the destination)."
                     ),
                     Array(repeating: 0, count: buckets.count + 1),
                     Array(repeating: 0, count: buckets.count + 1)
@@ -138,24 +152,39 @@ public actor MetricsCollector {
                 let label = ("path", path.name)
                 pathGauges.append(
                     (
-                        registry.gauge("mptcp_relay_path_up", [label, ("class", path.pathClass.rawValue)], help: "1 while the path is up (link, carrier, address, route), else 0."
+                        registry.gauge(
+                            "mptcp_relay_path_up",
+                            [label, ("class", path.pathClass.rawValue)],
+                            help: "1 while the path is up (link, carrier, address, route), else 0."
                         ),
-                        registry.gauge("mptcp_relay_path_subflows", [label], help: "Subflows of relayed connections open on the path."
+                        registry.gauge(
+                            "mptcp_relay_path_subflows",
+                            [label],
+                            help: "Subflows of relayed connections open on the path."
                         )
                     )
                 )
                 pathBytes.append(
                     (
-                        registry.counter("mptcp_relay_path_bytes_sent_total", [label], help: "Bytes sent and acknowledged on the path's subflows (TCP_INFO)."
+                        registry.counter(
+                            "mptcp_relay_path_bytes_sent_total",
+                            [label],
+                            help: "Bytes sent and acknowledged on the path's subflows (TCP_INFO)."
                         ),
-                        registry.counter("mptcp_relay_path_bytes_received_total", [label], help: "Bytes received on the path's subflows (TCP_INFO)."
+                        registry.counter(
+                            "mptcp_relay_path_bytes_received_total",
+                            [label],
+                            help: "Bytes received on the path's subflows (TCP_INFO)."
                         )
                     )
                 )
                 for (direction, slot) in [("up", PathCounter.wentUp), ("down", PathCounter.wentDown)] {
                     self.feeds.append(
                         CounterFeed(
-                            counter: registry.counter("mptcp_relay_path_transitions_total", [label, ("to", direction)], help: "Times the path went up or down."
+                            counter: registry.counter(
+                                "mptcp_relay_path_transitions_total",
+                                [label, ("to", direction)],
+                                help: "Times the path went up or down."
                             ),
                             path: index,
                             pathCounter: slot
@@ -164,7 +193,10 @@ public actor MetricsCollector {
                 }
                 self.feeds.append(
                     CounterFeed(
-                        counter: registry.counter("mptcp_relay_path_backup_promotions_total", [label], help: "Backup subflows opened or un-flagged on the path because no primary was left."
+                        counter: registry.counter(
+                            "mptcp_relay_path_backup_promotions_total",
+                            [label],
+                            help: "Backup subflows opened or un-flagged on the path because no primary was left."
                         ),
                         path: index,
                         pathCounter: .promotions
@@ -185,7 +217,8 @@ public actor MetricsCollector {
     }
 
     private func collect() async -> [UInt8] {
-        let connections = await engine.connections()
+        let snapshot = await engine.snapshot()
+        let connections = snapshot.connections
         let statistics = engine.statistics
         for index in feeds.indices {
             let total = feeds[index].read(statistics: statistics, board: board)
@@ -212,9 +245,29 @@ public actor MetricsCollector {
                 gauges.up.set(to: board.isUp(path) ? 1 : 0)
                 gauges.subflows.set(to: Double(subflowCounts[path]))
             }
-            for (path, delta) in accumulator.advance(connections, pathOf: pathOf) {
-                if delta.sent > 0 { pathBytes[path].sent.increment(by: Int64(delta.sent)) }
-                if delta.received > 0 { pathBytes[path].received.increment(by: Int64(delta.received)) }
+            // Closed connections' subflows (counted by the workers at each close) plus the live ones now.
+            var totals = snapshot.closedPathBytes
+            while totals.count < board.plan.paths.count { totals.append(PathByteCount()) }
+            for connection in connections {
+                for subflow in connection.subflows {
+                    guard let path = pathOf(subflow.local.address) else { continue }
+                    totals[path].sent &+= subflow.bytesSent
+                    totals[path].received &+= subflow.bytesReceived
+                }
+            }
+            while exportedPathBytes.count < totals.count { exportedPathBytes.append(PathByteCount()) }
+            for path in pathBytes.indices {
+                // A subflow closed in mid-connection takes its figures with it: hold, never go back.
+                if totals[path].sent > exportedPathBytes[path].sent {
+                    pathBytes[path].sent.increment(by: Int64(totals[path].sent - exportedPathBytes[path].sent))
+                    exportedPathBytes[path].sent = totals[path].sent
+                }
+                if totals[path].received > exportedPathBytes[path].received {
+                    pathBytes[path].received.increment(
+                        by: Int64(totals[path].received - exportedPathBytes[path].received)
+                    )
+                    exportedPathBytes[path].received = totals[path].received
+                }
             }
         }
         return registry.emitToBuffer()

@@ -33,14 +33,18 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
         }
     }
 
-    private func write(_ response: MetricsEndpoints.Response, for head: HTTPRequestHead, context: ChannelHandlerContext) {
+    private func write(_ response: MetricsEndpoints.Response, for head: HTTPRequestHead, context: ChannelHandlerContext)
+    {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)
         headers.add(name: "Content-Length", value: "\(response.body.count)")
         let keepAlive = head.isKeepAlive
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
         let status = HTTPResponseStatus(statusCode: response.status)
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))),
+            promise: nil
+        )
         if head.method != .HEAD {
             context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: response.body)))), promise: nil)
         }

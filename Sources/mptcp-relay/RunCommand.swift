@@ -1,8 +1,8 @@
 import ArgumentParser
 import Logging
 import MPTCPRelay
-import RelayMetrics
 import RelayConfig
+import RelayMetrics
 import ServiceLifecycle
 import UnixSignals
 

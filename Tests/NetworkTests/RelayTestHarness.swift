@@ -101,6 +101,13 @@ final class RelayTestHarness {
         return peer
     }
 
+    /// Starts any command (`ip netns exec` it yourself); it is stopped at teardown.
+    func start(_ command: [String], name: String) throws -> ChildProcess {
+        let child = try ChildProcess(command, name: name, directory: scratch)
+        peers.append(child)
+        return child
+    }
+
     private func tearDown(keep: Bool) async {
         for peer in peers { await peer.stop() }
         for relay in relays { await relay.stop() }

@@ -63,7 +63,10 @@ struct MetricsCollectorTests {
         #expect(value(second, "mptcp_relay_connect_duration_seconds_count{listener=\"lan\"}") == 3)
     }
 
-    @Test("promtool check metrics accepts the exposition", .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool")))
+    @Test(
+        "promtool check metrics accepts the exposition",
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool"))
+    )
     func promtoolAccepts() async throws {
         let engine = engine()
         let board = PathBoard(

@@ -1,5 +1,34 @@
 public import ConvertProtocol
 
+/// What the workers answered when asked: their live connections, and the bytes the subflows of their
+/// closed connections moved on each path (read at each close), both as of the same moment per worker.
+public struct EngineSnapshot: Sendable {
+    /// Every live connection of the workers that answered.
+    public var connections: [ConnectionSnapshot]
+    /// By path index: bytes sent (acknowledged) and received by subflows of connections already closed.
+    public var closedPathBytes: [PathByteCount]
+
+    /// A snapshot from its parts.
+    public init(connections: [ConnectionSnapshot], closedPathBytes: [PathByteCount]) {
+        self.connections = connections
+        self.closedPathBytes = closedPathBytes
+    }
+}
+
+/// Bytes moved on one path.
+public struct PathByteCount: Sendable, Hashable {
+    /// Sent and acknowledged by the peer.
+    public var sent: UInt64 = 0
+    /// Received.
+    public var received: UInt64 = 0
+
+    /// A count from its parts.
+    public init(sent: UInt64 = 0, received: UInt64 = 0) {
+        self.sent = sent
+        self.received = received
+    }
+}
+
 /// One live connection as its worker saw it when asked: for `/connections`, `status` and per-path metrics.
 public struct ConnectionSnapshot: Sendable, Hashable {
     /// Unique while the connection lives: worker, slot and generation packed together.

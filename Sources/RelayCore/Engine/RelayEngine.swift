@@ -201,13 +201,19 @@ public final class RelayEngine: Sendable {
     /// Every live connection, as each worker describes it when asked (scrape time: the workers build the
     /// list between two batches of completions). Workers that do not answer within `timeout` are left out.
     public func connections(timeout: Duration = .milliseconds(500)) async -> [ConnectionSnapshot] {
+        await snapshot(timeout: timeout).connections
+    }
+
+    /// The live connections and the per-path bytes of closed ones, from every worker that answers within
+    /// `timeout` (see ``connections(timeout:)``).
+    public func snapshot(timeout: Duration = .milliseconds(500)) async -> EngineSnapshot {
         let fds = state.withLock { $0.wakeFDs }
         for (worker, fd) in fds.enumerated() where worker < controls.count {
             _ = controls[worker].takeSnapshot()
             controls[worker].snapshotRequested.store(true, ordering: .releasing)
             _ = eventfd_write(fd, 1)
         }
-        var snapshots: [[ConnectionSnapshot]?] = Array(repeating: nil, count: fds.count)
+        var snapshots: [EngineSnapshot?] = Array(repeating: nil, count: fds.count)
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while snapshots.contains(where: { $0 == nil }) && ContinuousClock.now < deadline {
             for worker in snapshots.indices where snapshots[worker] == nil {
@@ -217,7 +223,16 @@ public final class RelayEngine: Sendable {
                 try? await Task.sleep(for: .milliseconds(2))
             }
         }
-        return snapshots.flatMap { $0 ?? [] }
+        var combined = EngineSnapshot(connections: [], closedPathBytes: [])
+        for case let snapshot? in snapshots {
+            combined.connections += snapshot.connections
+            for (path, count) in snapshot.closedPathBytes.enumerated() {
+                if combined.closedPathBytes.count <= path { combined.closedPathBytes.append(PathByteCount()) }
+                combined.closedPathBytes[path].sent &+= count.sent
+                combined.closedPathBytes[path].received &+= count.received
+            }
+        }
+        return combined
     }
 
     /// Returns when every worker thread has exited; throws the first worker error, if any.

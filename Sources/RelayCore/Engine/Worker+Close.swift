@@ -37,6 +37,11 @@ extension Worker {
             pathBoard?.unregister(key)
             slot.pointee.pathKey = nil
         }
+        if pathBoard != nil && slot.pointee.multipath != false
+            && !listeners[slot.pointee.listener].spec.role.listensWithMPTCP
+        {
+            countClosedSubflows(of: slot.pointee.upstream)
+        }
         closeSocket(slot.pointee.downstream, abortive: slot.pointee.abortive)
         closeSocket(slot.pointee.upstream, abortive: slot.pointee.abortive)
         for direction in Worker.directions {
@@ -55,7 +60,11 @@ extension Worker {
         statistics.add(worker: index, listener: listener, RelayStatistics.Slot.closed(slot.pointee.result.labelIndex))
         switch slot.pointee.result {
         case .converterError(let code):
-            statistics.add(worker: index, listener: listener, RelayStatistics.Slot.convertErrorReceived(code.counterIndex))
+            statistics.add(
+                worker: index,
+                listener: listener,
+                RelayStatistics.Slot.convertErrorReceived(code.counterIndex)
+            )
         case .destinationRefused(let refusal):
             statistics.add(worker: index, listener: listener, RelayStatistics.Slot.aclDenied(refusal.labelIndex))
         default:

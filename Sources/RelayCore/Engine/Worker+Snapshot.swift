@@ -1,5 +1,6 @@
 internal import CLiburing
 import ConvertProtocol
+import PathManager
 
 #if canImport(Glibc)
 import Glibc
@@ -8,7 +9,7 @@ import Glibc
 extension Worker {
     /// Describes every live connection of this worker, with the subflows of its MPTCP socket. Runs on the
     /// worker's thread when asked (scrape time), so it may allocate.
-    func snapshot() -> [ConnectionSnapshot] {
+    func snapshot() -> EngineSnapshot {
         var list: [ConnectionSnapshot] = []
         let subflows = UnsafeMutablePointer<CLiburing_subflow>.allocate(capacity: 32)
         defer { subflows.deallocate() }
@@ -53,11 +54,32 @@ extension Worker {
                 )
             )
         }
-        return list
+        return EngineSnapshot(connections: list, closedPathBytes: closedPathBytes)
+    }
+
+    /// Adds the final byte counts of a closing MPTCP connection's subflows to ``closedPathBytes`` (only
+    /// when paths are managed: the subflows are attributed by source address).
+    func countClosedSubflows(of fd: Int32) {
+        guard let board = pathBoard, fd >= 0 else { return }
+        var flows = (
+            CLiburing_subflow(), CLiburing_subflow(), CLiburing_subflow(), CLiburing_subflow(),
+            CLiburing_subflow(), CLiburing_subflow(), CLiburing_subflow(), CLiburing_subflow()
+        )
+        withUnsafeMutableBytes(of: &flows) { raw in
+            let entries = raw.baseAddress!.assumingMemoryBound(to: CLiburing_subflow.self)
+            let count = CLiburing_mptcp_subflows(fd, entries, 8)
+            for index in 0..<max(Int(count), 0) {
+                guard let local = Self.endpoint(entries[index].local), let path = board.path(of: local.address),
+                    path < closedPathBytes.count
+                else { continue }
+                closedPathBytes[path].sent &+= entries[index].bytes_acked
+                closedPathBytes[path].received &+= entries[index].bytes_received
+            }
+        }
     }
 
     /// The endpoint of a `sockaddr_storage` holding a `sockaddr_in` or `sockaddr_in6`.
-    private static func endpoint(_ storage: sockaddr_storage) -> Endpoint? {
+    static func endpoint(_ storage: sockaddr_storage) -> Endpoint? {
         var address = SocketAddress()
         withUnsafeBytes(of: storage) { raw in
             withUnsafeMutableBytes(of: &address.storage) { target in

@@ -44,6 +44,8 @@ final class Worker {
     let statistics: RelayStatistics
     /// Stop and snapshot requests from other threads.
     let control: WorkerControl
+    /// By path: what the subflows of this worker's closed connections moved (read at each close).
+    var closedPathBytes: [PathByteCount]
     var logger: Logger
 
     static let headerCapacity = 1024
@@ -65,6 +67,7 @@ final class Worker {
         self.pathBoard = pathBoard
         self.statistics = statistics
         self.control = control
+        closedPathBytes = Array(repeating: PathByteCount(), count: pathBoard?.plan.paths.count ?? 0)
         self.settings = settings
         let capacity = settings.maxConnectionsPerWorker
         ring = try IOUring(entries: UInt32(min(max(capacity / 4, 256), 4096)))

@@ -8,15 +8,15 @@ final class WorkerControl: Sendable {
     let stopRequested = Atomic<Bool>(false)
     /// Set before the wake eventfd is written: the worker takes a snapshot and delivers it.
     let snapshotRequested = Atomic<Bool>(false)
-    private let delivered = Mutex<[ConnectionSnapshot]?>(nil)
+    private let delivered = Mutex<EngineSnapshot?>(nil)
 
     /// The worker hands over its snapshot.
-    func deliver(_ snapshot: [ConnectionSnapshot]) {
+    func deliver(_ snapshot: EngineSnapshot) {
         delivered.withLock { $0 = snapshot }
     }
 
     /// The delivered snapshot, taken (nil until the worker delivered one).
-    func takeSnapshot() -> [ConnectionSnapshot]? {
+    func takeSnapshot() -> EngineSnapshot? {
         delivered.withLock { value in
             defer { value = nil }
             return value
