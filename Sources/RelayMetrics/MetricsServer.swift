@@ -38,9 +38,14 @@ public struct MetricsServer: Service {
             "metrics listening",
             metadata: ["address": "\(listen)", "paths": "/metrics /healthz /connections"]
         )
-        await withGracefulShutdownHandler {
-            try? await channel.closeFuture.get()
-        } onGracefulShutdown: {
+        // Closed on graceful shutdown, and on cancellation (another service of the group failed).
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                try? await channel.closeFuture.get()
+            } onGracefulShutdown: {
+                channel.close(promise: nil)
+            }
+        } onCancel: {
             channel.close(promise: nil)
         }
     }
