@@ -37,12 +37,15 @@ public struct ManagedSubflow: Sendable, Hashable {
     public var remote: Endpoint
     /// Whether the subflow is flagged backup (MP_PRIO) on our side.
     public var backup: Bool
+    /// The MPTCP address id of its local address (0 for the initial subflow), when known.
+    public var localID: UInt8?
 
     /// A subflow from its parts.
-    public init(path: Int, local: Endpoint, remote: Endpoint, backup: Bool) {
+    public init(path: Int, local: Endpoint, remote: Endpoint, backup: Bool, localID: UInt8? = nil) {
         self.path = path
         self.local = local
         self.remote = remote
         self.backup = backup
+        self.localID = localID
     }
 }

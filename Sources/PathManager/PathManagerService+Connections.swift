@@ -41,7 +41,7 @@ extension PathManagerService {
                 key: key,
                 policy: policy,
                 remote: remote,
-                initial: ManagedSubflow(path: path, local: local, remote: remote, backup: false)
+                initial: ManagedSubflow(path: path, local: local, remote: remote, backup: false, localID: 0)
             )
             return false
         case .established:
@@ -55,7 +55,13 @@ extension PathManagerService {
             connection.creating &= ~(1 << UInt64(path))
             if !connection.subflows.contains(where: { $0.local == local && $0.remote == remote }) {
                 connection.subflows.append(
-                    ManagedSubflow(path: path, local: local, remote: remote, backup: event.backup ?? false)
+                    ManagedSubflow(
+                        path: path,
+                        local: local,
+                        remote: remote,
+                        backup: event.backup ?? false,
+                        localID: event.localID
+                    )
                 )
             }
             connections[event.token] = connection
