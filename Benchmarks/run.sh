@@ -293,9 +293,15 @@ run_idle() {
     [[ $name == socat ]] && n=$idle_n_socat
     ep=$(contender_endpoint "$name" 2)
     file=$work/main-$round-$name-idle.json
+    local scrape=()
+    if [[ $name == mptcp-relay ]]; then
+        # The relay's metrics side port in gw, timed while every idle connection is live.
+        scrape=(--scrape-ns "${P}gw" --scrape http://127.0.0.1:9090/metrics
+            --scrape http://127.0.0.1:9090/connections)
+    fi
     if ! ip netns exec "${P}cli" timeout 150 python3 "$lib/holdconns.py" hold --connect "$ep" \
         --count "$n" --ns "${P}gw" --ns "${P}srv" --comm "$(contender_comm "$name")" \
-        --timeout 100 --settle 1 >"$file" 2>"$file.err"; then
+        --timeout 100 --settle 1 "${scrape[@]}" >"$file" 2>"$file.err"; then
         cat "$file.err" >&2
         die "$name: idle connections did not all pass data"
     fi

@@ -22,6 +22,7 @@ import resource
 import select
 import signal
 import socket
+import subprocess
 import sys
 import time
 
@@ -212,6 +213,17 @@ def hold(args):
         "procs_before": before_procs,
         "procs_after": after_procs,
     }
+    # While every connection is still open: how long the relay's side port takes to answer.
+    for url in args.scrape or []:
+        name = "scrape_" + url.rstrip("/").rsplit("/", 1)[-1] + "_s"
+        try:
+            result = subprocess.run(
+                ["ip", "netns", "exec", args.scrape_ns, "curl", "-sf", "-o", "/dev/null",
+                 "-w", "%{time_total}", "--max-time", "20", url],
+                capture_output=True, text=True, timeout=30, check=True)
+            report[name] = float(result.stdout.strip())
+        except (subprocess.SubprocessError, ValueError) as error:
+            print(f"holdconns hold: scraping {url} failed: {error}", file=sys.stderr)
     print(json.dumps(report), flush=True)
     linger = (1).to_bytes(4, "little") + (0).to_bytes(4, "little")
     for s in done + [e[0] for e in pending.values()]:
@@ -242,6 +254,9 @@ def main():
     p.add_argument("--concurrency", type=int, default=256)
     p.add_argument("--timeout", type=float, default=60)
     p.add_argument("--settle", type=float, default=1.0)
+    p.add_argument("--scrape", action="append",
+                   help="URL to time with curl (in --scrape-ns) while the connections are held")
+    p.add_argument("--scrape-ns", default="")
     args = parser.parse_args()
     return serve(args) if args.cmd == "serve" else hold(args)
 
