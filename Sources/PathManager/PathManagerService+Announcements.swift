@@ -12,18 +12,16 @@ extension PathManagerService {
 
     /// Adds one `signal` endpoint per configured address.
     func announceAddresses() {
-        guard let requests = pmRequests, let family = pmFamily else { return }
         for (index, address) in plan.announcements.enumerated() {
             let id = Self.announcementID(index)
             do {
-                _ = try requests.request(
+                _ = try sendPathManagerRequest("mptcp_pm ADD_ADDR") { family, sequence in
                     MPTCPPathManagerRequest.addEndpoint(
-                        familyID: family.id,
-                        sequence: requests.nextSequence(),
+                        familyID: family,
+                        sequence: sequence,
                         address: MPTCPAddress(address: address, id: id, flags: [.signal])
-                    ),
-                    operation: "mptcp_pm ADD_ADDR"
-                )
+                    )
+                }
                 announced.append(id)
                 logger.info("announcing an address to MPTCP peers", metadata: ["address": "\(address)", "id": "\(id)"])
             } catch {
@@ -37,12 +35,10 @@ extension PathManagerService {
 
     /// Removes the `signal` endpoints added by ``announceAddresses()``.
     func withdrawAnnouncements() {
-        guard let requests = pmRequests, let family = pmFamily else { return }
         for id in announced {
-            _ = try? requests.request(
-                MPTCPPathManagerRequest.deleteEndpoint(familyID: family.id, sequence: requests.nextSequence(), id: id),
-                operation: "mptcp_pm DEL_ADDR"
-            )
+            _ = try? sendPathManagerRequest("mptcp_pm DEL_ADDR") { family, sequence in
+                MPTCPPathManagerRequest.deleteEndpoint(familyID: family, sequence: sequence, id: id)
+            }
         }
         announced = []
     }

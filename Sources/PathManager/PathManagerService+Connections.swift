@@ -123,7 +123,7 @@ extension PathManagerService {
 
     /// Sends one action to the kernel and records its effect.
     func perform(_ action: SubflowAction, on token: UInt32) {
-        guard var connection = connections[token], let requests = pmRequests, let family = pmFamily else { return }
+        guard var connection = connections[token] else { return }
         switch action {
         case .create(let path, let backup):
             guard let source = board.source(of: path, for: connection.remote.address) else { return }
@@ -133,68 +133,57 @@ extension PathManagerService {
                 flags: backup ? [.backup] : [],
                 interfaceIndex: statuses[path].interfaceIndex
             )
-            let remote = MPTCPAddress(address: connection.remote.address, port: connection.remote.port)
+            let remote = MPTCPAddress(connection.remote)
             do {
-                _ = try requests.request(
+                try sendPathManagerRequest("mptcp_pm SUBFLOW_CREATE") { family, sequence in
                     MPTCPPathManagerRequest.subflowCreate(
-                        familyID: family.id,
-                        sequence: requests.nextSequence(),
+                        familyID: family,
+                        sequence: sequence,
                         token: token,
                         local: local,
                         remote: remote
-                    ),
-                    operation: "mptcp_pm SUBFLOW_CREATE"
-                )
+                    )
+                }
                 connection.creating |= 1 << UInt64(path)
                 if !plan.policies[connection.policy].paths.contains(path) && !backup {
                     board.countPromotion(of: path)
                 }
             } catch {
-                holdOff[token, default: [:]][path] = Self.monotonicMilliseconds() + Self.holdOffMilliseconds
-                logger.debug(
-                    "subflow not created",
-                    metadata: ["path": "\(plan.paths[path].name)", "token": "\(token)", "error": "\(error)"]
-                )
+                holdOff(path, of: token, "subflow not created", error)
             }
         case .destroy(let subflow):
             do {
-                _ = try requests.request(
+                try sendPathManagerRequest("mptcp_pm SUBFLOW_DESTROY") { family, sequence in
                     MPTCPPathManagerRequest.subflowDestroy(
-                        familyID: family.id,
-                        sequence: requests.nextSequence(),
+                        familyID: family,
+                        sequence: sequence,
                         token: token,
-                        local: MPTCPAddress(address: subflow.local.address, port: subflow.local.port),
-                        remote: MPTCPAddress(address: subflow.remote.address, port: subflow.remote.port)
-                    ),
-                    operation: "mptcp_pm SUBFLOW_DESTROY"
-                )
+                        local: MPTCPAddress(subflow.local),
+                        remote: MPTCPAddress(subflow.remote)
+                    )
+                }
             } catch {
                 logger.debug("subflow not destroyed", metadata: ["token": "\(token)", "error": "\(error)"])
             }
             connection.subflows.removeAll { $0.local == subflow.local && $0.remote == subflow.remote }
         case .setBackup(let subflow, let backup):
             do {
-                _ = try requests.request(
+                try sendPathManagerRequest("mptcp_pm SET_FLAGS") { family, sequence in
                     MPTCPPathManagerRequest.setFlags(
-                        familyID: family.id,
-                        sequence: requests.nextSequence(),
+                        familyID: family,
+                        sequence: sequence,
                         token: token,
-                        local: MPTCPAddress(address: subflow.local.address, port: subflow.local.port),
-                        remote: MPTCPAddress(address: subflow.remote.address, port: subflow.remote.port),
+                        local: MPTCPAddress(subflow.local),
+                        remote: MPTCPAddress(subflow.remote),
                         backup: backup
-                    ),
-                    operation: "mptcp_pm SET_FLAGS"
-                )
+                    )
+                }
                 if let index = connection.subflows.firstIndex(of: subflow) {
                     connection.subflows[index].backup = backup
                 }
                 if !backup { board.countPromotion(of: subflow.path) }
             } catch {
-                holdOff[token, default: [:]][subflow.path] = Self.monotonicMilliseconds() + Self.holdOffMilliseconds
-                logger.debug(
-                    "subflow flags not changed",
-                    metadata: ["path": "\(plan.paths[subflow.path].name)", "token": "\(token)", "error": "\(error)"]
-                )
+                holdOff(subflow.path, of: token, "subflow flags not changed", error)
             }
         case .close:
             closing.insert(token)
@@ -206,6 +195,35 @@ extension PathManagerService {
             return
         }
         connections[token] = connection
+    }
+
+    /// Leaves `path` alone for connection `token` for a while after the kernel refused a change there.
+    private func holdOff(_ path: Int, of token: UInt32, _ what: String, _ error: NetlinkError) {
+        holdOff[token, default: [:]][path] = Self.monotonicMilliseconds() + Self.holdOffMilliseconds
+        logger.debug(
+            "\(what)",
+            metadata: ["path": "\(plan.paths[path].name)", "token": "\(token)", "error": "\(error)"]
+        )
+    }
+
+    /// Sends one mptcp_pm request, built for the family id and the next sequence number, and waits for the
+    /// kernel's answer; throws its refusal.
+    @discardableResult
+    func sendPathManagerRequest(
+        _ operation: String,
+        _ build: (_ family: UInt16, _ sequence: UInt32) -> [UInt8]
+    ) throws(NetlinkError) -> [NetlinkMessage] {
+        guard let requests = pmRequests, let family = pmFamily else {
+            throw NetlinkError(operation: operation, errno: ENOTCONN, message: "no mptcp_pm socket")
+        }
+        return try requests.request(build(family.id, requests.nextSequence()), operation: operation)
+    }
+}
+
+extension MPTCPAddress {
+    /// An address and port, for the subflow commands.
+    init(_ endpoint: Endpoint) {
+        self.init(address: endpoint.address, port: endpoint.port)
     }
 }
 

@@ -15,7 +15,6 @@ extension PathManagerService {
 
     /// Adds endpoints for up paths and removes those of down paths (the kernel then closes their subflows).
     func synchronizeEndpoints() {
-        guard let requests = pmRequests, let family = pmFamily else { return }
         for index in plan.paths.indices {
             let status = statuses[index]
             for (ipv6, address) in [(false, status.v4), (true, status.v6)] {
@@ -35,14 +34,9 @@ extension PathManagerService {
                     interfaceIndex: status.interfaceIndex
                 )
                 do {
-                    _ = try requests.request(
-                        MPTCPPathManagerRequest.addEndpoint(
-                            familyID: family.id,
-                            sequence: requests.nextSequence(),
-                            address: endpoint
-                        ),
-                        operation: "mptcp_pm ADD_ADDR"
-                    )
+                    _ = try sendPathManagerRequest("mptcp_pm ADD_ADDR") { family, sequence in
+                        MPTCPPathManagerRequest.addEndpoint(familyID: family, sequence: sequence, address: endpoint)
+                    }
                     endpoints[key] = id
                     logger.info(
                         "added an MPTCP endpoint",
@@ -61,24 +55,22 @@ extension PathManagerService {
 
     /// Makes sure the in-kernel path manager may open a subflow per configured path.
     private func raiseSubflowLimit() {
-        guard let requests = pmRequests, let family = pmFamily else { return }
+        guard let family = pmFamily else { return }
         do {
-            let replies = try requests.request(
-                MPTCPPathManagerRequest.getLimits(familyID: family.id, sequence: requests.nextSequence()),
-                operation: "mptcp_pm GET_LIMITS"
-            )
+            let replies = try sendPathManagerRequest("mptcp_pm GET_LIMITS") { family, sequence in
+                MPTCPPathManagerRequest.getLimits(familyID: family, sequence: sequence)
+            }
             guard let limits = try? MPTCPPathManagerReply.limits(replies, familyID: family.id) else { return }
             let needed = UInt32(plan.paths.count)
             guard limits.subflows < needed else { return }
-            _ = try requests.request(
+            _ = try sendPathManagerRequest("mptcp_pm SET_LIMITS") { family, sequence in
                 MPTCPPathManagerRequest.setLimits(
-                    familyID: family.id,
-                    sequence: requests.nextSequence(),
+                    familyID: family,
+                    sequence: sequence,
                     subflows: needed,
                     acceptedAddresses: limits.acceptedAddresses
-                ),
-                operation: "mptcp_pm SET_LIMITS"
-            )
+                )
+            }
             logger.info("raised the MPTCP subflow limit", metadata: ["subflows": "\(needed)"])
         } catch {
             logger.warning("could not check the MPTCP subflow limit", metadata: ["error": "\(error)"])
@@ -87,12 +79,11 @@ extension PathManagerService {
 
     /// Deletes one endpoint this service added.
     private func deleteEndpoint(_ key: EndpointKey) {
-        guard let requests = pmRequests, let family = pmFamily, let id = endpoints[key] else { return }
+        guard let id = endpoints[key] else { return }
         do {
-            _ = try requests.request(
-                MPTCPPathManagerRequest.deleteEndpoint(familyID: family.id, sequence: requests.nextSequence(), id: id),
-                operation: "mptcp_pm DEL_ADDR"
-            )
+            _ = try sendPathManagerRequest("mptcp_pm DEL_ADDR") { family, sequence in
+                MPTCPPathManagerRequest.deleteEndpoint(familyID: family, sequence: sequence, id: id)
+            }
         } catch {
             logger.warning("could not remove an MPTCP endpoint", metadata: ["id": "\(id)", "error": "\(error)"])
         }

@@ -34,17 +34,7 @@ struct GrafanaDashboardTests {
                 names.insert(String(expression[Range(match.range, in: expression)!]))
             }
         }
-        let engine = RelayEngine(
-            settings: EngineSettings(workers: 1),
-            listeners: [
-                ListenerSpec(
-                    name: "lan",
-                    listen: Endpoint("127.0.0.1:0")!,
-                    role: .forward(upstream: Endpoint("127.0.0.1:1")!, destination: Endpoint("127.0.0.1:2")!)
-                )
-            ],
-            logger: Logger(label: "test")
-        )
+        let engine = unstartedEngine(workers: 1)
         let board = PathBoard(
             plan: PathPlan(mode: .relay, paths: [PathDefinition(name: "a", interface: "x")], policies: [])
         )

@@ -9,21 +9,6 @@ import Testing
 
 @Suite("MetricsCollector: worker counters as Prometheus text")
 struct MetricsCollectorTests {
-    /// An engine that is never started: its statistics are written directly, as a worker would.
-    func engine() -> RelayEngine {
-        RelayEngine(
-            settings: EngineSettings(workers: 2),
-            listeners: [
-                ListenerSpec(
-                    name: "lan",
-                    listen: Endpoint("127.0.0.1:0")!,
-                    role: .forward(upstream: Endpoint("127.0.0.1:1")!, destination: Endpoint("127.0.0.1:2")!)
-                )
-            ],
-            logger: Logger(label: "test")
-        )
-    }
-
     /// The value of the sample line starting with `series` (name and labels), if present.
     func value(_ text: String, _ series: String) -> Double? {
         text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap {
@@ -33,7 +18,7 @@ struct MetricsCollectorTests {
 
     @Test("counters are summed over workers and only grow; connect durations keep exact counts and sum")
     func countersAndHistogram() async {
-        let engine = engine()
+        let engine = unstartedEngine()
         let statistics = engine.statistics
         let collector = MetricsCollector(engine: engine, board: nil)
         statistics.add(worker: 0, listener: 0, RelayStatistics.Slot.accepted, 3)
@@ -68,7 +53,7 @@ struct MetricsCollectorTests {
         .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool"))
     )
     func promtoolAccepts() async throws {
-        let engine = engine()
+        let engine = unstartedEngine()
         let board = PathBoard(
             plan: PathPlan(
                 mode: .relay,
