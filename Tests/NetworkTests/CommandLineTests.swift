@@ -1,64 +1,67 @@
 import Foundation
 import Testing
 
-/// The binary's command line as a user meets it: help, check-config's exit codes and messages.
-@Suite("Command line", .serialized, .timeLimit(.minutes(1)))
-struct CommandLineTests {
-    private func relay(_ arguments: [String]) async throws -> ShellResult {
-        let script = "\"$0\" \"$@\"; status=$?; echo \"exit=$status\"; exit 0"
-        return try await ShellCommand.run(
-            ["bash", "-c", script, NetworkTestEnvironment.relayBinary.path] + arguments,
-            seconds: 30
+extension NetworkTestSuites {
+
+    /// The binary's command line as a user meets it: help, check-config's exit codes and messages.
+    @Suite("Command line", .serialized, .timeLimit(.minutes(1)))
+    struct CommandLineTests {
+        private func relay(_ arguments: [String]) async throws -> ShellResult {
+            let script = "\"$0\" \"$@\"; status=$?; echo \"exit=$status\"; exit 0"
+            return try await ShellCommand.run(
+                ["bash", "-c", script, NetworkTestEnvironment.relayBinary.path] + arguments,
+                seconds: 30
+            )
+        }
+
+        @Test("--help explains run and check-config")
+        func help() async throws {
+            let result = try await relay(["--help"])
+            #expect(result.stdout.contains("run"))
+            #expect(result.stdout.contains("check-config"))
+            #expect(result.stdout.contains("exit=0"))
+        }
+
+        @Test(
+            "check-config accepts every shipped example",
+            arguments: [
+                "config/gateway.toml", "config/gateway-transparent.toml", "config/server.toml",
+            ]
         )
-    }
+        func examplesAreValid(_ file: String) async throws {
+            let path = NetworkTestEnvironment.packageRoot.appendingPathComponent(file).path
+            let result = try await relay(["check-config", path])
+            #expect(result.stdout.contains("exit=0"), "\(result.stderr)")
+        }
 
-    @Test("--help explains run and check-config")
-    func help() async throws {
-        let result = try await relay(["--help"])
-        #expect(result.stdout.contains("run"))
-        #expect(result.stdout.contains("check-config"))
-        #expect(result.stdout.contains("exit=0"))
-    }
+        @Test("check-config names file, line and key of each error and exits non-zero")
+        func errorsNameFileLineAndKey() async throws {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mr-cli-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let file = directory.appendingPathComponent("bad.toml")
+            try """
+            [runtime]
+            workers = 0
 
-    @Test(
-        "check-config accepts every shipped example",
-        arguments: [
-            "config/gateway.toml", "config/gateway-transparent.toml", "config/server.toml",
-        ]
-    )
-    func examplesAreValid(_ file: String) async throws {
-        let path = NetworkTestEnvironment.packageRoot.appendingPathComponent(file).path
-        let result = try await relay(["check-config", path])
-        #expect(result.stdout.contains("exit=0"), "\(result.stderr)")
-    }
+            [[listener]]
+            name = "lan"
+            role = "forward"
+            listen = "198.18.0.1:8000"
+            upstream = "198.18.1.2"
+            destination = "198.19.0.2:5201"
+            """.write(to: file, atomically: true, encoding: .utf8)
+            let result = try await relay(["check-config", file.path])
+            #expect(result.stdout.contains("exit=1"))
+            #expect(result.stderr.contains("\(file.path):2: runtime.workers:"), "\(result.stderr)")
+            #expect(result.stderr.contains("\(file.path):8: listener[1].upstream:"), "\(result.stderr)")
+        }
 
-    @Test("check-config names file, line and key of each error and exits non-zero")
-    func errorsNameFileLineAndKey() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mr-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let file = directory.appendingPathComponent("bad.toml")
-        try """
-        [runtime]
-        workers = 0
-
-        [[listener]]
-        name = "lan"
-        role = "forward"
-        listen = "198.18.0.1:8000"
-        upstream = "198.18.1.2"
-        destination = "198.19.0.2:5201"
-        """.write(to: file, atomically: true, encoding: .utf8)
-        let result = try await relay(["check-config", file.path])
-        #expect(result.stdout.contains("exit=1"))
-        #expect(result.stderr.contains("\(file.path):2: runtime.workers:"), "\(result.stderr)")
-        #expect(result.stderr.contains("\(file.path):8: listener[1].upstream:"), "\(result.stderr)")
-    }
-
-    @Test("run refuses a bad file before opening anything, with the same messages")
-    func runRefusesBadFile() async throws {
-        let result = try await relay(["run", "--config", "/nonexistent/mptcp-relay.toml"])
-        #expect(result.stdout.contains("exit=2"))
-        #expect(result.stderr.contains("/nonexistent/mptcp-relay.toml"))
+        @Test("run refuses a bad file before opening anything, with the same messages")
+        func runRefusesBadFile() async throws {
+            let result = try await relay(["run", "--config", "/nonexistent/mptcp-relay.toml"])
+            #expect(result.stdout.contains("exit=2"))
+            #expect(result.stderr.contains("/nonexistent/mptcp-relay.toml"))
+        }
     }
 }

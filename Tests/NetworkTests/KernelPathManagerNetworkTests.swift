@@ -1,120 +1,137 @@
 import Foundation
 import Testing
 
-/// `path_manager = "kernel"`: the relay keeps one in-kernel MPTCP endpoint per up path.
-@Suite(
-    "path manager: kernel mode endpoints",
-    .serialized,
-    .enabled(if: NetworkTestEnvironment.shouldRun, NetworkTestEnvironment.skipReason),
-    .timeLimit(.minutes(2))
-)
-struct KernelPathManagerNetworkTests {
-    @Test("endpoints follow the paths: added at start, removed while a path is down and at stop")
-    func endpointsFollowPaths() async throws {
-        try await RelayTestHarness.run(tag: "pk", rate: "50mbit", uplinkC: true) { harness, topology in
-            // The topology's own endpoint for uplink B would collide with the relay's.
-            try await ShellCommand.run(["ip", "-n", topology.gw, "mptcp", "endpoint", "flush"], seconds: 10)
-            let config = PathManagerNetworkTests.gatewayConfig.replacingOccurrences(
-                of: "path_manager = \"relay\"",
-                with: "path_manager = \"kernel\""
+extension NetworkTestSuites {
+
+    /// `path_manager = "kernel"`: the relay keeps one in-kernel MPTCP endpoint per up path.
+    @Suite(
+        "path manager: kernel mode endpoints",
+        .serialized,
+        .enabled(if: NetworkTestEnvironment.shouldRun, NetworkTestEnvironment.skipReason),
+        .timeLimit(.minutes(2))
+    )
+    struct KernelPathManagerNetworkTests {
+        @Test("endpoints follow the paths: added at start, removed while a path is down and at stop")
+        func endpointsFollowPaths() async throws {
+            try await RelayTestHarness.run(tag: "pk", rate: "50mbit", uplinkC: true) { harness, topology in
+                // The topology's own endpoint for uplink B would collide with the relay's.
+                try await ShellCommand.run(["ip", "-n", topology.gw, "mptcp", "endpoint", "flush"], seconds: 10)
+                let config = PathManagerNetworkTests.gatewayConfig.replacingOccurrences(
+                    of: "path_manager = \"relay\"",
+                    with: "path_manager = \"kernel\""
+                )
+                let converter = try harness.startRelay(
+                    "converter",
+                    in: topology.srv,
+                    config: PathManagerNetworkTests.converterConfig
+                )
+                let gateway = try harness.startRelay("gateway", in: topology.gw, config: config)
+                try await converter.waitListening(on: 8443, in: topology, namespace: topology.srv)
+                try await gateway.waitListening(on: 8000, in: topology, namespace: topology.gw)
+                #expect(try await topology.pathManagerSetting(topology.gw) == "kernel")
+
+                let endpoints = try await Self.endpoints(topology)
+                #expect(endpoints.contains { $0.hasPrefix("198.18.1.1 id 200 subflow dev upa0") }, "\(endpoints)")
+                #expect(endpoints.contains { $0.hasPrefix("198.18.2.1 id 202 subflow dev upb0") }, "\(endpoints)")
+                #expect(
+                    endpoints.contains { $0.hasPrefix("198.18.3.1 id 204 subflow backup dev upc0") },
+                    "\(endpoints)"
+                )
+
+                let bytes = 16 * PathManagerNetworkTests.mebibyte
+                let server = try await harness.serve("198.19.0.2:5201", bytes: bytes, in: topology.dst, name: "serve")
+                let client = try harness.send("198.18.0.1:8000", bytes: bytes, in: topology.cli, name: "bulk")
+                let view = try await topology.waitForSubflows(in: topology.gw, remotePort: 8443) {
+                    $0.first?.count == 3
+                }
+                #expect(view.first?.map(\.local) == ["198.18.1.1", "198.18.2.1", "198.18.3.1"], "\(view)")
+                #expect(view.first?.map(\.isBackup) == [false, false, true], "the kernel flags C backup: \(view)")
+
+                try await topology.setLink(topology.gw, "upb0", up: false)
+                let withoutB = try await Self.waitForEndpoints(topology) {
+                    !$0.contains { $0.hasPrefix("198.18.2.1 ") }
+                }
+                #expect(!withoutB.contains { $0.hasPrefix("198.18.2.1 ") }, "B's endpoint goes with B: \(withoutB)")
+                try await topology.setLink(topology.gw, "upb0", up: true)
+                let withB = try await Self.waitForEndpoints(topology) { $0.contains { $0.hasPrefix("198.18.2.1 ") } }
+                #expect(withB.contains { $0.hasPrefix("198.18.2.1 id 202") }, "B's endpoint is back: \(withB)")
+
+                let sent = try HashPeer.report(try await client.expectSuccess(seconds: 60).stdout, from: "bulk")
+                let served = try HashPeer.report(try await server.expectSuccess(seconds: 30).stdout, from: "serve")
+                RelayExpectations.intact(client: sent, server: served, bytes: bytes, "kernel mode")
+
+                await gateway.stop()
+                #expect(try await Self.endpoints(topology).isEmpty, "the relay's endpoints are removed at stop")
+            }
+        }
+
+        /// `ip mptcp endpoint show` in gw, one line per endpoint.
+        static func endpoints(_ topology: Topology) async throws -> [String] {
+            let result = try await ShellCommand.run(
+                ["ip", "-n", topology.gw, "mptcp", "endpoint", "show"],
+                seconds: 10
             )
-            let converter = try harness.startRelay(
-                "converter",
-                in: topology.srv,
-                config: PathManagerNetworkTests.converterConfig
-            )
-            let gateway = try harness.startRelay("gateway", in: topology.gw, config: config)
-            try await converter.waitListening(on: 8443, in: topology, namespace: topology.srv)
-            try await gateway.waitListening(on: 8000, in: topology, namespace: topology.gw)
-            #expect(try await topology.pathManagerSetting(topology.gw) == "kernel")
+            return result.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
 
-            let endpoints = try await Self.endpoints(topology)
-            #expect(endpoints.contains { $0.hasPrefix("198.18.1.1 id 200 subflow dev upa0") }, "\(endpoints)")
-            #expect(endpoints.contains { $0.hasPrefix("198.18.2.1 id 202 subflow dev upb0") }, "\(endpoints)")
-            #expect(endpoints.contains { $0.hasPrefix("198.18.3.1 id 204 subflow backup dev upc0") }, "\(endpoints)")
-
-            let bytes = 16 * PathManagerNetworkTests.mebibyte
-            let server = try await harness.serve("198.19.0.2:5201", bytes: bytes, in: topology.dst, name: "serve")
-            let client = try harness.send("198.18.0.1:8000", bytes: bytes, in: topology.cli, name: "bulk")
-            let view = try await topology.waitForSubflows(in: topology.gw, remotePort: 8443) { $0.first?.count == 3 }
-            #expect(view.first?.map(\.local) == ["198.18.1.1", "198.18.2.1", "198.18.3.1"], "\(view)")
-            #expect(view.first?.map(\.isBackup) == [false, false, true], "the kernel flags C backup: \(view)")
-
-            try await topology.setLink(topology.gw, "upb0", up: false)
-            let withoutB = try await Self.waitForEndpoints(topology) { !$0.contains { $0.hasPrefix("198.18.2.1 ") } }
-            #expect(!withoutB.contains { $0.hasPrefix("198.18.2.1 ") }, "B's endpoint goes with B: \(withoutB)")
-            try await topology.setLink(topology.gw, "upb0", up: true)
-            let withB = try await Self.waitForEndpoints(topology) { $0.contains { $0.hasPrefix("198.18.2.1 ") } }
-            #expect(withB.contains { $0.hasPrefix("198.18.2.1 id 202") }, "B's endpoint is back: \(withB)")
-
-            let sent = try HashPeer.report(try await client.expectSuccess(seconds: 60).stdout, from: "bulk")
-            let served = try HashPeer.report(try await server.expectSuccess(seconds: 30).stdout, from: "serve")
-            RelayExpectations.intact(client: sent, server: served, bytes: bytes, "kernel mode")
-
-            await gateway.stop()
-            #expect(try await Self.endpoints(topology).isEmpty, "the relay's endpoints are removed at stop")
+        /// Polls the endpoints (at most 5 s) until `condition` holds; returns the last list.
+        static func waitForEndpoints(_ topology: Topology, until condition: ([String]) -> Bool) async throws -> [String]
+        {
+            let deadline = Date().addingTimeInterval(5)
+            var list: [String] = []
+            repeat {
+                list = try await endpoints(topology)
+                if condition(list) { return list }
+                try await Task.sleep(nanoseconds: 100_000_000)
+            } while Date() < deadline
+            return list
         }
     }
 
-    /// `ip mptcp endpoint show` in gw, one line per endpoint.
-    static func endpoints(_ topology: Topology) async throws -> [String] {
-        let result = try await ShellCommand.run(["ip", "-n", topology.gw, "mptcp", "endpoint", "show"], seconds: 10)
-        return result.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-    }
+    /// `[runtime] announce` on the converter: ADD_ADDR of its other uplink's address.
+    @Suite(
+        "path manager: the converter announces addresses",
+        .serialized,
+        .enabled(if: NetworkTestEnvironment.shouldRun, NetworkTestEnvironment.skipReason),
+        .timeLimit(.minutes(2))
+    )
+    struct AnnounceNetworkTests {
+        @Test("the gateway's kernel path manager opens a subflow to the announced address; withdrawn at stop")
+        func announcedAddressGetsASubflow() async throws {
+            try await RelayTestHarness.run(tag: "an", rate: "50mbit") { harness, topology in
+                let converterConfig = PathManagerNetworkTests.converterConfig.replacingOccurrences(
+                    of: "workers = 2",
+                    with: "workers = 2\nannounce = [\"198.18.2.2\"]"
+                )
+                let converter = try harness.startRelay("converter", in: topology.srv, config: converterConfig)
+                let gateway = try harness.startRelay(
+                    "gateway",
+                    in: topology.gw,
+                    config: ForwardConvertNetworkTests.forwarderConfig
+                )
+                try await converter.waitListening(on: 8443, in: topology, namespace: topology.srv)
+                try await gateway.waitListening(on: 8000, in: topology, namespace: topology.gw)
+                let endpoints = try await ShellCommand.run(["ip", "-n", topology.srv, "mptcp", "endpoint", "show"])
+                #expect(endpoints.stdout.contains("198.18.2.2 id 230 signal"), "\(endpoints.stdout)")
 
-    /// Polls the endpoints (at most 5 s) until `condition` holds; returns the last list.
-    static func waitForEndpoints(_ topology: Topology, until condition: ([String]) -> Bool) async throws -> [String] {
-        let deadline = Date().addingTimeInterval(5)
-        var list: [String] = []
-        repeat {
-            list = try await endpoints(topology)
-            if condition(list) { return list }
-            try await Task.sleep(nanoseconds: 100_000_000)
-        } while Date() < deadline
-        return list
-    }
-}
+                let bytes = 8 * PathManagerNetworkTests.mebibyte
+                let server = try await harness.serve("198.19.0.2:5201", bytes: bytes, in: topology.dst, name: "serve")
+                let client = try harness.send("198.18.0.1:8000", bytes: bytes, in: topology.cli, name: "bulk")
+                let view = try await topology.waitForSubflows(in: topology.gw, remotePort: 8443) { view in
+                    view.first?.contains { $0.remote == "198.18.2.2" } == true
+                }
+                #expect(view.first?.contains { $0.remote == "198.18.2.2" } == true, "no subflow to 198.18.2.2: \(view)")
+                let sent = try HashPeer.report(try await client.expectSuccess(seconds: 60).stdout, from: "bulk")
+                let served = try HashPeer.report(try await server.expectSuccess(seconds: 30).stdout, from: "serve")
+                RelayExpectations.intact(client: sent, server: served, bytes: bytes, "announce")
 
-/// `[runtime] announce` on the converter: ADD_ADDR of its other uplink's address.
-@Suite(
-    "path manager: the converter announces addresses",
-    .serialized,
-    .enabled(if: NetworkTestEnvironment.shouldRun, NetworkTestEnvironment.skipReason),
-    .timeLimit(.minutes(2))
-)
-struct AnnounceNetworkTests {
-    @Test("the gateway's kernel path manager opens a subflow to the announced address; withdrawn at stop")
-    func announcedAddressGetsASubflow() async throws {
-        try await RelayTestHarness.run(tag: "an", rate: "50mbit") { harness, topology in
-            let converterConfig = PathManagerNetworkTests.converterConfig.replacingOccurrences(
-                of: "workers = 2",
-                with: "workers = 2\nannounce = [\"198.18.2.2\"]"
-            )
-            let converter = try harness.startRelay("converter", in: topology.srv, config: converterConfig)
-            let gateway = try harness.startRelay(
-                "gateway",
-                in: topology.gw,
-                config: ForwardConvertNetworkTests.forwarderConfig
-            )
-            try await converter.waitListening(on: 8443, in: topology, namespace: topology.srv)
-            try await gateway.waitListening(on: 8000, in: topology, namespace: topology.gw)
-            let endpoints = try await ShellCommand.run(["ip", "-n", topology.srv, "mptcp", "endpoint", "show"])
-            #expect(endpoints.stdout.contains("198.18.2.2 id 230 signal"), "\(endpoints.stdout)")
-
-            let bytes = 8 * PathManagerNetworkTests.mebibyte
-            let server = try await harness.serve("198.19.0.2:5201", bytes: bytes, in: topology.dst, name: "serve")
-            let client = try harness.send("198.18.0.1:8000", bytes: bytes, in: topology.cli, name: "bulk")
-            let view = try await topology.waitForSubflows(in: topology.gw, remotePort: 8443) { view in
-                view.first?.contains { $0.remote == "198.18.2.2" } == true
+                await converter.stop()
+                let after = try await ShellCommand.run(["ip", "-n", topology.srv, "mptcp", "endpoint", "show"])
+                #expect(
+                    !after.stdout.contains("198.18.2.2"),
+                    "the signal endpoint is withdrawn at stop: \(after.stdout)"
+                )
             }
-            #expect(view.first?.contains { $0.remote == "198.18.2.2" } == true, "no subflow to 198.18.2.2: \(view)")
-            let sent = try HashPeer.report(try await client.expectSuccess(seconds: 60).stdout, from: "bulk")
-            let served = try HashPeer.report(try await server.expectSuccess(seconds: 30).stdout, from: "serve")
-            RelayExpectations.intact(client: sent, server: served, bytes: bytes, "announce")
-
-            await converter.stop()
-            let after = try await ShellCommand.run(["ip", "-n", topology.srv, "mptcp", "endpoint", "show"])
-            #expect(!after.stdout.contains("198.18.2.2"), "the signal endpoint is withdrawn at stop: \(after.stdout)")
         }
     }
 }
