@@ -46,6 +46,8 @@ public final class PathManagerService: @unchecked Sendable {
     /// A pipe: `stop()` writes a byte into `stopPipe[1]`, `run()` polls `stopPipe[0]`.
     let stopPipe: [Int32]
     var previousSysctl: PathManagerSysctl?
+    /// Where the replaced setting is saved, for a relay that starts after this one was killed.
+    var stateFile: PathManagerStateFile?
     /// The backup flag of every managed subflow, by local endpoint, for `/connections` (read by other threads).
     private let publishedBackups = Mutex<[Endpoint: Bool]>([:])
 
@@ -175,6 +177,7 @@ public final class PathManagerService: @unchecked Sendable {
                     "restored the namespace's MPTCP path manager",
                     metadata: ["sysctl": "net.mptcp.\(previous.file)", "value": "\(previous.value)"]
                 )
+                stateFile?.remove()
             } catch {
                 logger.error("could not restore the MPTCP path manager setting", metadata: ["error": "\(error)"])
             }
@@ -191,10 +194,28 @@ public final class PathManagerService: @unchecked Sendable {
                 hint: "this kernel has no MPTCP userspace path manager (Linux 5.19 or later needed)"
             )
         }
+        let stateFile = PathManagerStateFile.forCurrentNamespace()
         guard !current.isUserspace else {
-            logger.notice("the namespace already uses the userspace MPTCP path manager; leaving it so at stop")
+            if let saved = stateFile?.load() {
+                // A relay before us switched it and could not switch it back (killed): do it at our stop.
+                previousSysctl = saved
+                self.stateFile = stateFile
+                logger.notice(
+                    "the namespace already uses the userspace MPTCP path manager, left by a relay that did not stop cleanly; restoring the saved setting at stop",
+                    metadata: ["sysctl": "net.mptcp.\(saved.file)", "value": "\(saved.value)"]
+                )
+            } else {
+                logger.notice("the namespace already uses the userspace MPTCP path manager; leaving it so at stop")
+            }
             return
         }
+        if let stateFile, !stateFile.save(current) {
+            logger.warning(
+                "could not save the MPTCP path manager setting; a relay killed before its stop would leave the namespace on userspace",
+                metadata: ["file": "\(stateFile.path)"]
+            )
+        }
+        self.stateFile = stateFile
         do {
             try userspace.apply()
         } catch {

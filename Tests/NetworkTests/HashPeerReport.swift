@@ -6,6 +6,8 @@ struct HashPeerReport: Decodable, Equatable {
     var receivedSHA256: String
     /// Seconds from the first received byte to the last.
     var receiveSeconds: Double = 0
+    /// The median of the bytes received in each whole second: the steady-state goodput.
+    var medianSecondBytes: Int = 0
 
     enum CodingKeys: String, CodingKey {
         case sent
@@ -13,5 +15,6 @@ struct HashPeerReport: Decodable, Equatable {
         case received
         case receivedSHA256 = "received_sha256"
         case receiveSeconds = "receive_seconds"
+        case medianSecondBytes = "median_second_bytes"
     }
 }

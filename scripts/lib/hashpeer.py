@@ -11,7 +11,8 @@ Each finished connection prints one JSON line on stdout:
     {"sent": N, "sent_sha256": "...", "received": M, "received_sha256": "...", "receive_seconds": S,
      "max_gap_seconds": G}
 where S is the time from the first received byte to the last (goodput = M / S), and G the longest
-time between two reads that returned data (the worst stall, e.g. during a failover).
+time between two reads that returned data (the worst stall, e.g. during a failover); and
+"median_second_bytes", the median of the bytes received in each whole second (steady-state goodput).
 Every socket operation has a timeout (--timeout, default 60 s); any error, reset or timeout is
 printed on stderr and makes the exit status non-zero. Standard library only.
 """
@@ -64,6 +65,7 @@ class Transfer:
         self.first_byte_at = None
         self.last_byte_at = None
         self.max_gap = 0.0
+        self.second_bins = []  # bytes received in each whole second after the first byte
         self.errors = []
 
     def _send(self):
@@ -91,6 +93,10 @@ class Transfer:
                 elif now - self.last_byte_at > self.max_gap:
                     self.max_gap = now - self.last_byte_at
                 self.last_byte_at = now
+                second = int(now - self.first_byte_at)
+                while len(self.second_bins) <= second:
+                    self.second_bins.append(0)
+                self.second_bins[second] += len(data)
                 self.received_hash.update(data)
                 self.received += len(data)
         except Exception as error:  # noqa: BLE001 - every failure is reported
@@ -109,6 +115,9 @@ class Transfer:
             "received_sha256": self.received_hash.hexdigest(),
             "receive_seconds": (self.last_byte_at - self.first_byte_at) if self.first_byte_at else 0.0,
             "max_gap_seconds": self.max_gap,
+            # Steady-state goodput: the median of the whole seconds (the last, partial one left out).
+            "median_second_bytes": sorted(self.second_bins[:-1])[(len(self.second_bins) - 1) // 2]
+            if len(self.second_bins) > 1 else 0,
         }
 
 
