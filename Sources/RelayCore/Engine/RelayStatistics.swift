@@ -46,6 +46,15 @@ public final class RelayStatistics: @unchecked Sendable {
         cell(worker: worker, listener: listener, slot).pointee.wrappingAdd(amount, ordering: .relaxed)
     }
 
+    /// Counter `slot` of `worker`, summed over its listeners (for the worker's own stop line).
+    func total(worker: Int, _ slot: Int) -> UInt64 {
+        var sum: UInt64 = 0
+        for listener in listenerNames.indices {
+            sum &+= cell(worker: worker, listener: listener, slot).pointee.load(ordering: .relaxed)
+        }
+        return sum
+    }
+
     /// Counter `slot` of `listener`, summed over the workers.
     public func total(listener: Int, _ slot: Int) -> UInt64 {
         var sum: UInt64 = 0

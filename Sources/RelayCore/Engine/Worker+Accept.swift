@@ -43,10 +43,8 @@ extension Worker {
 
     /// Takes a slot for a new accepted socket and starts its role's first step.
     private func startConnection(fd: Int32, listenerIndex: Int) {
-        counters.accepted += 1
         statistics.add(worker: index, listener: listenerIndex, RelayStatistics.Slot.accepted)
         guard let free = freeSlots.popLast() else {
-            counters.refusedFull += 1
             statistics.add(worker: index, listener: listenerIndex, RelayStatistics.Slot.refusedFull)
             SocketCalls.setLingerZero(fd)
             close(fd)
@@ -93,7 +91,6 @@ extension Worker {
             let destination = SocketAddress.local(of: fd)?.endpoint
             slots[slotIndex].destination = destination
             guard let destination, !wouldLoop(destination) else {
-                counters.loopsRefused += 1
                 return fail(slotIndex, .loopRefused)
             }
             dial(slotIndex, to: listeners[listenerIndex].upstreamAddress!, mptcp: true, mark: spec.upstreamMark)
@@ -101,7 +98,6 @@ extension Worker {
             let multipath = CLiburing_mptcp_is_active(fd) == 1
             slots[slotIndex].multipath = multipath
             if !multipath {
-                counters.fallbacks += 1
                 statistics.add(worker: index, listener: listenerIndex, RelayStatistics.Slot.fallbacks)
             }
             if let backend, let address = listeners[listenerIndex].backendAddress {
@@ -162,7 +158,6 @@ extension Worker {
         let policyIndex = board.plan.policyIndex(for: destination)
         slots[slotIndex].policy = UInt8(policyIndex)
         guard let (path, source) = board.initialPath(policy: policyIndex, upstream: upstream.address) else {
-            counters.noPath += 1
             fail(slotIndex, .noPath)
             return false
         }
@@ -179,11 +174,8 @@ extension Worker {
             slots[slotIndex].pathKey = key
         }
         if let congestion = board.plan.policies[policyIndex].congestion {
-            do {
-                try SocketCalls.setCongestionControl(fd, congestion)
-            } catch {
-                counters.congestionRefused += 1
-            }
+            // A name the kernel does not know leaves the connection on the system default.
+            try? SocketCalls.setCongestionControl(fd, congestion)
         }
         return true
     }

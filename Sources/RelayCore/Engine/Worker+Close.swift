@@ -55,7 +55,6 @@ extension Worker {
             state.pointee.pipe = .none
         }
         logClose(slot.pointee)
-        if slot.pointee.result == .completed { counters.completed += 1 } else { counters.failed += 1 }
         let listener = slot.pointee.listener
         statistics.add(worker: index, listener: listener, RelayStatistics.Slot.closed(slot.pointee.result.labelIndex))
         switch slot.pointee.result {
@@ -70,8 +69,6 @@ extension Worker {
         default:
             break
         }
-        counters.bytesUp += slot.pointee.toUpstream.bytes
-        counters.bytesDown += slot.pointee.toDownstream.bytes
         slot.pointee.phase = .free
         slot.pointee.downstream = -1
         slot.pointee.upstream = -1

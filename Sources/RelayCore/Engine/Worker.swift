@@ -35,7 +35,6 @@ final class Worker {
     var wakeBuffer: UnsafeMutablePointer<UInt64>
     let tickInterval: UnsafeMutablePointer<__kernel_timespec>
     var stopping = false
-    var counters = WorkerCounters()
     /// This host's addresses: transparent connections to them would loop.
     let localAddresses: Set<IPAddress>
     /// Paths and policies shared with the path manager; nil when paths are not managed.
@@ -134,18 +133,24 @@ final class Worker {
                 }
             } while handled == ring.completionBatch
         }
+        // The totals of this worker's own statistics blocks, over its listeners.
+        let total = { (slot: Int) in self.statistics.total(worker: self.index, slot) }
+        let closed = { (result: ConnectionResult) in total(RelayStatistics.Slot.closed(result.labelIndex)) }
+        let allClosed = ConnectionResult.labels.indices.reduce(UInt64(0)) {
+            $0 &+ total(RelayStatistics.Slot.closed($1))
+        }
         logger.info(
             "worker stopped",
             metadata: [
-                "accepted": "\(counters.accepted)",
-                "completed": "\(counters.completed)",
-                "failed": "\(counters.failed)",
-                "mptcp_fallbacks": "\(counters.fallbacks)",
-                "loops_refused": "\(counters.loopsRefused)",
-                "no_path": "\(counters.noPath)",
-                "refused_table_full": "\(counters.refusedFull)",
-                "bytes_up": "\(counters.bytesUp)",
-                "bytes_down": "\(counters.bytesDown)",
+                "accepted": "\(total(RelayStatistics.Slot.accepted))",
+                "completed": "\(closed(.completed))",
+                "failed": "\(allClosed &- closed(.completed))",
+                "mptcp_fallbacks": "\(total(RelayStatistics.Slot.fallbacks))",
+                "loops_refused": "\(closed(.loopRefused))",
+                "no_path": "\(closed(.noPath))",
+                "refused_table_full": "\(total(RelayStatistics.Slot.refusedFull))",
+                "bytes_up": "\(total(RelayStatistics.Slot.bytesToUpstream))",
+                "bytes_down": "\(total(RelayStatistics.Slot.bytesToDownstream))",
             ]
         )
     }
