@@ -32,7 +32,7 @@ extension PathManagerService {
         switch event.kind {
         case .created:
             guard event.serverSide != true, let local = event.localEndpoint, let remote = event.remoteEndpoint,
-                let path = pathIndex(of: local.address)
+                let path = board.path(of: local.address)
             else { return false }
             let key = ConnectionKey(path: path, ipv6: !local.address.isIPv4, port: local.port)
             guard let policy = board.policy(of: key) else { return false }
@@ -50,7 +50,7 @@ extension PathManagerService {
             return true
         case .subflowEstablished:
             guard var connection = connections[event.token], let local = event.localEndpoint,
-                let remote = event.remoteEndpoint, let path = pathIndex(of: local.address)
+                let remote = event.remoteEndpoint, let path = board.path(of: local.address)
             else { return false }
             connection.creating &= ~(1 << UInt64(path))
             if !connection.subflows.contains(where: { $0.local == local && $0.remote == remote }) {
@@ -68,7 +68,7 @@ extension PathManagerService {
             return true
         case .subflowClosed:
             guard var connection = connections[event.token], let local = event.localEndpoint,
-                let path = pathIndex(of: local.address)
+                let path = board.path(of: local.address)
             else { return false }
             let known = connection.subflows.contains { $0.local == local }
             connection.subflows.removeAll { $0.local == local }
@@ -95,11 +95,6 @@ extension PathManagerService {
         default:
             return false
         }
-    }
-
-    /// The path whose current source address is `address`.
-    func pathIndex(of address: IPAddress) -> Int? {
-        statuses.indices.first { statuses[$0].v4 == address || statuses[$0].v6 == address }
     }
 
     /// Re-plans every connection (after a path changed, and periodically for hold-offs that ended).

@@ -20,14 +20,8 @@ struct PathManagerStateFile {
 
     /// The setting a previous run saved, if its file is there.
     func load() -> PathManagerSysctl? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 128)
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard count > 0 else { return nil }
-        let text = String(decoding: buffer[0..<count], as: UTF8.self)
-        let parts = text.split(separator: "=", maxSplits: 1).map { String($0.filter { $0 != "\n" && $0 != "\r" }) }
+        guard let text = SmallTextFile.read(path) else { return nil }
+        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
         guard parts.count == 2, ["path_manager", "pm_type"].contains(parts[0]), !parts[1].isEmpty else { return nil }
         return PathManagerSysctl(file: parts[0], value: parts[1])
     }
@@ -35,12 +29,7 @@ struct PathManagerStateFile {
     /// Saves `setting`; returns false when the file cannot be written.
     func save(_ setting: PathManagerSysctl) -> Bool {
         _ = mkdir(Self.directory, 0o755)
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        let text = "\(setting.file)=\(setting.value)\n"
-        let written = text.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
-        return written == text.utf8.count
+        return SmallTextFile.write(path, "\(setting.file)=\(setting.value)", create: true).errno == 0
     }
 
     /// Removes the file (the setting is restored).

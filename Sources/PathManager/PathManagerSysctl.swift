@@ -15,7 +15,7 @@ public struct PathManagerSysctl: Sendable, Equatable {
     /// The current setting of this thread's network namespace, or nil when neither file exists.
     public static func current() -> PathManagerSysctl? {
         for file in ["path_manager", "pm_type"] {
-            if let value = read(directory + file) {
+            if let value = SmallTextFile.read(directory + file) {
                 return PathManagerSysctl(file: file, value: value)
             }
         }
@@ -33,24 +33,7 @@ public struct PathManagerSysctl: Sendable, Equatable {
 
     /// Writes this setting; throws the errno text when the kernel refuses it.
     public func apply() throws(PathManagerError) {
-        let path = Self.directory + file
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw PathManagerError("open(\(path))", errno: errno) }
-        defer { close(fd) }
-        let text = value + "\n"
-        let written = text.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
-        guard written == text.utf8.count else { throw PathManagerError("write(\(path), \(value))", errno: errno) }
-    }
-
-    private static func read(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 64)
-        let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-        guard count > 0 else { return nil }
-        var text = String(decoding: buffer[0..<count], as: UTF8.self)
-        while text.last == "\n" { text.removeLast() }
-        return text
+        let failure = SmallTextFile.write(Self.directory + file, value, create: false)
+        guard failure.errno == 0 else { throw PathManagerError(failure.call, errno: failure.errno) }
     }
 }
