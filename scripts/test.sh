@@ -16,6 +16,9 @@ scripts/validate.sh
 # that it reuses this build instead of starting another one.
 build_flags=(-Xswiftc -warnings-as-errors)
 
+echo "test: python3 scripts/lib/test_hashpeer.py (the integrity peer's own checks)"
+python3 scripts/lib/test_hashpeer.py
+
 echo "test: swift build --build-tests ${build_flags[*]}"
 swift build --build-tests "${build_flags[@]}"
 

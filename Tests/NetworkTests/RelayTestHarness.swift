@@ -149,12 +149,12 @@ enum RelayExpectations {
         )
         #expect(
             server.receivedSHA256 == client.sentSHA256,
-            "\(label): upstream data corrupted",
+            "\(label): upstream data corrupted\(server.patternSummary)",
             sourceLocation: sourceLocation
         )
         #expect(
             client.receivedSHA256 == server.sentSHA256,
-            "\(label): downstream data corrupted",
+            "\(label): downstream data corrupted\(client.patternSummary)",
             sourceLocation: sourceLocation
         )
     }
