@@ -96,6 +96,13 @@ public actor MetricsCollector {
                 listener: listener,
                 slot: RelayStatistics.Slot.fallbacks
             )
+            feed(
+                "mptcp_relay_stalled_reads_recovered_total",
+                [label],
+                "Reads that found bytes waiting although the socket's readiness never fired (a kernel MPTCP stall).",
+                listener: listener,
+                slot: RelayStatistics.Slot.stalledReadsRecovered
+            )
             for (index, code) in ConvertErrorCode.allCases.enumerated() {
                 feed(
                     "mptcp_relay_convert_errors_total",

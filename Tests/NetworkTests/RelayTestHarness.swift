@@ -75,8 +75,21 @@ final class RelayTestHarness {
     }
 
     /// `HashPeer.serve` with the scratch directory; the peer is stopped at teardown.
-    func serve(_ endpoint: String, bytes: Int, in namespace: String, name: String) async throws -> ChildProcess {
-        let peer = try await HashPeer.serve(endpoint, bytes: bytes, in: namespace, name: name, directory: scratch)
+    func serve(
+        _ endpoint: String,
+        bytes: Int,
+        in namespace: String,
+        name: String,
+        count: Int = 1
+    ) async throws -> ChildProcess {
+        let peer = try await HashPeer.serve(
+            endpoint,
+            bytes: bytes,
+            in: namespace,
+            name: name,
+            directory: scratch,
+            count: count
+        )
         peers.append(peer)
         return peer
     }

@@ -115,12 +115,13 @@ enum HashPeer {
         bytes: Int,
         in namespace: String,
         name: String,
-        directory: URL
+        directory: URL,
+        count: Int = 1
     ) async throws -> ChildProcess {
         let child = try ChildProcess(
             [
                 "ip", "netns", "exec", namespace, "python3", NetworkTestEnvironment.hashPeer.path, "serve",
-                "--listen", endpoint, "--bytes", String(bytes), "--timeout", "30",
+                "--listen", endpoint, "--bytes", String(bytes), "--timeout", "30", "--count", String(count),
             ],
             name: name,
             directory: directory
@@ -153,6 +154,13 @@ enum HashPeer {
             name: name,
             directory: directory
         )
+    }
+
+    /// Every JSON report line of a peer's standard output (one per connection).
+    static func reports(_ stdout: String, from name: String) throws -> [HashPeerReport] {
+        try stdout.split(separator: "\n").filter { $0.hasPrefix("{") }.map { line in
+            try JSONDecoder().decode(HashPeerReport.self, from: Data(line.utf8))
+        }
     }
 
     /// The last JSON report line of a peer's standard output.

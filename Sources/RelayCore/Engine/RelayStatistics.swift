@@ -91,10 +91,14 @@ public final class RelayStatistics: @unchecked Sendable {
             histogramStart + RelayStatistics.connectBuckets.count + 1 + bucket
         }
 
+        /// Reads that found bytes on a socket whose readiness poll had not fired (the MPTCP stall that
+        /// `Worker.probeStalledReads` works around, docs/RELIABILITY.md).
+        public static let stalledReadsRecovered = histogramStart + 2 * (RelayStatistics.connectBuckets.count + 1)
+
         static let codeCount = ConvertErrorCode.allCases.count
         static let closedEnd = 5 + ConnectionResult.labels.count
         static let histogramStart = closedEnd + 2 * codeCount + DestinationRefusal.allLabels.count
-        static let blockSize = histogramStart + 2 * (RelayStatistics.connectBuckets.count + 1)
+        static let blockSize = stalledReadsRecovered + 1
     }
 
     /// The histogram bucket of a connect that took `nanoseconds`.

@@ -220,6 +220,8 @@ extension Worker {
                 fail(slotIndex, .headerTimeout)
             case .relaying where now &- slot.lastActivity > idleLimit:
                 fail(slotIndex, .idleTimeout)
+            case .relaying, .awaitingResponse:
+                probeStalledReads(slotIndex)
             default:
                 break
             }

@@ -1,0 +1,58 @@
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Worker {
+    /// Ticks of silence before the first probe; later probes come after 2×, 4×, 8×… as long (so an idle
+    /// connection costs a few reads over its life, not four a second).
+    static let stallProbeFirstTicks: UInt64 = 4
+
+    /// Reads once, without waiting for readiness, from each side of a connection that has been silent
+    /// for 1, 2, 4, 8… seconds while a read poll is armed on it.
+    ///
+    /// Linux's MPTCP (seen on 6.18, docs/RELIABILITY.md) can leave received bytes in a subflow's queue
+    /// after subflows were destroyed and created: `recv` returns them, but `poll` never reports POLLIN,
+    /// so a reader driven by readiness alone waits forever and the peer ends it with a reset. A read
+    /// moves the bytes to the MPTCP socket; what it returns is relayed as usual and counted in
+    /// `stalledReadsRecovered`. A read that finds nothing leaves the armed poll as it was.
+    func probeStalledReads(_ slotIndex: Int) {
+        let silentTicks = (now &- slots[slotIndex].lastActivity) / Worker.tickNanoseconds
+        guard silentTicks >= Worker.stallProbeFirstTicks, silentTicks & (silentTicks &- 1) == 0 else { return }
+        if slots[slotIndex].phase == .awaitingResponse {
+            guard slots[slotIndex].armed.contains(.upstreamIn) else { return }
+            let before = slots[slotIndex].headerFilled
+            readResponse(slotIndex)
+            if slots[slotIndex].phase != .awaitingResponse || slots[slotIndex].headerFilled != before {
+                countRecoveredStall(listener: slots[slotIndex].listener)
+            }
+            return
+        }
+        probeStalledRead(slotIndex, .toUpstream, armed: .downstreamIn)
+        probeStalledRead(slotIndex, .toDownstream, armed: .upstreamIn)
+    }
+
+    /// One direction of `probeStalledReads`: pumps it once if it waits for its source to become readable.
+    private func probeStalledRead(_ slotIndex: Int, _ direction: DirectionID, armed bit: ArmedOperations) {
+        guard slots[slotIndex].phase == .relaying, slots[slotIndex].armed.contains(bit) else { return }
+        let state = Worker.directionState(slots + slotIndex, direction)
+        guard !state.pointee.finished, state.pointee.buffered == 0 else { return }
+        let listener = slots[slotIndex].listener
+        let moved = state.pointee.bytes
+        pump(slotIndex, direction)
+        if slots[slotIndex].phase == .free || state.pointee.bytes != moved || state.pointee.sourceEnded
+            || state.pointee.buffered > 0
+        {
+            countRecoveredStall(listener: listener)
+        }
+    }
+
+    private func countRecoveredStall(listener: Int) {
+        statistics.add(worker: index, listener: listener, RelayStatistics.Slot.stalledReadsRecovered)
+        logger.debug(
+            "a read found bytes that readiness never reported",
+            metadata: ["listener": "\(listeners[listener].spec.name)"]
+        )
+    }
+}
