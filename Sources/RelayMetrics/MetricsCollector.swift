@@ -103,6 +103,13 @@ public actor MetricsCollector {
                 listener: listener,
                 slot: RelayStatistics.Slot.stalledReadsRecovered
             )
+            feed(
+                "mptcp_relay_accept_failures_total",
+                [label],
+                "Accepts that failed, out of descriptors (EMFILE) or memory above all; accept then pauses 100 ms.",
+                listener: listener,
+                slot: RelayStatistics.Slot.acceptFailures
+            )
             for (index, code) in ConvertErrorCode.allCases.enumerated() {
                 feed(
                     "mptcp_relay_convert_errors_total",

@@ -7,13 +7,23 @@ final class RelayProcess {
     let configURL: URL
     let child: ChildProcess
 
-    /// Writes `config` and starts the relay in `namespace` with `--log-level debug`.
-    init(name: String, namespace: String, binary: URL, config: String, directory: URL) throws {
+    /// Writes `config` and starts the relay in `namespace` with `--log-level debug`, behind `wrapper` (a
+    /// command that runs the rest, e.g. `prlimit --nofile=64 --`) when one is given.
+    init(
+        name: String,
+        namespace: String,
+        binary: URL,
+        config: String,
+        directory: URL,
+        wrapper: [String] = []
+    ) throws {
         self.name = name
         self.configURL = directory.appendingPathComponent("\(name).toml")
         try config.write(to: configURL, atomically: true, encoding: .utf8)
         self.child = try ChildProcess(
-            ["ip", "netns", "exec", namespace, binary.path, "run", "--config", configURL.path, "--log-level", "debug"],
+            ["ip", "netns", "exec", namespace] + wrapper + [
+                binary.path, "run", "--config", configURL.path, "--log-level", "debug",
+            ],
             name: name,
             directory: directory
         )

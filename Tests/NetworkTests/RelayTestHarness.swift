@@ -61,14 +61,21 @@ final class RelayTestHarness {
         await harness.tearDown(keep: NetworkTestEnvironment.keepScratch)
     }
 
-    /// Starts `mptcp-relay run` with `config` in `namespace`; it is stopped at teardown.
-    func startRelay(_ name: String, in namespace: String, config: String) throws -> RelayProcess {
+    /// Starts `mptcp-relay run` with `config` in `namespace` (behind `wrapper`, if any); it is stopped
+    /// at teardown.
+    func startRelay(
+        _ name: String,
+        in namespace: String,
+        config: String,
+        wrapper: [String] = []
+    ) throws -> RelayProcess {
         let relay = try RelayProcess(
             name: name,
             namespace: namespace,
             binary: binary,
             config: config,
-            directory: scratch
+            directory: scratch,
+            wrapper: wrapper
         )
         relays.append(relay)
         return relay

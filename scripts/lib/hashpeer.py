@@ -6,6 +6,7 @@ serve --listen ADDR:PORT --bytes N [--count K] [--mptcp]
     (SHA-256 of what arrived) while sending N random bytes, then shutdown(SHUT_WR).
 send --connect ADDR:PORT --bytes N [--mptcp]
     The mirror image on the client side.
+--reset-after BYTES (either side): send BYTES, then reset the connection instead of finishing.
 
 Each finished connection prints one JSON line on stdout:
     {"sent": N, "sent_sha256": "...", "received": M, "received_sha256": "...", "receive_seconds": S,
@@ -31,7 +32,9 @@ import hashlib
 import json
 import os
 import random
+import select
 import socket
+import struct
 import sys
 import threading
 import time
@@ -224,7 +227,7 @@ class PatternChecker:
 class Transfer:
     """Sends `nbytes` bytes and receives until EOF on one connected socket, concurrently."""
 
-    def __init__(self, sock, nbytes, label, data="pattern", direction=0):
+    def __init__(self, sock, nbytes, label, data="pattern", direction=0, reset_after=None):
         self.sock = sock
         self.nbytes = nbytes
         self.label = label
@@ -232,6 +235,8 @@ class Transfer:
         self.direction = direction  # the direction this end sends in
         self.connection = random.getrandbits(16)
         self.checker = PatternChecker(1 - direction) if data == "pattern" else None
+        self.reset_after = reset_after
+        self.was_reset = False
         self.sent = 0
         self.sent_hash = hashlib.sha256()
         self.received = 0
@@ -246,7 +251,15 @@ class Transfer:
         try:
             remaining = self.nbytes
             while remaining > 0:
+                if self.reset_after is not None and self.sent >= self.reset_after:
+                    # A peer that dies mid-transfer: SO_LINGER {1, 0} makes run()'s close() send a reset,
+                    # once the receiving loop (which polls for this flag) has let go of the socket.
+                    self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.was_reset = True
+                    return
                 size = min(CHUNK, remaining)
+                if self.reset_after is not None:
+                    size = min(size, self.reset_after - self.sent)
                 if self.data == "pattern":
                     chunk = pattern_bytes(self.direction, self.connection, self.sent, size)
                 else:
@@ -261,7 +274,9 @@ class Transfer:
 
     def _receive(self):
         try:
-            while True:
+            while not self.was_reset:
+                if self.reset_after is not None and not select.select([self.sock], [], [], 0.1)[0]:
+                    continue
                 data = self.sock.recv(CHUNK)
                 if not data:
                     break
@@ -280,7 +295,8 @@ class Transfer:
                 if self.checker:
                     self.checker.feed(data)
         except Exception as error:  # noqa: BLE001 - every failure is reported
-            self.errors.append(f"receive after {self.received} bytes: {error!r}")
+            if not self.was_reset:
+                self.errors.append(f"receive after {self.received} bytes: {error!r}")
 
     def run(self):
         sender = threading.Thread(target=self._send, daemon=True)
@@ -332,7 +348,7 @@ def serve(args):
 
     def handle(conn, peer):
         label = f"serve {peer[0]}:{peer[1]}"
-        transfer = Transfer(conn, args.bytes, label, args.data, direction=1)
+        transfer = Transfer(conn, args.bytes, label, args.data, direction=1, reset_after=args.reset_after)
         result = transfer.run()
         report(label, transfer, result)
         if transfer.errors:
@@ -372,7 +388,7 @@ def send(args):
         sock.close()
         return 1
     label = f"send {args.connect}"
-    transfer = Transfer(sock, args.bytes, label, args.data, direction=0)
+    transfer = Transfer(sock, args.bytes, label, args.data, direction=0, reset_after=args.reset_after)
     result = transfer.run()
     report(label, transfer, result)
     return 1 if transfer.errors else 0
@@ -392,6 +408,8 @@ def main(argv):
         sub.add_argument("--data", choices=("pattern", "random"), default="pattern",
                          help="what to send (default pattern: checked word by word on arrival)")
         sub.add_argument("--mptcp", action="store_true", help="use IPPROTO_MPTCP sockets")
+        sub.add_argument("--reset-after", type=int, metavar="BYTES",
+                         help="after sending BYTES, reset the connection (SO_LINGER 0): a peer that dies")
         sub.add_argument("--timeout", type=float, default=60.0, help="seconds per socket operation")
     args = parser.parse_args(argv)
     if args.bytes < 0:

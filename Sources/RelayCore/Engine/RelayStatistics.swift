@@ -98,7 +98,9 @@ public final class RelayStatistics: @unchecked Sendable {
         static let codeCount = ConvertErrorCode.allCases.count
         static let closedEnd = 5 + ConnectionResult.labels.count
         static let histogramStart = closedEnd + 2 * codeCount + DestinationRefusal.allLabels.count
-        static let blockSize = stalledReadsRecovered + 1
+        /// Accept completions that failed (EMFILE and the like; accept then pauses briefly).
+        public static let acceptFailures = stalledReadsRecovered + 1
+        static let blockSize = acceptFailures + 1
     }
 
     /// The histogram bucket of a connect that took `nanoseconds`.

@@ -20,20 +20,16 @@ extension Worker {
     func accepted(listenerIndex: Int, result: Int32, more: Bool) {
         if !more {
             listeners[listenerIndex].acceptArmed = false
-            if listeners[listenerIndex].open && !stopping { armAccept(listenerIndex) }
         }
         if result < 0 {
             if result != -ECANCELED && result != -EAGAIN {
-                logger.warning(
-                    "accept failed",
-                    metadata: [
-                        "listener": "\(listeners[listenerIndex].spec.name)",
-                        "error": "\(SystemCallError.text(-result))",
-                    ]
-                )
+                acceptFailed(listenerIndex, errno: -result)
             }
-            return
         }
+        if !more && listeners[listenerIndex].open && !stopping && listeners[listenerIndex].acceptPausedUntil == 0 {
+            armAccept(listenerIndex)
+        }
+        if result < 0 { return }
         if stopping {
             close(result)
             return
@@ -185,11 +181,7 @@ extension Worker {
         guard !stopping else { return }
         stopping = true
         for listenerIndex in listeners.indices where listeners[listenerIndex].open {
-            if listeners[listenerIndex].acceptArmed {
-                let sqe = ring.submissionEntry()
-                io_uring_prep_cancel64(sqe, OperationTag(kind: .accept, slot: UInt32(listenerIndex)).raw, 0)
-                io_uring_sqe_set_data64(sqe, OperationTag(kind: .cancel, slot: 0).raw)
-            }
+            if listeners[listenerIndex].acceptArmed { cancelAccept(listenerIndex) }
             close(listeners[listenerIndex].fd)
             listeners[listenerIndex].open = false
         }
@@ -226,6 +218,7 @@ extension Worker {
                 break
             }
         }
+        resumePausedAccepts()
     }
 
     static func nanoseconds(_ duration: Duration) -> UInt64 {

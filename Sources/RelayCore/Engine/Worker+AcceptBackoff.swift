@@ -1,0 +1,60 @@
+internal import CLiburing
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Worker {
+    /// How long accept pauses after running out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM).
+    static let acceptPauseNanoseconds: UInt64 = 100_000_000
+    /// At most one "accept failed" line per listener and interval; the line says how many it stands for.
+    static let acceptLogIntervalNanoseconds: UInt64 = 10_000_000_000
+
+    /// An accept completion failed. Out of descriptors or memory, the connection stays in the listen
+    /// backlog and a new accept would fail at once again: accept pauses (the tick resumes it) instead of
+    /// spinning, and live connections keep their descriptors. Failures are counted and logged at most
+    /// once per interval.
+    func acceptFailed(_ listenerIndex: Int, errno code: Int32) {
+        statistics.add(worker: index, listener: listenerIndex, RelayStatistics.Slot.acceptFailures)
+        if code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM {
+            listeners[listenerIndex].acceptPausedUntil = now &+ Worker.acceptPauseNanoseconds
+            if listeners[listenerIndex].acceptArmed {
+                // A multishot accept that is still armed would go on failing: cancel it until the pause ends.
+                cancelAccept(listenerIndex)
+            }
+        }
+        listeners[listenerIndex].acceptFailuresUnlogged += 1
+        let last = listeners[listenerIndex].acceptFailureLoggedAt
+        if last != 0 && now &- last < Worker.acceptLogIntervalNanoseconds { return }
+        logger.warning(
+            "accept failed",
+            metadata: [
+                "listener": "\(listeners[listenerIndex].spec.name)",
+                "error": "\(SystemCallError.text(code))",
+                "failures": "\(listeners[listenerIndex].acceptFailuresUnlogged)",
+                "next": code == EMFILE || code == ENFILE
+                    ? "raise the open-file limit (LimitNOFILE, ulimit -n) or lower max_connections"
+                    : "accept is retried",
+            ]
+        )
+        listeners[listenerIndex].acceptFailuresUnlogged = 0
+        listeners[listenerIndex].acceptFailureLoggedAt = now
+    }
+
+    /// Cancels a listener's armed multishot accept; its last completion then arrives with ECANCELED.
+    func cancelAccept(_ listenerIndex: Int) {
+        let sqe = ring.submissionEntry()
+        io_uring_prep_cancel64(sqe, OperationTag(kind: .accept, slot: UInt32(listenerIndex)).raw, 0)
+        io_uring_sqe_set_data64(sqe, OperationTag(kind: .cancel, slot: 0).raw)
+    }
+
+    /// From the tick: re-arms the accepts whose pause is over.
+    func resumePausedAccepts() {
+        for listenerIndex in listeners.indices where listeners[listenerIndex].acceptPausedUntil != 0 {
+            guard now >= listeners[listenerIndex].acceptPausedUntil else { continue }
+            listeners[listenerIndex].acceptPausedUntil = 0
+            if !stopping { armAccept(listenerIndex) }
+        }
+    }
+}
