@@ -62,7 +62,12 @@ extension NetworkTestSuites {
                 let client = try harness.send("198.18.0.1:8001", bytes: bytes, in: topology.cli, name: "after")
                 let sent = try HashPeer.report(try await client.expectSuccess(seconds: 30).stdout, from: "after")
                 let received = try HashPeer.report(try await server.expectSuccess(seconds: 30).stdout, from: "serve")
-                RelayExpectations.intact(client: sent, server: received, bytes: bytes, "after the descriptors came back")
+                RelayExpectations.intact(
+                    client: sent,
+                    server: received,
+                    bytes: bytes,
+                    "after the descriptors came back"
+                )
             }
         }
 
@@ -101,7 +106,13 @@ extension NetworkTestSuites {
                 let (converter, forwarder) = try await Self.startRelays(harness, topology)
                 let bytes = 64 * Self.mebibyte
                 _ = try await harness.serve("198.19.0.2:5201", bytes: bytes, in: topology.dst, name: "serve")
-                let client = try harness.send("198.18.0.1:8000", bytes: bytes, in: topology.cli, name: "send", timeout: 30)
+                let client = try harness.send(
+                    "198.18.0.1:8000",
+                    bytes: bytes,
+                    in: topology.cli,
+                    name: "send",
+                    timeout: 30
+                )
                 try await Task.sleep(nanoseconds: 500_000_000)
                 kill(converter.child.processIdentifier, SIGKILL)
                 // Promptly: well inside the client's own 30 s timeout, which would otherwise end it.
