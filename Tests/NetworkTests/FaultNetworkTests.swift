@@ -132,6 +132,34 @@ extension NetworkTestSuites {
             }
         }
 
+        @Test("a LAN client that vanishes without a FIN: the idle timeout frees the connection on both relays")
+        func halfOpenClient() async throws {
+            try await RelayTestHarness.run(tag: "fh", rate: "20mbit") { harness, topology in
+                let config = Self.forwarderConfig.replacingOccurrences(
+                    of: "workers = 1",
+                    with: "workers = 1\nidle_timeout = 3"
+                )
+                let converter = try harness.startRelay("converter", in: topology.srv, config: Self.converterConfig)
+                let forwarder = try harness.startRelay("forwarder", in: topology.gw, config: config)
+                try await converter.waitListening(on: 8443, in: topology, namespace: topology.srv)
+                try await forwarder.waitListening(on: 8000, in: topology, namespace: topology.gw)
+                let bytes = 64 * Self.mebibyte
+                _ = try await harness.serve("198.19.0.2:5201", bytes: bytes, in: topology.dst, name: "serve")
+                _ = try harness.send("198.18.0.1:8000", bytes: bytes, in: topology.cli, name: "send", timeout: 60)
+                try await Task.sleep(nanoseconds: 700_000_000)
+                // The client's link goes away: no FIN, no reset, nothing more from it.
+                try await ShellCommand.run(["ip", "-n", topology.cli, "link", "set", "eth0", "down"], seconds: 10)
+                try await forwarder.expectLogLine(
+                    containing: ["listener=lan", "result=idle_timeout"],
+                    "the forwarder did not free the half-open connection:\n\(forwarder.log.suffix(1500))"
+                )
+                try await converter.expectLogLine(
+                    containing: ["result=downstream_reset"],
+                    "the converter did not see the forwarder's reset:\n\(converter.log.suffix(1500))"
+                )
+            }
+        }
+
         /// The converter in srv, the forwarder in gw; both listening.
         static func startRelays(
             _ harness: RelayTestHarness,
