@@ -92,7 +92,7 @@ public actor MetricsCollector {
             feed(
                 "mptcp_relay_mptcp_fallbacks_total",
                 [label],
-                "Connections accepted as MPTCP whose client spoke plain TCP.",
+                "MPTCP connections that fell back to plain TCP (accepted on convert, dialed on forward and transparent).",
                 listener: listener,
                 slot: RelayStatistics.Slot.fallbacks
             )

@@ -160,6 +160,51 @@ extension NetworkTestSuites {
             }
         }
 
+        @Test("MPTCP refused on the way: the forwarder counts and logs the fallback once, and bytes still arrive")
+        func upstreamFallback() async throws {
+            try await RelayTestHarness.run(tag: "fb") { harness, topology in
+                let (_, forwarder) = try await Self.startRelays(harness, topology)
+                // A middlebox drops SYNs that carry MP_CAPABLE: the kernel retries without it, falls back to
+                // TCP, and disables active MPTCP for the namespace (`net.mptcp.blackhole_timeout`).
+                try await ShellCommand.run(
+                    ["ip", "netns", "exec", topology.srv, "nft", Self.dropMPCapableSYNs],
+                    seconds: 10
+                )
+                let bytes = Self.mebibyte
+                let server = try await harness.serve(
+                    "198.19.0.2:5201",
+                    bytes: bytes,
+                    in: topology.dst,
+                    name: "serve",
+                    count: 3
+                )
+                for index in 0..<3 {
+                    let client = try harness.send(
+                        "198.18.0.1:8000",
+                        bytes: bytes,
+                        in: topology.cli,
+                        name: "send-\(index)"
+                    )
+                    _ = try await client.expectSuccess(seconds: 30)
+                }
+                _ = try await server.expectSuccess(seconds: 30)
+                try await forwarder.expectLogLine(
+                    containing: ["upstream MPTCP fell back to plain TCP", "listener=lan"],
+                    "no fallback warning:\n\(forwarder.log.suffix(1500))"
+                )
+                let warnings = forwarder.log.split(separator: "\n").filter { $0.contains("fell back to plain TCP") }
+                #expect(warnings.count == 1, "logged \(warnings.count) times for 3 fallbacks")
+                let metrics = try await ShellCommand.run(
+                    ["ip", "netns", "exec", topology.gw, "curl", "-sf", "http://127.0.0.1:9090/metrics"],
+                    seconds: 10
+                )
+                #expect(
+                    metrics.stdout.contains("mptcp_relay_mptcp_fallbacks_total{listener=\"lan\"} 3"),
+                    "fallbacks not counted:\n\(metrics.stdout.split(separator: "\n").filter { $0.contains("fallback") })"
+                )
+            }
+        }
+
         /// The converter in srv, the forwarder in gw; both listening.
         static func startRelays(
             _ harness: RelayTestHarness,
@@ -171,6 +216,11 @@ extension NetworkTestSuites {
             try await forwarder.waitListening(on: 8000, in: topology, namespace: topology.gw)
             return (converter, forwarder)
         }
+
+        /// An nftables ruleset (one `nft` argument) that drops MP_CAPABLE SYNs towards the converter port.
+        static let dropMPCapableSYNs =
+            "add table inet mrblackhole; add chain inet mrblackhole input { type filter hook input priority 0; }; "
+            + "add rule inet mrblackhole input tcp dport 8443 tcp flags syn tcp option mptcp exists drop"
 
         static let holdConnections = """
             import socket, sys, time

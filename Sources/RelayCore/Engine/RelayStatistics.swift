@@ -72,7 +72,8 @@ public final class RelayStatistics: @unchecked Sendable {
         public static let bytesToUpstream = 1
         /// Bytes delivered from the dialed side to the accepting side.
         public static let bytesToDownstream = 2
-        /// Accepted MPTCP-listener connections that fell back to plain TCP.
+        /// MPTCP connections that fell back to plain TCP: accepted ones (convert) and dialed ones (forward,
+        /// transparent).
         public static let fallbacks = 3
         /// Connections refused at accept because the worker's table was full.
         public static let refusedFull = 4

@@ -198,6 +198,7 @@ extension Worker {
             let response = ConvertResponse(message: message)
             // Known only now: with Fast Open the handshake may have finished after the request went out.
             slots[slotIndex].multipath = CLiburing_mptcp_is_active(slots[slotIndex].upstream) == 1
+            if slots[slotIndex].multipath == false { upstreamFellBack(slotIndex) }
             if let code = response.error {
                 return fail(slotIndex, .converterError(code))
             }
