@@ -106,14 +106,16 @@ wait_subflows() {
     return 1
 }
 
-# Waits for a background pid (at most SECONDS); prints its exit status, 124 when it had to be ended.
+# Waits for a background pid (at most SECONDS, then ends it) and sets `waited` to its exit status
+# (124 from `timeout` when it ran out of time). Not in a subshell: only this shell can wait for it.
+waited=0
 wait_pid() {
-    local pid=$1 seconds=$2 status=0
+    local pid=$1 seconds=$2
     if ! timeout "$seconds" tail --pid="$pid" -f /dev/null; then
         kill -TERM "$pid" 2>/dev/null || true
     fi
-    wait "$pid" || status=$?
-    echo "$status"
+    waited=0
+    wait "$pid" || waited=$?
 }
 
 # A JSON field of hashpeer's one-line report: json_field FILE KEY.
@@ -184,10 +186,12 @@ one_run() {
     sleep 1.5
 
     local send_status serve_status
-    send_status=$(wait_pid "$send_pid" 100)
-    serve_status=$(wait_pid "$serve_pid" 40)
+    wait_pid "$send_pid" 100
+    send_status=$waited
+    wait_pid "$serve_pid" 40
+    serve_status=$waited
     kill -TERM "$replay_pid" 2>/dev/null || true
-    wait_pid "$replay_pid" 10 >/dev/null
+    wait_pid "$replay_pid" 10
 
     local sent_sha recv_at_srv recv_sha_srv sent_sha_srv recv_at_gw recv_sha_gw
     sent_sha=$(json_field "$dir/send.log" sent_sha256)
