@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Replays the failover test's path-manager commands (pm-replay.py) under a plain MPTCP transfer, no relay, RUNS times; stops at the first damaged transfer.
 #
-# Usage: sudo scripts/stress/pm-replay.sh [RUNS]      (default 50; needs root)
+# Usage: scripts/stress/pm-replay.sh [RUNS]      (default 50; as root)
 #
 # Each run builds the reference topology plus uplink C (50mbit tbf on every uplink, like the
 # failover test) in fresh namespaces prefixed pmr<pid>r<run>-, puts gw on the userspace path
