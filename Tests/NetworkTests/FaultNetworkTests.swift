@@ -256,16 +256,7 @@ extension NetworkTestSuites {
 
             """
 
-        static let converterConfig = """
-            [runtime]
-            workers = 2
-
-            [[listener]]
-            name = "converter"
-            role = "convert"
-            listen = "0.0.0.0:8443"
-            allow = ["198.19.0.0/24"]
-
-            """
+        /// The converter of the forward-and-convert suite: `convert` on 8443, destinations in 198.19.0.0/24.
+        static let converterConfig = ForwardConvertNetworkTests.converterConfig
     }
 }
