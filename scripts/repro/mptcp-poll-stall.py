@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-# Usage: mptcp-poll-stall.py client --connect HOST:PORT [--conns N] [--bytes B] [--stall T] [--timeout S] [--hold H]
-#        mptcp-poll-stall.py server --listen HOST:PORT  [--conns N] [--bytes B] [--stall T] [--timeout S] [--hold H]
+# Usage: mptcp-poll-stall.py client --connect HOST:PORT [--conns N] [--bytes B] [--stall T] [--timeout S] [--hold H] [--read-rate R]
+#        mptcp-poll-stall.py server --listen HOST:PORT  [--conns N] [--bytes B] [--stall T] [--timeout S] [--hold H] [--read-rate R]
 """A poll-driven MPTCP peer that detects an MPTCP socket which holds data but never reports POLLIN.
 
 Usage: mptcp-poll-stall.py client --connect HOST:PORT [--bind ADDR] [--conns N] [--bytes B]
-                                  [--stall T] [--timeout S] [--hold H] [--tcp]
+                                  [--stall T] [--timeout S] [--hold H] [--read-rate R] [--tcp]
        mptcp-poll-stall.py server --listen HOST:PORT [--conns N] [--bytes B]
-                                  [--stall T] [--timeout S] [--hold H] [--tcp]
+                                  [--stall T] [--timeout S] [--hold H] [--read-rate R] [--tcp]
 
 Each side opens (client) or accepts (server) N MPTCP connections (IPPROTO_MPTCP; --tcp for plain TCP),
 and on every one sends B bytes of a fixed pattern, shuts down its write side, and receives until EOF,
@@ -20,6 +20,10 @@ the socket ready (POLLIN / POLLOUT). It never reads blindly, except for the one 
   open for H seconds (so that `ss -tiM` can be taken meanwhile), exits 3. If the probe finds nothing
   (EAGAIN), the silence is genuine; the next probe for that connection comes only after another 2x
   the previous wait (T, 2T, 4T ... of silence), and any progress resets it.
+
+With --read-rate R, each connection reads at most R bytes/s (a token bucket; while it is empty the
+connection does not ask for POLLIN, and that time is not counted as silence): a slow consumer, like a
+relay whose other side drains slowly, so that the MPTCP receive buffer fills and data waits in subflows.
 
 Received bytes are compared with the pattern (a mismatch is an error, exit 1). The whole run is bounded
 by S seconds (--timeout): when it runs out without a STALL, it says which connections were unfinished
@@ -76,6 +80,18 @@ class Conn:
         self.probe_after = stall
         self.probes = 0
         self.name = f"conn {index}"
+        self.rate = 0.0  # bytes/s this connection may read (0: no limit); a slow consumer
+        self.budget = 0.0
+        self.budget_time = time.monotonic()
+        self.paused = False
+
+    def refill(self, now):
+        """Token bucket of --read-rate: True while this connection may read."""
+        if not self.rate:
+            return True
+        self.budget = min(self.budget + (now - self.budget_time) * self.rate, float(4 * CHUNK))
+        self.budget_time = now
+        return self.budget > 0
 
     def describe(self):
         try:
@@ -92,7 +108,7 @@ class Conn:
         if not self.connected:
             return select.POLLOUT
         ev = 0
-        if not self.eof:
+        if not self.eof and not self.paused:
             ev |= select.POLLIN
         if not self.shut:
             ev |= select.POLLOUT
@@ -116,6 +132,7 @@ class Peer:
     def add(self, sock):
         index = len(self.conns) + self.finished
         c = Conn(index, sock, self.args.bytes, self.args.stall)
+        c.rate = float(self.args.read_rate)
         self.conns[c.fd] = c
         self.poller.register(c.fd, c.events())
         return c
@@ -195,6 +212,11 @@ class Peer:
                     raise RuntimeError(f"{c.describe()}: received {c.received} > {c.total} bytes")
                 if got >= 4 * CHUNK:
                     break  # fairness between connections
+                if c.rate:
+                    c.budget -= len(data)
+                    if c.budget <= 0:
+                        c.paused = True  # stop asking for POLLIN until the bucket refills
+                        break
             if got:
                 c.last_progress = now
                 c.probe_after = self.args.stall
@@ -267,6 +289,12 @@ class Peer:
                     self.handle(self.conns[fd], revents)
             now = time.monotonic()
             for c in list(self.conns.values()):
+                if c.paused:
+                    c.last_progress = now  # not waiting for POLLIN while paused: not silence
+                    if c.refill(now):
+                        c.paused = False
+                        self.poller.modify(c.fd, c.events())
+                    continue
                 if c.connected and not c.eof and now - c.last_progress >= c.probe_after:
                     self.probe(c, now)
                     if self.stalled:
@@ -296,6 +324,8 @@ def main(argv):
     parser.add_argument("--stall", type=float, default=3.0, help="seconds without progress before the probe")
     parser.add_argument("--timeout", type=float, default=40.0, help="bound of the whole run")
     parser.add_argument("--hold", type=float, default=0.0, help="after a STALL, keep the sockets this long")
+    parser.add_argument("--read-rate", type=float, default=0.0,
+                        help="read at most this many bytes/s per connection (a slow consumer); 0: no limit")
     parser.add_argument("--tcp", action="store_true", help="plain TCP instead of MPTCP")
     args = parser.parse_args(argv)
     if (args.mode == "client") != (args.connect is not None) or (args.mode == "server") != (args.listen is not None):

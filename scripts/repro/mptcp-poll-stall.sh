@@ -96,8 +96,8 @@ snapshot() {
     local dir=$1 name=$2 ns
     for ns in gw srv; do
         {
-            echo "== ${prefix}$ns ss -tiMn"
-            timeout 10 ip netns exec "${prefix}$ns" ss -tiMn || true
+            echo "== ${prefix}$ns ss -taiMn"
+            timeout 10 ip netns exec "${prefix}$ns" ss -taiMn || true
             echo "== ${prefix}$ns nstat (MPTCP, non-zero)"
             timeout 10 ip netns exec "${prefix}$ns" nstat -az 2>/dev/null | grep -i mptcp | grep -v ' 0 ' || true
         } >"$dir/$name-$ns.txt" 2>&1
