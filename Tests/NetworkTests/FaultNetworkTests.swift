@@ -73,7 +73,7 @@ extension NetworkTestSuites {
 
         @Test("a destination that resets mid-transfer: the LAN client sees a reset, both relays free the connection")
         func destinationResets() async throws {
-            try await RelayTestHarness.run(tag: "fr") { harness, topology in
+            try await RelayTestHarness.run(tag: "fr", rate: "50mbit") { harness, topology in
                 let (converter, forwarder) = try await Self.startRelays(harness, topology)
                 let server = try harness.start(
                     [
@@ -102,7 +102,7 @@ extension NetworkTestSuites {
 
         @Test("a converter killed mid-transfer: the gateway resets the LAN side; after a restart, new connections work")
         func converterKilled() async throws {
-            try await RelayTestHarness.run(tag: "fk") { harness, topology in
+            try await RelayTestHarness.run(tag: "fk", rate: "50mbit") { harness, topology in
                 let (converter, forwarder) = try await Self.startRelays(harness, topology)
                 let bytes = 64 * Self.mebibyte
                 _ = try await harness.serve("198.19.0.2:5201", bytes: bytes, in: topology.dst, name: "serve")
