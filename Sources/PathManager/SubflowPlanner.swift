@@ -52,9 +52,14 @@ public struct SubflowPlanner: Sendable {
             guard let backup = wanted[subflow.path], !covered.contains(subflow.path) else {
                 if upPaths & (1 << UInt64(subflow.path)) != 0 {
                     unwantedOnUpPaths.append(subflow)
-                } else {
+                } else if connection.established {
                     destructions.append(.destroy(subflow))
                 }
+                // Not established (the kernel has not reported MPTCP fully established, and never will if the
+                // connection fell back to TCP): the initial subflow is all it has, and destroying it makes the
+                // kernel send a FIN on it while the socket stays open; once the connection falls back, the
+                // converter reads that FIN as the end of the stream: a silent truncation. Leave it: TCP
+                // retransmits when the path returns, and the worker's timeouts end it otherwise.
                 continue
             }
             covered.insert(subflow.path)

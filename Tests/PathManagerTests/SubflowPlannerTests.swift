@@ -100,6 +100,16 @@ struct SubflowPlannerTests {
         #expect(planner.actions(for: both, upPaths: a | b | c) == [.destroy(subflow(2, port: 40002))])
     }
 
+    @Test("a path going down before the connection is established leaves its only subflow alone")
+    func notEstablishedKeepsInitial() {
+        // The kernel sends a FIN on a destroyed initial subflow; a connection that then falls back to TCP
+        // delivers it to the converter as the end of the stream (silent truncation).
+        let onA = connection(policy: 1, [subflow(0)], established: false)
+        #expect(planner.actions(for: onA, upPaths: b | c).isEmpty)
+        let interactive = connection(policy: 0, [subflow(0)], established: false)
+        #expect(planner.actions(for: interactive, upPaths: b | c).isEmpty)
+    }
+
     @Test("no allowed path up: the connection is closed")
     func allDown() {
         #expect(planner.actions(for: connection(policy: 0, [subflow(0)]), upPaths: b) == [.close])
