@@ -21,15 +21,14 @@ extension Worker {
         if !more {
             listeners[listenerIndex].acceptArmed = false
         }
-        if result < 0 {
-            if result != -ECANCELED && result != -EAGAIN {
-                acceptFailed(listenerIndex, errno: -result)
-            }
+        if result < 0 && result != -ECANCELED && result != -EAGAIN {
+            acceptFailed(listenerIndex, errno: -result)
         }
+        // Re-armed after the failure is known: out of descriptors, accept pauses and the tick re-arms it.
         if !more && listeners[listenerIndex].open && !stopping && listeners[listenerIndex].acceptPausedUntil == 0 {
             armAccept(listenerIndex)
         }
-        if result < 0 { return }
+        guard result >= 0 else { return }
         if stopping {
             close(result)
             return

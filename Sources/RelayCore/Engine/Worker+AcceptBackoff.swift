@@ -24,22 +24,18 @@ extension Worker {
                 cancelAccept(listenerIndex)
             }
         }
-        listeners[listenerIndex].acceptFailuresUnlogged += 1
-        let last = listeners[listenerIndex].acceptFailureLoggedAt
-        if last != 0 && now &- last < Worker.acceptLogIntervalNanoseconds { return }
+        guard let failures = listeners[listenerIndex].acceptFailureLog.admit(now: now) else { return }
         logger.warning(
             "accept failed",
             metadata: [
                 "listener": "\(listeners[listenerIndex].spec.name)",
                 "error": "\(SystemCallError.text(code))",
-                "failures": "\(listeners[listenerIndex].acceptFailuresUnlogged)",
+                "failures": "\(failures)",
                 "next": code == EMFILE || code == ENFILE
                     ? "raise the open-file limit (LimitNOFILE, ulimit -n) or lower max_connections"
                     : "accept is retried",
             ]
         )
-        listeners[listenerIndex].acceptFailuresUnlogged = 0
-        listeners[listenerIndex].acceptFailureLoggedAt = now
     }
 
     /// Cancels a listener's armed multishot accept; its last completion then arrives with ECANCELED.

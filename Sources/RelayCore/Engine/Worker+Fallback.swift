@@ -10,20 +10,15 @@ extension Worker {
     /// connection falls back: the line must say so, not repeat it thousands of times.
     func upstreamFellBack(_ slotIndex: Int) {
         statistics.add(worker: index, listener: slots[slotIndex].listener, RelayStatistics.Slot.fallbacks)
-        upstreamFallbacksUnlogged += 1
-        if upstreamFallbackLoggedAt != 0 && now &- upstreamFallbackLoggedAt < Worker.fallbackLogIntervalNanoseconds {
-            return
-        }
+        guard let fallbacks = upstreamFallbackLog.admit(now: now) else { return }
         logger.warning(
             "upstream MPTCP fell back to plain TCP: one path only",
             metadata: [
                 "listener": "\(listeners[slots[slotIndex].listener].spec.name)",
-                "fallbacks": "\(upstreamFallbacksUnlogged)",
+                "fallbacks": "\(fallbacks)",
                 "next":
                     "if every connection falls back, MP_CAPABLE is blocked on the way or the kernel disabled active MPTCP after a blackhole (nstat MPTcpExtBlackhole, sysctl net.mptcp.blackhole_timeout; docs/RELIABILITY.md)",
             ]
         )
-        upstreamFallbacksUnlogged = 0
-        upstreamFallbackLoggedAt = now
     }
 }

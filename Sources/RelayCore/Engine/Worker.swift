@@ -43,9 +43,8 @@ final class Worker {
     let statistics: RelayStatistics
     /// Stop and snapshot requests from other threads.
     let control: WorkerControl
-    /// Upstream MPTCP connections that fell back to TCP since the last warning, and when it was logged.
-    var upstreamFallbacksUnlogged = 0
-    var upstreamFallbackLoggedAt: UInt64 = 0
+    /// The upstream-fallback warning: at most one line per interval.
+    var upstreamFallbackLog = LogThrottle(intervalNanoseconds: Worker.fallbackLogIntervalNanoseconds)
     /// By path: what the subflows of this worker's closed connections moved (read at each close).
     var closedPathBytes: [PathByteCount]
     var logger: Logger

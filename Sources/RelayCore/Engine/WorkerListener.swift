@@ -11,9 +11,8 @@ struct WorkerListener {
     var open = true
     /// While accept is paused for lack of descriptors or memory: the time (monotonic ns) to try again.
     var acceptPausedUntil: UInt64 = 0
-    /// Accept failures since the last "accept failed" log line, and when that line was written.
-    var acceptFailuresUnlogged = 0
-    var acceptFailureLoggedAt: UInt64 = 0
+    /// The "accept failed" warning: at most one line per interval.
+    var acceptFailureLog = LogThrottle(intervalNanoseconds: Worker.acceptLogIntervalNanoseconds)
 
     init(spec: ListenerSpec, fd: Int32) {
         self.spec = spec
