@@ -18,17 +18,13 @@ extension NetworkTestSuites {
         @Test("out of descriptors: accept pauses instead of spinning, one log line, and serving resumes")
         func descriptorExhaustion() async throws {
             try await RelayTestHarness.run(tag: "fe") { harness, topology in
-                let converter = try harness.startRelay("converter", in: topology.srv, config: Self.converterConfig)
                 // 64 descriptors: the relay's own (rings, listeners, metrics server) leave room for a
                 // dozen connections, so 150 held connections run it out.
-                let forwarder = try harness.startRelay(
-                    "forwarder",
-                    in: topology.gw,
-                    config: Self.forwarderConfig,
-                    wrapper: ["prlimit", "--nofile=64:64", "--"]
+                let (_, forwarder) = try await Self.startRelays(
+                    harness,
+                    topology,
+                    forwarderWrapper: ["prlimit", "--nofile=64:64", "--"]
                 )
-                try await converter.waitListening(on: 8443, in: topology, namespace: topology.srv)
-                try await forwarder.waitListening(on: 8000, in: topology, namespace: topology.gw)
                 // The destination holds every relayed connection open until the client closes it.
                 let holding = try await harness.serve(
                     "198.19.0.2:5201",
@@ -139,10 +135,7 @@ extension NetworkTestSuites {
                     of: "workers = 1",
                     with: "workers = 1\nidle_timeout = 3"
                 )
-                let converter = try harness.startRelay("converter", in: topology.srv, config: Self.converterConfig)
-                let forwarder = try harness.startRelay("forwarder", in: topology.gw, config: config)
-                try await converter.waitListening(on: 8443, in: topology, namespace: topology.srv)
-                try await forwarder.waitListening(on: 8000, in: topology, namespace: topology.gw)
+                let (converter, forwarder) = try await Self.startRelays(harness, topology, forwarderConfig: config)
                 let bytes = 64 * Self.mebibyte
                 _ = try await harness.serve("198.19.0.2:5201", bytes: bytes, in: topology.dst, name: "serve")
                 _ = try harness.send("198.18.0.1:8000", bytes: bytes, in: topology.cli, name: "send", timeout: 60)
@@ -205,13 +198,21 @@ extension NetworkTestSuites {
             }
         }
 
-        /// The converter in srv, the forwarder in gw; both listening.
+        /// The converter in srv, the forwarder in gw (with `forwarderConfig`, behind `forwarderWrapper`);
+        /// both listening.
         static func startRelays(
             _ harness: RelayTestHarness,
-            _ topology: Topology
+            _ topology: Topology,
+            forwarderConfig: String = Self.forwarderConfig,
+            forwarderWrapper: [String] = []
         ) async throws -> (converter: RelayProcess, forwarder: RelayProcess) {
             let converter = try harness.startRelay("converter", in: topology.srv, config: converterConfig)
-            let forwarder = try harness.startRelay("forwarder", in: topology.gw, config: forwarderConfig)
+            let forwarder = try harness.startRelay(
+                "forwarder",
+                in: topology.gw,
+                config: forwarderConfig,
+                wrapper: forwarderWrapper
+            )
             try await converter.waitListening(on: 8443, in: topology, namespace: topology.srv)
             try await forwarder.waitListening(on: 8000, in: topology, namespace: topology.gw)
             return (converter, forwarder)
