@@ -52,44 +52,11 @@ stall=3
 logs=${PPS_LOGS:-/tmp/mptcp-poll-stall.$$}
 mkdir -p "$logs"
 
-prefix=""
-pids=()
-
-# Runs a topology.sh function in a child shell, bounded in time: topo SECONDS FUNCTION ARGS...
-topo() {
-    local seconds=$1
-    shift
-    # shellcheck disable=SC2016 # expanded by the child shell
-    timeout "$seconds" bash -c 'set -euo pipefail; source "$1"; shift; "$@"' topo "$topology_lib" "$@"
-}
-
-# Ends this run's processes (by id) and deletes its namespaces (only ours). Safe to call twice.
-cleanup_run() {
-    local pid
-    for pid in "${pids[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${pids[@]}"; do
-        timeout 5 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    pids=()
-    if [[ -n $prefix ]]; then
-        topo 60 topo_destroy "$prefix" || echo "mptcp-poll-stall: removing ${prefix}* failed" >&2
-        prefix=""
-    fi
-}
+loop_label=mptcp-poll-stall
+# shellcheck source=scripts/lib/run-loop.sh
+source "$root/scripts/lib/run-loop.sh"
 trap cleanup_run EXIT
 trap 'exit 130' INT TERM
-
-# Starts a command in the background in namespace NS, bounded in time, output to LOG, pid in `pids`:
-# start_in NS LOG SECONDS COMMAND...
-start_in() {
-    local ns=$1 log=$2 seconds=$3
-    shift 3
-    timeout -k 5 "$seconds" ip netns exec "$ns" "$@" >"$log" 2>&1 &
-    pids+=("$!")
-}
 
 # Saves the MPTCP state of gw and srv: snapshot DIR NAME.
 snapshot() {
