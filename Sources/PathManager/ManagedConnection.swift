@@ -14,8 +14,12 @@ public struct ManagedConnection: Sendable, Hashable {
     public var subflows: [ManagedSubflow]
     /// Paths with a subflow creation in flight (bit N is path N).
     public var creating: UInt64 = 0
-    /// The kernel reported the connection fully established: extra subflows may be opened.
-    public var established = false
+    /// When the kernel reported the connection fully established (monotonic milliseconds); `nil` before.
+    /// Extra subflows are opened from then on, after the plan's join delay.
+    public var establishedAt: Int64?
+
+    /// The kernel reported the connection fully established.
+    public var established: Bool { establishedAt != nil }
 
     /// A connection with its initial subflow.
     public init(token: UInt32, key: ConnectionKey, policy: Int, remote: Endpoint, initial: ManagedSubflow) {

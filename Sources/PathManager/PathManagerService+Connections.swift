@@ -45,8 +45,12 @@ extension PathManagerService {
             )
             return false
         case .established:
-            guard connections[event.token] != nil else { return false }
-            connections[event.token]?.established = true
+            guard var connection = connections[event.token] else { return false }
+            connection.establishedAt = Self.monotonicMilliseconds()
+            connections[event.token] = connection
+            if let due = planner.joinsDue(connection) {
+                joinsWaiting.append((token: event.token, due: due))
+            }
             return true
         case .subflowEstablished:
             guard var connection = connections[event.token], let local = event.localEndpoint,
@@ -97,6 +101,20 @@ extension PathManagerService {
         }
     }
 
+    /// Re-plans the connections whose join delay has ended; returns the milliseconds until the next one's
+    /// ends (`nil`: none waits). The delay is the same for every connection, so the queue is in due order.
+    func replanJoinsDue() -> Int64? {
+        let now = Self.monotonicMilliseconds()
+        var ended = 0
+        while ended < joinsWaiting.count, joinsWaiting[ended].due <= now {
+            ended += 1
+        }
+        let tokens = joinsWaiting.prefix(ended).map(\.token)
+        joinsWaiting.removeFirst(ended)
+        for token in tokens { replan(token) }
+        return joinsWaiting.first.map { max(0, $0.due - now) }
+    }
+
     /// Re-plans every connection (after a path changed, and periodically for hold-offs that ended).
     func replanAll() {
         lastReplan = Self.monotonicMilliseconds()
@@ -111,7 +129,7 @@ extension PathManagerService {
         if let paths = holdOff[token] {
             for (path, until) in paths where until > now { held |= 1 << UInt64(path) }
         }
-        for action in planner.actions(for: connection, upPaths: board.upPaths, holdOff: held) {
+        for action in planner.actions(for: connection, upPaths: board.upPaths, holdOff: held, now: now) {
             perform(action, on: token)
         }
     }

@@ -32,6 +32,8 @@ public final class PathManagerService: @unchecked Sendable {
     var holdOff: [UInt32: [Int: Int64]] = [:]
     /// Connections already asked to close.
     var closing: Set<UInt32> = []
+    /// Established connections waiting for their join delay to end, in due order (monotonic milliseconds).
+    var joinsWaiting: [(token: UInt32, due: Int64)] = []
     /// In-kernel endpoints this service added (`kernel` mode), by path and family, with their ids.
     var endpoints: [EndpointKey: UInt8] = [:]
     /// Ids of the `signal` endpoints added for `[runtime] announce`.
@@ -127,9 +129,11 @@ public final class PathManagerService: @unchecked Sendable {
         if let pmEvents {
             descriptors.append(pollfd(fd: pmEvents.fileDescriptor, events: Int16(POLLIN), revents: 0))
         }
+        var nextJoins: Int64? = nil
         while true {
             for index in descriptors.indices { descriptors[index].revents = 0 }
-            let ready = poll(&descriptors, nfds_t(descriptors.count), Int32(Self.replanIntervalMilliseconds))
+            let timeout = min(Self.replanIntervalMilliseconds, nextJoins ?? Self.replanIntervalMilliseconds)
+            let ready = poll(&descriptors, nfds_t(descriptors.count), Int32(timeout))
             if ready < 0 && errno != EINTR {
                 logger.error("poll failed", metadata: ["error": "\(String(cString: strerror(errno)))"])
                 return
@@ -137,6 +141,7 @@ public final class PathManagerService: @unchecked Sendable {
             if descriptors[0].revents != 0 { return }
             readRouteEvents()
             readPathManagerEvents()
+            nextJoins = replanJoinsDue()
             let now = Self.monotonicMilliseconds()
             if now - lastReplan >= Self.replanIntervalMilliseconds {
                 replanAll()

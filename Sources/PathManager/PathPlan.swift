@@ -21,17 +21,26 @@ public struct PathPlan: Sendable, Hashable {
     /// This host's extra addresses that MPTCP peers are told of (ADD_ADDR), through in-kernel `signal`
     /// endpoints: a converter's other uplinks.
     public var announcements: [IPAddress]
+    /// How long after a connection is fully established the relay (`relay` mode) opens its join subflows,
+    /// in milliseconds. Joins opened at once corrupt the stream now and then on Linux 6.18
+    /// (docs/RELIABILITY.md, finding 2).
+    public var joinDelayMilliseconds: Int64
+
+    /// The join delay used when the configuration names none (docs/RELIABILITY.md, finding 2).
+    public static let defaultJoinDelayMilliseconds: Int64 = 200
 
     /// A plan; the implicit `default` policy is appended to `policies`.
     public init(
         mode: PathManagerMode,
         paths: [PathDefinition],
         policies: [SubflowPolicy],
-        announcements: [IPAddress] = []
+        announcements: [IPAddress] = [],
+        joinDelayMilliseconds: Int64 = Self.defaultJoinDelayMilliseconds
     ) {
         self.mode = mode
         self.paths = paths
         self.announcements = announcements
+        self.joinDelayMilliseconds = joinDelayMilliseconds
         let primaries = paths.indices.filter { paths[$0].pathClass == .primary }
         let backups = paths.indices.filter { paths[$0].pathClass == .backup }
         self.policies = policies + [SubflowPolicy(name: "default", paths: primaries, backups: backups)]

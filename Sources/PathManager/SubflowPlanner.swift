@@ -34,11 +34,17 @@ public struct SubflowPlanner: Sendable {
 
     /// The actions that bring `connection` to what its policy wants with the paths in `upPaths`.
     ///
-    /// Creations wait until the connection is established and skip paths with one in flight or listed in
-    /// `holdOff` (recent failures, retried later). The order is creations, flag changes, destructions: a
+    /// Creations wait until the connection has been established for the plan's join delay (at `now`,
+    /// monotonic milliseconds) and skip paths with one in flight or listed in `holdOff` (recent failures,
+    /// retried later). The order is creations, flag changes, destructions: a
     /// connection losing its paths gets its replacement subflow (or its promoted backup) before the dead
     /// ones go, so it is never left without a subflow it could use.
-    public func actions(for connection: ManagedConnection, upPaths: UInt64, holdOff: UInt64 = 0) -> [SubflowAction] {
+    public func actions(
+        for connection: ManagedConnection,
+        upPaths: UInt64,
+        holdOff: UInt64 = 0,
+        now: Int64
+    ) -> [SubflowAction] {
         let wanted = wantedSubflows(for: connection.policy, upPaths: upPaths)
         if wanted.isEmpty {
             return [.close]
@@ -72,7 +78,7 @@ public struct SubflowPlanner: Sendable {
         if !covered.isEmpty {
             destructions += unwantedOnUpPaths.map { .destroy($0) }
         }
-        if connection.established {
+        if let joinsDue = joinsDue(connection), now >= joinsDue {
             for (path, backup) in wanted.sorted(by: { $0.key < $1.key }) where !covered.contains(path) {
                 let bit: UInt64 = 1 << UInt64(path)
                 guard connection.creating & bit == 0, holdOff & bit == 0 else { continue }
@@ -80,5 +86,11 @@ public struct SubflowPlanner: Sendable {
             }
         }
         return creations + flagChanges + destructions
+    }
+
+    /// When `connection` may get join subflows (monotonic milliseconds): the plan's join delay after it was
+    /// fully established; `nil` while it is not.
+    public func joinsDue(_ connection: ManagedConnection) -> Int64? {
+        connection.establishedAt.map { $0 + plan.joinDelayMilliseconds }
     }
 }

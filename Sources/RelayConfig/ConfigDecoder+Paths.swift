@@ -177,6 +177,22 @@ extension ConfigDecoder {
         return addresses
     }
 
+    /// `[runtime] join_delay`: seconds between a connection's establishment and its join subflows (`relay`
+    /// mode), up to 10; absent, the plan's default.
+    mutating func decodeJoinDelay(runtime: TOMLTable?) -> Int64 {
+        let key = "runtime.join_delay"
+        guard let value = runtime?["join_delay"] else { return PathPlan.defaultJoinDelayMilliseconds }
+        guard let delay = self.seconds(value, key: key, allowZero: true) else {
+            return PathPlan.defaultJoinDelayMilliseconds
+        }
+        guard delay <= .seconds(10) else {
+            self.report(key, "\(Self.describe(value)) is out of range; expected seconds from 0 up to 10")
+            return PathPlan.defaultJoinDelayMilliseconds
+        }
+        let (seconds, attoseconds) = delay.components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+
     /// `[runtime] path_manager`, checked against the paths: `relay` and `kernel` need at least one path.
     /// Absent, it is `relay` when paths are configured and `none` otherwise.
     mutating func decodePathManagerMode(runtime: TOMLTable?, paths: [PathDefinition]) -> PathManagerMode {

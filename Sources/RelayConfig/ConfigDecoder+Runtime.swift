@@ -5,7 +5,7 @@ extension ConfigDecoder {
     /// The keys of `[runtime]`, in the order the documentation lists them.
     static let runtimeKeys = [
         "workers", "connect_timeout", "header_timeout", "idle_timeout", "max_connections", "pipe_size",
-        "data_path", "fast_open", "path_manager", "announce",
+        "data_path", "fast_open", "path_manager", "join_delay", "announce",
     ]
 
     /// Decodes `[runtime]`, using defaults for absent keys (and for the whole table when absent).

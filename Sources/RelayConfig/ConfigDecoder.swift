@@ -66,13 +66,20 @@ struct ConfigDecoder {
         let policies = self.decodePolicies(root[Key.policy], paths: paths)
         let mode = self.decodePathManagerMode(runtime: root[Key.runtime]?.table, paths: paths)
         let announcements = self.decodeAnnouncements(root[Key.runtime]?.table, mode: mode)
+        let joinDelay = self.decodeJoinDelay(runtime: root[Key.runtime]?.table)
         let metrics = self.decodeMetrics(root[Key.metrics])
         guard let runtime else { return nil }
         return RelayConfiguration(
             runtime: runtime,
             metrics: metrics,
             listeners: listeners,
-            pathPlan: PathPlan(mode: mode, paths: paths, policies: policies, announcements: announcements)
+            pathPlan: PathPlan(
+                mode: mode,
+                paths: paths,
+                policies: policies,
+                announcements: announcements,
+                joinDelayMilliseconds: joinDelay
+            )
         )
     }
 

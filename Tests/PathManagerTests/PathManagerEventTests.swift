@@ -40,6 +40,7 @@ struct PathManagerEventTests {
         #expect(service.connections[9]?.policy == 1 && service.connections[9]?.subflows.count == 1)
         #expect(service.apply(MPTCPEvent(kind: .established, token: 9)))
         #expect(service.connections[9]?.established == true)
+        #expect(service.joinsWaiting.map(\.token) == [9], "its joins wait for the join delay")
 
         var joined = created
         joined.kind = .subflowEstablished

@@ -25,6 +25,8 @@ let threeUplinks = PathPlan(
 let a: UInt64 = 1
 let b: UInt64 = 2
 let c: UInt64 = 4
+/// A time long after every test connection was established (they are established at 0).
+let later: Int64 = 10_000
 
 func subflow(_ path: Int, port: UInt16 = 40000, backup: Bool = false) -> ManagedSubflow {
     ManagedSubflow(
@@ -44,7 +46,7 @@ func connection(policy: Int, _ subflows: [ManagedSubflow], established: Bool = t
         initial: subflows[0]
     )
     connection.subflows = subflows
-    connection.established = established
+    connection.establishedAt = established ? 0 : nil
     return connection
 }
 
@@ -55,36 +57,63 @@ struct SubflowPlannerTests {
     @Test("interactive: one subflow over A, nothing on C while A is up")
     func interactive() {
         #expect(planner.wantedSubflows(for: 0, upPaths: a | b | c) == [0: false])
-        #expect(planner.actions(for: connection(policy: 0, [subflow(0)]), upPaths: a | b | c).isEmpty)
+        #expect(planner.actions(for: connection(policy: 0, [subflow(0)]), upPaths: a | b | c, now: later).isEmpty)
     }
 
     @Test("bulk: subflows over A and B, C open but flagged backup")
     func bulkStandby() {
         let fresh = connection(policy: 1, [subflow(0)])
         #expect(
-            planner.actions(for: fresh, upPaths: a | b | c) == [
+            planner.actions(for: fresh, upPaths: a | b | c, now: later) == [
                 .create(path: 1, backup: false), .create(path: 2, backup: true),
             ]
         )
-        #expect(planner.actions(for: fresh, upPaths: a | b | c, holdOff: b) == [.create(path: 2, backup: true)])
+        #expect(
+            planner.actions(for: fresh, upPaths: a | b | c, holdOff: b, now: later) == [.create(path: 2, backup: true)]
+        )
         let notYet = connection(policy: 1, [subflow(0)], established: false)
-        #expect(planner.actions(for: notYet, upPaths: a | b | c).isEmpty)
+        #expect(planner.actions(for: notYet, upPaths: a | b | c, now: later).isEmpty)
+    }
+
+    @Test("joins wait for the plan's join delay after establishment, then open together")
+    func joinDelay() {
+        let planner = SubflowPlanner(plan: threeUplinks)
+        #expect(threeUplinks.joinDelayMilliseconds == PathPlan.defaultJoinDelayMilliseconds)
+        var fresh = connection(policy: 1, [subflow(0)])
+        fresh.establishedAt = 5_000
+        #expect(planner.joinsDue(fresh) == 5_000 + threeUplinks.joinDelayMilliseconds)
+        #expect(planner.actions(for: fresh, upPaths: a | b | c, now: 5_000).isEmpty)
+        #expect(
+            planner.actions(for: fresh, upPaths: a | b | c, now: 5_000 + threeUplinks.joinDelayMilliseconds - 1).isEmpty
+        )
+        #expect(
+            planner.actions(for: fresh, upPaths: a | b | c, now: 5_000 + threeUplinks.joinDelayMilliseconds) == [
+                .create(path: 1, backup: false), .create(path: 2, backup: true),
+            ]
+        )
+        var atOnce = threeUplinks
+        atOnce.joinDelayMilliseconds = 0
+        #expect(
+            SubflowPlanner(plan: atOnce).actions(for: fresh, upPaths: a | b | c, now: 5_000) == [
+                .create(path: 1, backup: false), .create(path: 2, backup: true),
+            ]
+        )
     }
 
     @Test("failover: A then B down promotes C before the dead subflows go; A back demotes it again")
     func failover() {
         let full = connection(policy: 1, [subflow(0), subflow(1, port: 40001), subflow(2, port: 40002, backup: true)])
-        #expect(planner.actions(for: full, upPaths: a | b | c).isEmpty)
-        #expect(planner.actions(for: full, upPaths: b | c) == [.destroy(subflow(0))])
+        #expect(planner.actions(for: full, upPaths: a | b | c, now: later).isEmpty)
+        #expect(planner.actions(for: full, upPaths: b | c, now: later) == [.destroy(subflow(0))])
         let onB = connection(policy: 1, [subflow(1, port: 40001), subflow(2, port: 40002, backup: true)])
         #expect(
-            planner.actions(for: onB, upPaths: c) == [
+            planner.actions(for: onB, upPaths: c, now: later) == [
                 .setBackup(subflow(2, port: 40002, backup: true), false), .destroy(subflow(1, port: 40001)),
             ]
         )
         let onC = connection(policy: 1, [subflow(2, port: 40002)])
         #expect(
-            planner.actions(for: onC, upPaths: a | c) == [
+            planner.actions(for: onC, upPaths: a | c, now: later) == [
                 .create(path: 0, backup: false), .setBackup(subflow(2, port: 40002), true),
             ]
         )
@@ -93,11 +122,15 @@ struct SubflowPlannerTests {
     @Test("on-demand: C is opened when A dies and closed when A returns")
     func onDemand() {
         let onA = connection(policy: 0, [subflow(0)])
-        #expect(planner.actions(for: onA, upPaths: b | c) == [.create(path: 2, backup: false), .destroy(subflow(0))])
+        #expect(
+            planner.actions(for: onA, upPaths: b | c, now: later) == [
+                .create(path: 2, backup: false), .destroy(subflow(0)),
+            ]
+        )
         let onC = connection(policy: 0, [subflow(2, port: 40002)])
-        #expect(planner.actions(for: onC, upPaths: a | b | c) == [.create(path: 0, backup: false)])
+        #expect(planner.actions(for: onC, upPaths: a | b | c, now: later) == [.create(path: 0, backup: false)])
         let both = connection(policy: 0, [subflow(2, port: 40002), subflow(0)])
-        #expect(planner.actions(for: both, upPaths: a | b | c) == [.destroy(subflow(2, port: 40002))])
+        #expect(planner.actions(for: both, upPaths: a | b | c, now: later) == [.destroy(subflow(2, port: 40002))])
     }
 
     @Test("a path going down before the connection is established leaves its only subflow alone")
@@ -105,15 +138,15 @@ struct SubflowPlannerTests {
         // The kernel sends a FIN on a destroyed initial subflow; a connection that then falls back to TCP
         // delivers it to the converter as the end of the stream (silent truncation).
         let onA = connection(policy: 1, [subflow(0)], established: false)
-        #expect(planner.actions(for: onA, upPaths: b | c).isEmpty)
+        #expect(planner.actions(for: onA, upPaths: b | c, now: later).isEmpty)
         let interactive = connection(policy: 0, [subflow(0)], established: false)
-        #expect(planner.actions(for: interactive, upPaths: b | c).isEmpty)
+        #expect(planner.actions(for: interactive, upPaths: b | c, now: later).isEmpty)
     }
 
     @Test("no allowed path up: the connection is closed")
     func allDown() {
-        #expect(planner.actions(for: connection(policy: 0, [subflow(0)]), upPaths: b) == [.close])
-        #expect(planner.actions(for: connection(policy: 1, [subflow(0)]), upPaths: 0) == [.close])
+        #expect(planner.actions(for: connection(policy: 0, [subflow(0)]), upPaths: b, now: later) == [.close])
+        #expect(planner.actions(for: connection(policy: 1, [subflow(0)]), upPaths: 0, now: later) == [.close])
     }
 
     @Test("the default policy takes every primary, backups on demand")

@@ -161,6 +161,26 @@ struct PathConfigTests {
         )
     }
 
+    @Test("join_delay: seconds before a connection's joins, 0.2 by default, 0 to 10")
+    func joinDelay() throws {
+        let plain = try ConfigLoader.parse(validForward, file: "t.toml")
+        #expect(plain.pathPlan.joinDelayMilliseconds == 200)
+        let spelled = try ConfigLoader.parse("[runtime]\njoin_delay = 0.05\n" + validForward, file: "t.toml")
+        #expect(spelled.pathPlan.joinDelayMilliseconds == 50)
+        let none = try ConfigLoader.parse("[runtime]\njoin_delay = 0\n" + validForward, file: "t.toml")
+        #expect(none.pathPlan.joinDelayMilliseconds == 0)
+        #expect(
+            configErrors("[runtime]\njoin_delay = 11\n" + validForward, file: "t.toml").map(\.description) == [
+                "t.toml:2: runtime.join_delay: integer 11 is out of range; expected seconds from 0 up to 10"
+            ]
+        )
+        #expect(
+            configErrors("[runtime]\njoin_delay = \"soon\"\n" + validForward, file: "t.toml").map(\.description) == [
+                "t.toml:2: runtime.join_delay: expected a number of seconds, found string \"soon\""
+            ]
+        )
+    }
+
     @Test("[metrics]: on at 127.0.0.1:9090 by default, another address or off when spelled out")
     func metrics() throws {
         #expect(try ConfigLoader.parse(validForward, file: "t.toml").metrics.listen == endpoint("127.0.0.1:9090"))

@@ -63,6 +63,9 @@ class Driver(pr.Replay):
         print("pm-driver: ready", flush=True)
         while not self.stopping and time.monotonic() < deadline:
             timeout = max(0.0, min(pr.REPLAN_INTERVAL, deadline - time.monotonic()))
+            due = self.joins_due(self.table.values())
+            if due is not None:
+                timeout = max(0.0, min(timeout, due - time.monotonic()))
             ready, _, _ = select.select([self.events, self.links], [], [], timeout)
             if self.links in ready:
                 self.read_links()
@@ -70,6 +73,8 @@ class Driver(pr.Replay):
                 self.read_events()
             if time.monotonic() - self.last_replan >= pr.REPLAN_INTERVAL:
                 self.replan("periodic")
+            elif due is not None and time.monotonic() >= due:
+                self.replan("join delay over")
         pr.log(f"pm-driver: summary commands={self.commands} rejected={self.rejected} "
                f"unanswered={self.unanswered} open connections={len(self.table)}")
         return 0
@@ -81,6 +86,8 @@ def main(argv):
     parser.add_argument("--remote-port", type=int, help="only connections to this port")
     parser.add_argument("--max-seconds", type=float, default=60.0)
     parser.add_argument("--hex", action="store_true", help="print every request's bytes")
+    parser.add_argument("--join-delay-ms", type=float, default=0.0,
+                        help="open joins only this long after ESTABLISHED (default 0: at once)")
     args = parser.parse_args(argv)
     if len(args.path) > 8:
         parser.error("at most 8 paths")

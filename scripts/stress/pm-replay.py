@@ -267,6 +267,7 @@ class Connection:
         self.subflows = [initial]
         self.creating = 0
         self.established = False
+        self.established_at = None  # monotonic time of the ESTABLISHED event
         self.hold_off = {}  # path index -> monotonic deadline
 
 
@@ -416,6 +417,7 @@ class Replay:
             return False
         if command == EV_ESTABLISHED:
             c.established = True
+            c.established_at = time.monotonic()
             return True
         if command == EV_SUB_ESTABLISHED:
             if path is None or e["sport"] is None:
@@ -475,7 +477,7 @@ class Replay:
                 flag_changes.append(("set_backup", s, wanted[s.path]))
         if covered:
             destructions += [("destroy", s) for s in unwanted_up]
-        if c.established:
+        if c.established and time.monotonic() >= c.established_at + self.args.join_delay_ms / 1000:
             for path in sorted(wanted):
                 bit = 1 << path
                 if path in covered or c.creating & bit or held & bit:
@@ -557,12 +559,22 @@ class Replay:
             log(f"command {name} {what}: ack")
         return err
 
+    def joins_due(self, connections):
+        """The soonest time a delayed join of CONNECTIONS becomes due (None: none waits)."""
+        delay = self.args.join_delay_ms / 1000
+        due = [c.established_at + delay for c in connections
+               if c is not None and c.established and time.monotonic() < c.established_at + delay]
+        return min(due) if due else None
+
     # --- main loop ------------------------------------------------------------------------------
     def run(self):
         deadline = time.monotonic() + self.args.max_seconds
         print("pm-replay: ready", flush=True)
         while not self.done and time.monotonic() < deadline:
             timeout = max(0.0, min(REPLAN_INTERVAL, deadline - time.monotonic()))
+            due = self.joins_due([self.connection])
+            if due is not None:
+                timeout = max(0.0, min(timeout, due - time.monotonic()))
             ready, _, _ = select.select([self.events, self.links], [], [], timeout)
             if self.links in ready:
                 self.read_links()
@@ -570,6 +582,8 @@ class Replay:
                 self.read_events()
             if time.monotonic() - self.last_replan >= REPLAN_INTERVAL:
                 self.replan("periodic")
+            elif due is not None and time.monotonic() >= due:
+                self.replan("join delay over")
         if not self.done:
             log(f"pm-replay: stopping after {self.args.max_seconds} s")
         log(f"pm-replay: summary commands={self.commands} rejected={self.rejected} unanswered={self.unanswered} "
@@ -584,6 +598,8 @@ def main(argv):
     parser.add_argument("--remote-port", type=int, help="only a connection to this port")
     parser.add_argument("--max-seconds", type=float, default=120.0, help="stop after this long")
     parser.add_argument("--hex", action="store_true", help="print every request's bytes")
+    parser.add_argument("--join-delay-ms", type=float, default=0.0,
+                        help="open joins only this long after ESTABLISHED (default 0: at once)")
     args = parser.parse_args(argv)
     if len(args.path) > 8:
         parser.error("at most 8 paths")
