@@ -207,7 +207,14 @@ struct RFC8803ConformanceTests {
             0xC8, 0x01, 0x00, 0x00,  // TLV Type 200 (private use), 1 word
             0x1E, 0x01, 0x61, 0x00,  // Error TLV, 1 word, Destination Unreachable (97)
         ]
-        #expect(ConvertResponse(message: try ConvertMessage.parse(bytes)) == .failure(.destinationUnreachable))
+        let message = try ConvertMessage.parse(bytes)
+        #expect(
+            message.tlvs == [
+                .unknown(type: 0xC8, value: [0x00, 0x00]), .error(.destinationUnreachable, value: [0x00]),
+            ]
+        )
+        #expect(ConvertResponse(message: message) == .failure(.destinationUnreachable))
+        #expect(message.encoded() == bytes)
     }
 
     @Test("the longest message is 255 words: 1020 bytes")
@@ -218,5 +225,11 @@ struct RFC8803ConformanceTests {
             0x22, 0x63,  // Magic Number 0x2263
         ]
         #expect(try ConvertFraming.messageLength(fixedHeader: header) == 1020)
+        // A Cookie TLV filling the rest: 1016 bytes, 254 words (Type, Length, Zero and 1012 cookie bytes).
+        let cookie = [UInt8](repeating: 0xA5, count: 1012)
+        let bytes = header + [0x16, 0xFE, 0x00, 0x00] + cookie  // Cookie TLV, 254 words, Zero, Opaque Cookie
+        let message = ConvertMessage(tlvs: [.cookie(cookie)])
+        #expect(try ConvertMessage.parse(bytes) == message)
+        #expect(message.encoded() == bytes)
     }
 }
