@@ -29,7 +29,7 @@ public struct ConvertMessage: Hashable, Sendable {
         }
     }
 
-    /// The wire bytes: fixed header (version 1, Total Length, zero Unassigned) and the TLVs in order,
+    /// The wire bytes: fixed header (version 1, Total Length, Magic Number 0x2263) and the TLVs in order,
     /// each zero-padded to whole 32-bit words.
     /// - Precondition: the message is valid (``validate()`` does not throw); an oversized message is a
     ///   programming error and traps rather than being truncated into a different message.
@@ -43,7 +43,8 @@ public struct ConvertMessage: Hashable, Sendable {
         bytes.reserveCapacity(length)
         bytes.append(ConvertFraming.version)
         bytes.append(UInt8(length / 4))
-        bytes.append(contentsOf: [0, 0])
+        bytes.append(UInt8(truncatingIfNeeded: ConvertFraming.magicNumber >> 8))
+        bytes.append(UInt8(truncatingIfNeeded: ConvertFraming.magicNumber))
         for tlv in tlvs {
             tlv.encode(into: &bytes)
         }
@@ -54,7 +55,8 @@ public struct ConvertMessage: Hashable, Sendable {
     ///
     /// Never traps on any input. TLVs of unknown types come back as ``ConvertTLV/unknown(type:value:)``;
     /// whether they are acceptable is for ``ConvertRequest`` and the caller to decide.
-    /// - Throws: ``ConvertErrorCode/unsupportedVersion`` for a version other than 1, otherwise
+    /// - Throws: ``ConvertErrorCode/unsupportedVersion`` for a version other than 1 or a Magic Number other
+    ///   than 0x2263 (``ConvertProtocolError/kind`` tells which), otherwise
     ///   ``ConvertErrorCode/malformedMessage``: truncated fixed header, Total Length 0 or different from
     ///   `bytes.count`, a TLV of length 0 or running past the end, a Connect TLV shorter than 20 bytes,
     ///   an Error TLV with a code outside the registry.

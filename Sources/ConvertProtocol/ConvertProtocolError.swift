@@ -1,14 +1,28 @@
 /// Why a Convert message was rejected, and which Error TLV the peer should get for it.
 public struct ConvertProtocolError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// Which check a message failed, for callers that must tell apart failures sharing one answer code.
+    public enum Kind: Hashable, Sendable {
+        /// The Magic Number is not 0x2263 (RFC 8803 section 4.1): the bytes are not a Convert message at all,
+        /// for example a peer that follows a draft before the Magic Number, or another protocol.
+        case badMagic(UInt16)
+        /// The fixed header names a version this codec does not speak.
+        case unsupportedVersion(UInt8)
+        /// Any other violation: lengths, TLV contents, a request the converter does not serve.
+        case invalidMessage
+    }
+
     /// The error code to send back in an Error TLV.
     public var code: ConvertErrorCode
     /// What was wrong, for logs; never sent on the wire.
     public var reason: String
+    /// Which check failed; ``Kind/invalidMessage`` unless the fixed header itself was refused.
+    public var kind: Kind
 
     /// Creates an error with the code to answer and a reason for the log.
-    public init(code: ConvertErrorCode, reason: String) {
+    public init(code: ConvertErrorCode, reason: String, kind: Kind = .invalidMessage) {
         self.code = code
         self.reason = reason
+        self.kind = kind
     }
 
     /// `malformed_message: TLV at offset 4 has length 0`.

@@ -14,7 +14,7 @@ public struct ConvertResponse: Hashable, Sendable {
     /// Success: a bare fixed header.
     public static let success = ConvertResponse(error: nil)
 
-    /// Failure with `code`: a fixed header and one Error TLV with an empty value.
+    /// Failure with `code`: a fixed header and one Error TLV; see ``message`` for its value.
     public static func failure(_ code: ConvertErrorCode) -> ConvertResponse {
         ConvertResponse(error: code)
     }
@@ -33,12 +33,17 @@ public struct ConvertResponse: Hashable, Sendable {
     }
 
     /// The message this response is sent as.
+    ///
+    /// The Error TLV's value is empty (sent as one zero byte of padding), except for Unsupported Version,
+    /// whose value lists the versions this side speaks, one byte each (RFC 8803, Error TLV): here `01`.
     public var message: ConvertMessage {
         guard let error else { return ConvertMessage() }
-        return ConvertMessage(tlvs: [.error(error, value: [])])
+        let value: [UInt8] = error == .unsupportedVersion ? [ConvertFraming.version] : []
+        return ConvertMessage(tlvs: [.error(error, value: value)])
     }
 
-    /// The wire bytes of ``message``: `01 01 00 00` on success, `01 02 00 00 1e 01 <code> 00` on failure.
+    /// The wire bytes of ``message``: `01 01 22 63` on success, `01 02 22 63 1e 01 <code> 00` on failure
+    /// (`01 02 22 63 1e 01 00 01` for Unsupported Version).
     public func encoded() -> [UInt8] {
         message.encoded()
     }

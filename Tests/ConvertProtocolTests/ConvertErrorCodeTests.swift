@@ -23,11 +23,13 @@ struct ConvertErrorCodeTests {
         #expect(ConvertErrorCode(rawValue: value) == code)
         #expect(code.description == label)
 
-        // Each code travels in an Error TLV: 01 02 00 00 | 1e 01 <code> 00.
+        // Each code travels in an Error TLV: 01 02 22 63 | 1e 01 <code> 00; Unsupported Version's value
+        // is the version this side speaks, 01.
+        let errorValue: UInt8 = code == .unsupportedVersion ? 0x01 : 0x00
         let bytes = ConvertResponse.failure(code).encoded()
-        #expect(bytes == [0x01, 0x02, 0x00, 0x00, 0x1E, 0x01, value, 0x00])
+        #expect(bytes == [0x01, 0x02, 0x22, 0x63, 0x1E, 0x01, value, errorValue])
         let message = try ConvertMessage.parse(bytes)
-        #expect(message == ConvertMessage(tlvs: [.error(code, value: [0])]))
+        #expect(message == ConvertMessage(tlvs: [.error(code, value: [errorValue])]))
         #expect(ConvertResponse(message: message) == .failure(code))
     }
 

@@ -77,6 +77,8 @@ struct ConvertFuzzTests {
             var bytes = (0..<(words * 4)).map { _ in UInt8.random(in: 0...255, using: &random) }
             bytes[0] = 1
             bytes[1] = UInt8(words)
+            bytes[2] = 0x22
+            bytes[3] = 0x63
             if words > 1 {
                 bytes[4] = [1, 10, 20, 21, 22, 30, 200].randomElement(using: &random)!
                 bytes[5] = UInt8(Int.random(in: 0...words, using: &random))

@@ -15,12 +15,12 @@ func parseError(_ bytes: [UInt8]) -> ConvertProtocolError? {
 struct ConvertMessageTests {
     static let mappedPrefix: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF]
 
-    @Test("a bare fixed header is version 1, one word, zero unassigned")
+    @Test("a bare fixed header is version 1, one word, magic 0x2263")
     func bareHeader() throws {
-        #expect(ConvertMessage().encoded() == [0x01, 0x01, 0x00, 0x00])
-        #expect(try ConvertMessage.parse([0x01, 0x01, 0x00, 0x00]) == ConvertMessage())
-        // Unassigned bits are ignored on receipt.
-        #expect(try ConvertMessage.parse([0x01, 0x01, 0xAB, 0xCD]) == ConvertMessage())
+        #expect(ConvertMessage().encoded() == [0x01, 0x01, 0x22, 0x63])
+        #expect(try ConvertMessage.parse([0x01, 0x01, 0x22, 0x63]) == ConvertMessage())
+        // Any other magic number is not a Convert message.
+        #expect(parseError([0x01, 0x01, 0xAB, 0xCD])?.kind == .badMagic(0xABCD))
     }
 
     @Test("IPv4 Connect TLV, byte-exact (RFC 8803 section 4.2.4)")
@@ -29,7 +29,7 @@ struct ConvertMessageTests {
         let message = ConvertMessage(tlvs: [.connect(endpoint, tcpOptions: [])])
         let bytes: [UInt8] =
             [
-                0x01, 0x06, 0x00, 0x00,  // version 1, 6 words, unassigned
+                0x01, 0x06, 0x22, 0x63,  // version 1, 6 words, magic 0x2263
                 0x0A, 0x05, 0x1F, 0x40,  // Connect, 5 words, port 8000
             ] + Self.mappedPrefix + [198, 18, 0, 1]  // ::ffff:198.18.0.1
         #expect(message.encoded() == bytes)
@@ -43,7 +43,7 @@ struct ConvertMessageTests {
         let options: [UInt8] = [0x02, 0x04, 0x05, 0xB4]  // MSS 1460
         let message = ConvertMessage(tlvs: [.connect(endpoint, tcpOptions: options)])
         let bytes: [UInt8] = [
-            0x01, 0x07, 0x00, 0x00,  // version 1, 7 words
+            0x01, 0x07, 0x22, 0x63,  // version 1, 7 words, magic 0x2263
             0x0A, 0x06, 0x01, 0xBB,  // Connect, 6 words, port 443
             0x20, 0x01, 0x0D, 0xB8, 0x00, 0x00, 0x00, 0x00,
             0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,  // 2001:db8::1
@@ -73,7 +73,7 @@ struct ConvertMessageTests {
     )
     func roundTrip(tlv: ConvertTLV, tlvBytes: [UInt8]) throws {
         let message = ConvertMessage(tlvs: [tlv])
-        let bytes = [0x01, UInt8(1 + tlvBytes.count / 4), 0x00, 0x00] + tlvBytes
+        let bytes = [0x01, UInt8(1 + tlvBytes.count / 4), 0x22, 0x63] + tlvBytes
         #expect(message.encoded() == bytes)
         #expect(message.encodedLength == bytes.count)
         #expect(try ConvertMessage.parse(bytes) == message)
@@ -96,14 +96,14 @@ struct ConvertMessageTests {
     @Test("variable parts are zero-padded to whole words and parse back with the padding")
     func padding() throws {
         let cookie = ConvertMessage(tlvs: [.cookie([1, 2, 3])])
-        #expect(cookie.encoded() == [0x01, 0x03, 0x00, 0x00, 0x16, 0x02, 0x00, 0x00, 1, 2, 3, 0])
+        #expect(cookie.encoded() == [0x01, 0x03, 0x22, 0x63, 0x16, 0x02, 0x00, 0x00, 1, 2, 3, 0])
         #expect(try ConvertMessage.parse(cookie.encoded()) == ConvertMessage(tlvs: [.cookie([1, 2, 3, 0])]))
 
         let error = ConvertMessage(tlvs: [.error(.networkFailure, value: [])])
-        #expect(error.encoded() == [0x01, 0x02, 0x00, 0x00, 0x1E, 0x01, 65, 0])
+        #expect(error.encoded() == [0x01, 0x02, 0x22, 0x63, 0x1E, 0x01, 65, 0])
 
         let unknown = ConvertMessage(tlvs: [.unknown(type: 199, value: [5])])
-        #expect(unknown.encoded() == [0x01, 0x02, 0x00, 0x00, 199, 0x01, 5, 0])
+        #expect(unknown.encoded() == [0x01, 0x02, 0x22, 0x63, 199, 0x01, 5, 0])
 
         let options = ConvertMessage(tlvs: [.connect(Endpoint("1.2.3.4:5")!, tcpOptions: [1])])
         #expect(options.encoded().count == 28)
@@ -112,7 +112,7 @@ struct ConvertMessageTests {
 
     @Test("unassigned fields inside TLVs are ignored on receipt")
     func unassignedIgnored() throws {
-        let bytes: [UInt8] = [0x01, 0x02, 0x00, 0x00, 0x16, 0x01, 0xFF, 0xFF]
+        let bytes: [UInt8] = [0x01, 0x02, 0x22, 0x63, 0x16, 0x01, 0xFF, 0xFF]
         #expect(try ConvertMessage.parse(bytes) == ConvertMessage(tlvs: [.cookie([])]))
     }
 
@@ -155,17 +155,19 @@ struct ConvertMessageTests {
             ([0x02, 0x01, 0x00, 0x00], .unsupportedVersion),
             ([0x00, 0x01, 0x00, 0x00], .unsupportedVersion),
             ([0xFF, 0x02, 0x00, 0x00, 0x16, 0x01, 0x00, 0x00], .unsupportedVersion),
-            ([0x01, 0x00, 0x00, 0x00], .malformedMessage),  // total length 0
-            ([0x01, 0x02, 0x00, 0x00], .malformedMessage),  // says 8 bytes, 4 given
-            ([0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00], .malformedMessage),  // trailing bytes
-            ([0x01, 0x02, 0x00, 0x00, 0x16, 0x00, 0x00], .malformedMessage),  // not a whole word
-            ([0x01, 0x02, 0x00, 0x00, 0x16, 0x00, 0x00, 0x00], .malformedMessage),  // TLV length 0
-            ([0x01, 0x02, 0x00, 0x00, 0x16, 0x02, 0x00, 0x00], .malformedMessage),  // TLV past the end
-            ([0x01, 0x03, 0x00, 0x00, 0x16, 0x01, 0x00, 0x00, 0xC8, 0xFF, 0x00, 0x00], .malformedMessage),
-            ([0x01, 0x02, 0x00, 0x00, 0x0A, 0x01, 0x00, 0x50], .malformedMessage),  // Connect of 4 bytes
-            ([0x01, 0x05, 0x00, 0x00, 0x0A, 0x04, 0x00, 0x50] + [UInt8](repeating: 0, count: 12), .malformedMessage),
-            ([0x01, 0x02, 0x00, 0x00, 0x1E, 0x01, 0x04, 0x00], .malformedMessage),  // unknown error code
-            ([0x01, 0x02, 0x00, 0x00, 0x1E, 0x01, 0xC0, 0x00], .malformedMessage),  // private-use error code
+            ([0x01, 0x01, 0x00, 0x00], .unsupportedVersion),  // magic 0 (drafts before RFC 8803)
+            ([0x01, 0x01, 0x63, 0x22], .unsupportedVersion),  // magic byte-swapped
+            ([0x01, 0x00, 0x22, 0x63], .malformedMessage),  // total length 0
+            ([0x01, 0x02, 0x22, 0x63], .malformedMessage),  // says 8 bytes, 4 given
+            ([0x01, 0x01, 0x22, 0x63, 0x00, 0x00, 0x00, 0x00], .malformedMessage),  // trailing bytes
+            ([0x01, 0x02, 0x22, 0x63, 0x16, 0x00, 0x00], .malformedMessage),  // not a whole word
+            ([0x01, 0x02, 0x22, 0x63, 0x16, 0x00, 0x00, 0x00], .malformedMessage),  // TLV length 0
+            ([0x01, 0x02, 0x22, 0x63, 0x16, 0x02, 0x00, 0x00], .malformedMessage),  // TLV past the end
+            ([0x01, 0x03, 0x22, 0x63, 0x16, 0x01, 0x00, 0x00, 0xC8, 0xFF, 0x00, 0x00], .malformedMessage),
+            ([0x01, 0x02, 0x22, 0x63, 0x0A, 0x01, 0x00, 0x50], .malformedMessage),  // Connect of 4 bytes
+            ([0x01, 0x05, 0x22, 0x63, 0x0A, 0x04, 0x00, 0x50] + [UInt8](repeating: 0, count: 12), .malformedMessage),
+            ([0x01, 0x02, 0x22, 0x63, 0x1E, 0x01, 0x04, 0x00], .malformedMessage),  // unknown error code
+            ([0x01, 0x02, 0x22, 0x63, 0x1E, 0x01, 0xC0, 0x00], .malformedMessage),  // private-use error code
         ] as [([UInt8], ConvertErrorCode)]
     )
     func malformed(bytes: [UInt8], code: ConvertErrorCode) {
@@ -174,7 +176,7 @@ struct ConvertMessageTests {
 
     @Test("parse accepts any Collection of bytes")
     func parsesSlices() throws {
-        let bytes: [UInt8] = [0xEE, 0x01, 0x02, 0x00, 0x00, 0x16, 0x01, 0x00, 0x00, 0xEE]
+        let bytes: [UInt8] = [0xEE, 0x01, 0x02, 0x22, 0x63, 0x16, 0x01, 0x00, 0x00, 0xEE]
         #expect(try ConvertMessage.parse(bytes[1..<9]) == ConvertMessage(tlvs: [.cookie([])]))
     }
 }

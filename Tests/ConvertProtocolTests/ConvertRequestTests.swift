@@ -19,7 +19,7 @@ struct ConvertRequestTests {
     func encodesWithoutCookie() throws {
         let request = ConvertRequest(destination: Self.destination)
         let bytes: [UInt8] = [
-            0x01, 0x06, 0x00, 0x00,
+            0x01, 0x06, 0x22, 0x63,
             0x0A, 0x05, 0x1F, 0x40,
             0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 198, 18, 0, 1,
         ]
@@ -31,7 +31,7 @@ struct ConvertRequestTests {
     func encodesWithCookie() throws {
         let request = ConvertRequest(destination: Endpoint("[2001:db8::1]:443")!, cookie: [0xDE, 0xAD, 0xBE, 0xEF])
         let bytes: [UInt8] = [
-            0x01, 0x08, 0x00, 0x00,
+            0x01, 0x08, 0x22, 0x63,
             0x0A, 0x05, 0x01, 0xBB,
             0x20, 0x01, 0x0D, 0xB8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
             0x16, 0x02, 0x00, 0x00, 0xDE, 0xAD, 0xBE, 0xEF,

@@ -5,14 +5,14 @@ import Testing
 struct ConvertResponseTests {
     @Test("success is a bare fixed header")
     func success() throws {
-        #expect(ConvertResponse.success.encoded() == [0x01, 0x01, 0x00, 0x00])
+        #expect(ConvertResponse.success.encoded() == [0x01, 0x01, 0x22, 0x63])
         #expect(ConvertResponse.success.error == nil)
-        #expect(ConvertResponse(message: try ConvertMessage.parse([0x01, 0x01, 0x00, 0x00])) == .success)
+        #expect(ConvertResponse(message: try ConvertMessage.parse([0x01, 0x01, 0x22, 0x63])) == .success)
     }
 
     @Test("failure is one Error TLV, byte-exact")
     func failure() throws {
-        let bytes: [UInt8] = [0x01, 0x02, 0x00, 0x00, 0x1E, 0x01, 0x61, 0x00]
+        let bytes: [UInt8] = [0x01, 0x02, 0x22, 0x63, 0x1E, 0x01, 0x61, 0x00]
         #expect(ConvertResponse.failure(.destinationUnreachable).encoded() == bytes)
         #expect(ConvertResponse(message: try ConvertMessage.parse(bytes)) == .failure(.destinationUnreachable))
     }

@@ -195,13 +195,36 @@ struct LoopbackRelayTests {
         }
         let garbage = try await ConverterProbe.ask(relays.converterEndpoint, Array("GET / HTTP/1.1\r\n\r\n".utf8))
         #expect(garbage == ConvertResponse.failure(.unsupportedVersion).encoded())
-        let truncated = try await ConverterProbe.ask(relays.converterEndpoint, [1, 9, 0, 0, 10])
+        let truncated = try await ConverterProbe.ask(relays.converterEndpoint, [1, 9, 0x22, 0x63, 10])
         #expect(truncated == ConvertResponse.failure(.malformedMessage).encoded())
         let client = try await good
         let server1 = try #require(await serverSide.first())
         #expect(client.sentDigest == server1.receivedDigest)
         #expect(server1.sentDigest == client.receivedDigest)
         #expect(client.received == size)
+        try await relays.stop()
+    }
+
+    @Test("A request without the RFC 8803 Magic Number is answered Unsupported Version and closed")
+    func requestWithoutMagicRefused() async throws {
+        let server = try TestServer { socket in try? socket.sendAll(Array("must not be reached".utf8)) }
+        defer { server.close() }
+        let relays = try RelayPair(destination: server.endpoint)
+        // A request as drafts before RFC 8803 sent it: Connect TLV to the server, magic 0x0000.
+        let port = server.endpoint.port
+        let oldRequest: [UInt8] =
+            [
+                0x01, 0x06, 0x00, 0x00,  // version 1, 6 words, magic 0x0000
+                0x0A, 0x05, UInt8(port >> 8), UInt8(port & 0xFF),  // Connect TLV, 5 words, port
+                0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 127, 0, 0, 1,  // ::ffff:127.0.0.1
+            ]
+        let answer = try await ConverterProbe.ask(relays.converterEndpoint, oldRequest)
+        #expect(
+            answer == [
+                0x01, 0x02, 0x22, 0x63,  // version 1, 2 words, magic 0x2263
+                0x1E, 0x01, 0x00, 0x01,  // Error TLV, 1 word, Unsupported Version (0), supported version 1
+            ]
+        )
         try await relays.stop()
     }
 

@@ -164,13 +164,15 @@ extension Worker {
         case .failed(let code):
             fail(slotIndex, .downstreamReset(errno: code))
         case .malformed(let error):
-            refuse(slotIndex, answer: error.code, result: .badRequest(error.code))
+            let answer = Worker.answer(for: error)
+            refuse(slotIndex, answer: answer, result: .badRequest(answer))
         case .complete(let bytes):
             let request: ConvertRequest
             do {
                 request = try ConvertRequest(message: ConvertMessage.parse(bytes))
             } catch {
-                return refuse(slotIndex, answer: error.code, result: .badRequest(error.code))
+                let answer = Worker.answer(for: error)
+                return refuse(slotIndex, answer: answer, result: .badRequest(answer))
             }
             slots[slotIndex].destination = request.destination
             guard case .convert(let policy, _) = listeners[slots[slotIndex].listener].spec.role else { return }
@@ -243,6 +245,16 @@ extension Worker {
             }
         }
         return .wouldBlock
+    }
+
+    /// Converter side: the Error TLV code that answers a rejected request. A fixed header that is not Convert
+    /// version 1, by its version or by its Magic Number (not 0x2263, as drafts before RFC 8803 sent), gets
+    /// Unsupported Version; every other rejection the code the codec chose.
+    static func answer(for error: ConvertProtocolError) -> ConvertErrorCode {
+        switch error.kind {
+        case .badMagic, .unsupportedVersion: .unsupportedVersion
+        case .invalidMessage: error.code
+        }
     }
 
     /// Converter side: answer with an Error TLV, then close without relaying anything.
