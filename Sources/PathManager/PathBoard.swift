@@ -113,10 +113,14 @@ public final class PathBoard: @unchecked Sendable {
 
     /// The path a new connection under `policy` leaves on, with its source address for the family of
     /// `upstream`: the first up path of the policy's primaries with such a source, else the first such
-    /// backup; nil when none is up.
-    public func initialPath(policy: Int, upstream: IPAddress) -> (index: Int, source: IPAddress)? {
+    /// backup; nil when none is up. Paths in `excluding` (bit N is path N) are passed over.
+    public func initialPath(
+        policy: Int,
+        upstream: IPAddress,
+        excluding: UInt64 = 0
+    ) -> (index: Int, source: IPAddress)? {
         let chosen = plan.policies[policy]
-        let mask = upPaths
+        let mask = upPaths & ~excluding
         for index in chosen.paths where mask & (1 << UInt64(index)) != 0 {
             if let source = source(of: index, for: upstream) { return (index, source) }
         }

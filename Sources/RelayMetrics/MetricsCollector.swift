@@ -110,6 +110,13 @@ public actor MetricsCollector {
                 listener: listener,
                 slot: RelayStatistics.Slot.acceptFailures
             )
+            feed(
+                "mptcp_relay_path_redials_total",
+                [label],
+                "MPTCP connects that failed because their path went away (unreachable) and were tried again on the policy's next up path.",
+                listener: listener,
+                slot: RelayStatistics.Slot.redials
+            )
             for (index, code) in ConvertErrorCode.allCases.enumerated() {
                 feed(
                     "mptcp_relay_convert_errors_total",

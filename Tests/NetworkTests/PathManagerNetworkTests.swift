@@ -197,6 +197,40 @@ extension NetworkTestSuites {
             }
         }
 
+        @Test("a connection whose first path is unreachable starts on the next path that is up")
+        func firstPathUnreachable() async throws {
+            try await RelayTestHarness.run(tag: "pu", rate: "50mbit", uplinkC: true) { harness, topology in
+                let gateway = try await Self.startRelays(harness, topology)
+                // A's routing table loses its way to the converter while A's link and address stay: the path
+                // manager still counts A up (no `table` is configured to watch), and a connect from A's
+                // source fails at once with "unreachable", as one does while a path goes down.
+                try await ShellCommand.run(["ip", "-n", topology.gw, "route", "flush", "table", "101"], seconds: 10)
+                try await ShellCommand.run(
+                    ["ip", "-n", topology.gw, "route", "add", "unreachable", "default", "table", "101"],
+                    seconds: 10
+                )
+                let bytes = 8 * Self.mebibyte
+                let server = try await harness.serve("198.19.0.2:5201", bytes: bytes, in: topology.dst, name: "serve")
+                let client = try harness.send("198.18.0.1:8000", bytes: bytes, in: topology.cli, name: "bulk")
+                let onB = try await topology.waitForSubflows(in: topology.gw, remotePort: 8443, seconds: 10) { view in
+                    view.first?.first?.local == "198.18.2.1"
+                }
+                #expect(onB.first?.first?.local == "198.18.2.1", "the connection left on B: \(onB)")
+                let sent = try HashPeer.report(try await client.expectSuccess(seconds: 60).stdout, from: "bulk")
+                let served = try HashPeer.report(try await server.expectSuccess(seconds: 30).stdout, from: "serve")
+                RelayExpectations.intact(client: sent, server: served, bytes: bytes, "started on B after A failed")
+                let metrics = try await ShellCommand.run(
+                    ["ip", "netns", "exec", topology.gw, "curl", "-sf", "http://127.0.0.1:9090/metrics"],
+                    seconds: 10
+                )
+                #expect(
+                    metrics.stdout.contains("mptcp_relay_path_redials_total{listener=\"bulk\"} 1"),
+                    "redial not counted:\n\(metrics.stdout.split(separator: "\n").filter { $0.contains("redial") })"
+                )
+                #expect(!gateway.log.contains("result=connect_failed"), "a connect failure reached the client")
+            }
+        }
+
         @Test("a relay killed before its stop leaves userspace behind; the next relay restores the saved setting")
         func killedRelaySettingRestored() async throws {
             try await RelayTestHarness.run(tag: "pk9", uplinkC: true) { harness, topology in

@@ -105,6 +105,9 @@ struct ConnectionSlot {
     var pathKey: ConnectionKey?
     /// The index of the subflow policy the connection follows, when paths are managed.
     var policy: UInt8?
+    /// The paths its MPTCP connect has left on so far (bit N is path N): a connect that fails because its
+    /// path went away is tried again on a path not in this set.
+    var triedPaths: UInt64 = 0
     /// Whether the MPTCP side really speaks MPTCP (false: fell back to TCP); nil before it is known.
     var multipath: Bool?
 

@@ -101,7 +101,9 @@ public final class RelayStatistics: @unchecked Sendable {
         static let histogramStart = closedEnd + 2 * codeCount + DestinationRefusal.allLabels.count
         /// Accept completions that failed (EMFILE and the like; accept then pauses briefly).
         public static let acceptFailures = stalledReadsRecovered + 1
-        static let blockSize = acceptFailures + 1
+        /// MPTCP connects that failed because their path went away and were dialed again from another path.
+        public static let redials = acceptFailures + 1
+        static let blockSize = redials + 1
     }
 
     /// The histogram bucket of a connect that took `nanoseconds`.

@@ -152,10 +152,17 @@ extension Worker {
         else { return true }
         let policyIndex = board.plan.policyIndex(for: destination)
         slots[slotIndex].policy = UInt8(policyIndex)
-        guard let (path, source) = board.initialPath(policy: policyIndex, upstream: upstream.address) else {
+        guard
+            let (path, source) = board.initialPath(
+                policy: policyIndex,
+                upstream: upstream.address,
+                excluding: slots[slotIndex].triedPaths
+            )
+        else {
             fail(slotIndex, .noPath)
             return false
         }
+        slots[slotIndex].triedPaths |= 1 << UInt64(path)
         let port: UInt16
         do {
             port = try SocketCalls.bindSource(fd, SocketAddress(Endpoint(address: source, port: 0)))

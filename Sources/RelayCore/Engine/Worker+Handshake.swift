@@ -132,6 +132,7 @@ extension Worker {
     private func connectFailed(_ slotIndex: Int, errno code: Int32) {
         switch listeners[slots[slotIndex].listener].spec.role {
         case .forward, .transparent:
+            if redialOnAnotherPath(slotIndex, after: code) { return }
             fail(slotIndex, .connectFailed(errno: code))
         case .convert:
             let answer: ConvertErrorCode =
