@@ -35,6 +35,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Client authentication on the converter: the HMAC cookie (swift-crypto), the replay cache, limits.
+        .target(
+            name: "ClientAuthentication",
+            dependencies: [
+                "ConvertProtocol",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .target(
             name: "RelayConfig",
             dependencies: [
@@ -93,6 +101,7 @@ let package = Package(
         ),
         .testTarget(name: "ConvertProtocolTests", dependencies: ["ConvertProtocol"]),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "ConvertProtocol"]),
+        .testTarget(name: "ClientAuthenticationTests", dependencies: ["ClientAuthentication", "ConvertProtocol"]),
         .testTarget(
             name: "PathManagerTests",
             dependencies: ["PathManager", "Netlink", "ConvertProtocol"]

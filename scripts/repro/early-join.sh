@@ -141,6 +141,11 @@ for ((round = 1; round <= rounds && SECONDS - started < 2700; round++)); do
         rm -rf "$dir"
     fi
 done
+# The kernels' own view: MPTCP counters that were not zero (DSS mismatches, resets sent, duplicates).
+for ns in "$gw" "$srv"; do
+    echo "early-join: nstat MPTcpExt in ${ns#"$prefix"}:" \
+        "$(timeout 10 ip netns exec "$ns" nstat -az 2>/dev/null | awk '/^MPTcpExt/ && $2 != 0 { printf "%s=%s ", substr($1, 9), $2 }')"
+done
 resets=$(grep -c 'SUB_CLOSED.*reset_reason=1' "$logs/pm-driver.log" || true)
 echo "early-join: $damaged of $streams streams damaged, $failed rounds with other failures," \
     "$resets subflows reset by the peer with reason 1, in $((SECONDS - started)) s (joins after ${delay} ms)"
