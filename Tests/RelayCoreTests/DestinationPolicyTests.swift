@@ -15,123 +15,43 @@ struct DestinationPolicyTests {
         let within: String
         let refusal: DestinationRefusal
 
+        /// Destination, range, broader entry, entry within, refusal: one row of the table below.
+        init(_ destination: String, _ range: String, _ broader: String, _ within: String, _ refusal: DestinationRefusal)
+        {
+            self.destination = destination
+            self.range = range
+            self.broader = broader
+            self.within = within
+            self.refusal = refusal
+        }
+
         var testDescription: String { "\(destination) in \(range)" }
     }
 
     static let specialCases: [SpecialCase] = [
-        .init(
-            destination: "127.0.0.1:80",
-            range: "127.0.0.0/8",
-            broader: "126.0.0.0/7",
-            within: "127.0.0.1",
-            refusal: .special
+        SpecialCase("127.0.0.1:80", "127.0.0.0/8", "126.0.0.0/7", "127.0.0.1", .special),
+        SpecialCase("[::ffff:127.0.0.1]:80", "127.0.0.0/8", "0.0.0.0/1", "::ffff:127.0.0.0/104", .special),
+        SpecialCase("[::1]:80", "::1/128", "::/127", "::1", .special),
+        SpecialCase("169.254.1.1:80", "169.254.0.0/16", "169.254.0.0/15", "169.254.1.0/24", .special),
+        SpecialCase("[fe80::1]:80", "fe80::/10", "fe80::/9", "fe80::/64", .special),
+        SpecialCase("169.254.169.254:80", "169.254.169.254/32", "169.254.0.0/16", "169.254.169.254", .special),
+        SpecialCase(
+            "[::ffff:169.254.169.254]:80",
+            "169.254.169.254/32",
+            "169.254.169.0/24",
+            "169.254.169.254/32",
+            .special
         ),
-        .init(
-            destination: "[::ffff:127.0.0.1]:80",
-            range: "127.0.0.0/8",
-            broader: "0.0.0.0/1",
-            within: "::ffff:127.0.0.0/104",
-            refusal: .special
-        ),
-        .init(destination: "[::1]:80", range: "::1/128", broader: "::/127", within: "::1", refusal: .special),
-        .init(
-            destination: "169.254.1.1:80",
-            range: "169.254.0.0/16",
-            broader: "169.254.0.0/15",
-            within: "169.254.1.0/24",
-            refusal: .special
-        ),
-        .init(
-            destination: "[fe80::1]:80",
-            range: "fe80::/10",
-            broader: "fe80::/9",
-            within: "fe80::/64",
-            refusal: .special
-        ),
-        .init(
-            destination: "169.254.169.254:80",
-            range: "169.254.169.254/32",
-            broader: "169.254.0.0/16",
-            within: "169.254.169.254",
-            refusal: .special
-        ),
-        .init(
-            destination: "[::ffff:169.254.169.254]:80",
-            range: "169.254.169.254/32",
-            broader: "169.254.169.0/24",
-            within: "169.254.169.254/32",
-            refusal: .special
-        ),
-        .init(
-            destination: "[fd00:ec2::254]:80",
-            range: "fd00:ec2::254/128",
-            broader: "fd00::/8",
-            within: "fd00:ec2::254",
-            refusal: .special
-        ),
-        .init(
-            destination: "10.1.2.3:80",
-            range: "10.0.0.0/8",
-            broader: "10.0.0.0/7",
-            within: "10.1.0.0/16",
-            refusal: .privateNetwork
-        ),
-        .init(
-            destination: "[::ffff:10.1.2.3]:80",
-            range: "10.0.0.0/8",
-            broader: "8.0.0.0/5",
-            within: "10.1.2.3",
-            refusal: .privateNetwork
-        ),
-        .init(
-            destination: "172.16.5.5:80",
-            range: "172.16.0.0/12",
-            broader: "172.0.0.0/8",
-            within: "172.16.5.0/24",
-            refusal: .privateNetwork
-        ),
-        .init(
-            destination: "172.31.255.254:80",
-            range: "172.16.0.0/12",
-            broader: "172.16.0.0/11",
-            within: "172.31.0.0/16",
-            refusal: .privateNetwork
-        ),
-        .init(
-            destination: "192.168.1.1:80",
-            range: "192.168.0.0/16",
-            broader: "192.0.0.0/8",
-            within: "192.168.1.0/24",
-            refusal: .privateNetwork
-        ),
-        .init(
-            destination: "100.64.0.1:80",
-            range: "100.64.0.0/10",
-            broader: "100.0.0.0/8",
-            within: "100.64.0.0/16",
-            refusal: .privateNetwork
-        ),
-        .init(
-            destination: "100.127.255.254:80",
-            range: "100.64.0.0/10",
-            broader: "100.64.0.0/9",
-            within: "100.127.0.0/16",
-            refusal: .privateNetwork
-        ),
-        .init(
-            destination: "[fd12::1]:80",
-            range: "fc00::/7",
-            broader: "fc00::/6",
-            within: "fd12::/16",
-            refusal: .privateNetwork
-        ),
-        .init(
-            destination: "[fc00::1]:80",
-            range: "fc00::/7",
-            broader: "::/0",
-            within: "fc00::/8",
-            refusal: .privateNetwork
-        ),
+        SpecialCase("[fd00:ec2::254]:80", "fd00:ec2::254/128", "fd00::/8", "fd00:ec2::254", .special),
+        SpecialCase("10.1.2.3:80", "10.0.0.0/8", "10.0.0.0/7", "10.1.0.0/16", .privateNetwork),
+        SpecialCase("[::ffff:10.1.2.3]:80", "10.0.0.0/8", "8.0.0.0/5", "10.1.2.3", .privateNetwork),
+        SpecialCase("172.16.5.5:80", "172.16.0.0/12", "172.0.0.0/8", "172.16.5.0/24", .privateNetwork),
+        SpecialCase("172.31.255.254:80", "172.16.0.0/12", "172.16.0.0/11", "172.31.0.0/16", .privateNetwork),
+        SpecialCase("192.168.1.1:80", "192.168.0.0/16", "192.0.0.0/8", "192.168.1.0/24", .privateNetwork),
+        SpecialCase("100.64.0.1:80", "100.64.0.0/10", "100.0.0.0/8", "100.64.0.0/16", .privateNetwork),
+        SpecialCase("100.127.255.254:80", "100.64.0.0/10", "100.64.0.0/9", "100.127.0.0/16", .privateNetwork),
+        SpecialCase("[fd12::1]:80", "fc00::/7", "fc00::/6", "fd12::/16", .privateNetwork),
+        SpecialCase("[fc00::1]:80", "fc00::/7", "::/0", "fc00::/8", .privateNetwork),
     ]
 
     static let catchAll = [IPNetwork("0.0.0.0/0")!, IPNetwork("::/0")!]
