@@ -164,15 +164,11 @@ struct LoopbackRelayTests {
         try await relays.stop()
     }
 
-    @Test("Loopback destinations are refused by default even when allow covers them")
-    func loopbackRefusedByDefault() async throws {
+    @Test("Loopback destinations are refused when only a catch-all allow covers them")
+    func loopbackRefusedUnderCatchAll() async throws {
         let server = try TestServer { socket in try? socket.sendAll(Array("must not be reached".utf8)) }
         defer { server.close() }
-        let relays = try RelayPair(
-            destination: server.endpoint,
-            allow: [IPNetwork("0.0.0.0/0")!],
-            allowLocalDestinations: false
-        )
+        let relays = try RelayPair(destination: server.endpoint, allow: [IPNetwork("0.0.0.0/0")!])
         let answer = try await ConverterProbe.ask(
             relays.converterEndpoint,
             ConvertRequest(destination: server.endpoint).encoded()

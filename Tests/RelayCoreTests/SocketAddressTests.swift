@@ -41,22 +41,4 @@ struct SocketAddressTests {
         #expect(back == OperationTag(kind: .pollUpstreamOut, slot: 123_456, generation: 0xFF_FFFF))
         #expect(OperationTag(0) == nil)
     }
-
-    @Test("The destination policy refuses local and unlisted destinations and allows listed ones")
-    func destinationPolicy() throws {
-        let policy = DestinationPolicy(
-            allow: [IPNetwork("198.19.0.0/24")!, IPNetwork("127.0.0.0/8")!, IPNetwork("2001:db8::/32")!],
-            ownAddresses: [IPAddress("198.19.0.1")!]
-        )
-        #expect(policy.refusal(for: Endpoint("198.19.0.2:80")!) == nil)
-        #expect(policy.refusal(for: Endpoint("[2001:db8::2]:80")!) == nil)
-        #expect(policy.refusal(for: Endpoint("198.20.0.2:80")!) == .notAllowed)
-        #expect(policy.refusal(for: Endpoint("127.0.0.1:80")!) == .local)
-        #expect(policy.refusal(for: Endpoint("198.19.0.1:80")!) == .local)
-        #expect(policy.refusal(for: Endpoint("[fe80::1]:80")!) == .local)
-        #expect(policy.refusal(for: Endpoint("224.0.0.1:80")!) == .invalid)
-        var permissive = policy
-        permissive.allowLocalDestinations = true
-        #expect(permissive.refusal(for: Endpoint("127.0.0.1:80")!) == nil)
-    }
 }

@@ -145,7 +145,7 @@ extension ConnectionResult {
 
 extension DestinationRefusal {
     /// Every reason's label, in counter order.
-    public static let allLabels = ["not_allowed", "local", "invalid"]
+    public static let allLabels = allCases.map(\.rawValue)
 
     /// The index of this reason in ``allLabels``.
     var labelIndex: Int { Self.allLabels.firstIndex(of: rawValue) ?? 0 }

@@ -18,7 +18,6 @@ struct RelayPair {
     init(
         destination: Endpoint,
         allow: [IPNetwork] = [IPNetwork("127.0.0.0/8")!],
-        allowLocalDestinations: Bool = true,
         settings: EngineSettings = EngineSettings(workers: 2)
     ) throws {
         let logger = Logger(label: "test")
@@ -30,7 +29,7 @@ struct RelayPair {
                     name: "converter",
                     listen: Self.loopback,
                     role: .convert(
-                        policy: DestinationPolicy(allow: allow, allowLocalDestinations: allowLocalDestinations),
+                        policy: DestinationPolicy(allow: allow),
                         backend: nil
                     )
                 )
