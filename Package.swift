@@ -46,6 +46,7 @@ let package = Package(
         .target(
             name: "RelayConfig",
             dependencies: [
+                "ClientAuthentication",
                 "ConvertProtocol",
                 "PathManager",
                 .product(name: "TOMLKit", package: "TOMLKit"),
@@ -55,6 +56,7 @@ let package = Package(
             name: "RelayCore",
             dependencies: [
                 "CLiburing",
+                "ClientAuthentication",
                 "ConvertProtocol",
                 "PathManager",
                 .product(name: "Logging", package: "swift-log"),
@@ -64,6 +66,7 @@ let package = Package(
         .target(
             name: "RelayMetrics",
             dependencies: [
+                "ClientAuthentication",
                 "RelayCore",
                 "PathManager",
                 "ConvertProtocol",
@@ -78,6 +81,7 @@ let package = Package(
         .target(
             name: "MPTCPRelay",
             dependencies: [
+                "ClientAuthentication",
                 "RelayCore",
                 "RelayConfig",
                 "RelayMetrics",

@@ -117,6 +117,7 @@ workers = 2
 [[listener]]
 name = "converter"
 role = "convert"
+authentication = "none"
 listen = "0.0.0.0:8443"
 allow = ["198.19.0.0/24"]
 TOML

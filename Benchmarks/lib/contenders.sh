@@ -116,6 +116,7 @@ relay_configs() {
 [[listener]]
 name = "converter"
 role = "convert"
+authentication = "none"
 listen = "0.0.0.0:8443"
 allow = ["198.19.0.0/24"]
 EOF

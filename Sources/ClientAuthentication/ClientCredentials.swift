@@ -2,7 +2,7 @@ public import ConvertProtocol
 
 /// What a converter knows of one client (`[[client]]`): its name, its keys, where it may connect and
 /// how much it may use.
-public struct ClientCredentials: Sendable {
+public struct ClientCredentials: Sendable, Hashable {
     /// The name the client puts in its cookies.
     public var name: String
     /// One or two keys: during a rotation both the old and the new key are valid.

@@ -2,7 +2,7 @@ public import Crypto
 import FoundationEssentials
 
 /// A client's pre-shared key: 256 random bits, written in config files as base64 (44 characters).
-public struct ClientKey: Sendable {
+public struct ClientKey: Sendable, Hashable {
     /// The key's length in bytes.
     public static let byteCount = 32
 
@@ -24,6 +24,16 @@ public struct ClientKey: Sendable {
 
     private init(symmetricKey: SymmetricKey) {
         self.symmetricKey = symmetricKey
+    }
+
+    /// Keys are equal when their bytes are (for configuration comparisons, not for authentication).
+    public static func == (left: ClientKey, right: ClientKey) -> Bool {
+        left.base64 == right.base64
+    }
+
+    /// Hashes the key's bytes.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(base64)
     }
 
     /// The key as base64 text, as `keygen` prints it and config files hold it.

@@ -1,3 +1,4 @@
+import ClientAuthentication
 public import PathManager
 public import RelayConfig
 public import RelayCore
@@ -29,6 +30,14 @@ public struct EngineBlueprint: Sendable, Hashable {
             dataPath: DataPath(rawValue: runtime.dataPath.rawValue) ?? .auto,
             fastOpen: runtime.fastOpen
         )
+        // One authenticator for every convert listener that checks clients: one replay cache, one budget per client.
+        let authenticator = SharedAuthenticator(
+            ClientAuthenticator(
+                clients: configuration.clients,
+                windowSeconds: UInt64(runtime.cookieWindow),
+                replayCacheCapacity: runtime.replayCache
+            )
+        )
         listeners = configuration.listeners.map { listener in
             let role: EngineRole =
                 switch listener.role {
@@ -43,7 +52,9 @@ public struct EngineBlueprint: Sendable, Hashable {
                 name: listener.name,
                 listen: listener.listen,
                 role: role,
-                upstreamMark: listener.upstreamMark
+                upstreamMark: listener.upstreamMark,
+                clientIdentity: listener.clientIdentity,
+                authenticator: listener.authenticatesClients ? authenticator : nil
             )
         }
     }

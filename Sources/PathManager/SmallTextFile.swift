@@ -4,9 +4,9 @@ import Glibc
 
 /// Reads and writes one-line text files (sysctls under /proc/sys, the relay's state under /run) without
 /// Foundation.
-enum SmallTextFile {
+package enum SmallTextFile {
     /// The file's text without trailing newlines, or nil when it cannot be read or is empty.
-    static func read(_ path: String) -> String? {
+    package static func read(_ path: String) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }

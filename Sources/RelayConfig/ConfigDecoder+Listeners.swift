@@ -1,3 +1,4 @@
+import ClientAuthentication
 import ConvertProtocol
 import TOMLKit
 
@@ -7,12 +8,14 @@ extension ConfigDecoder {
     static let commonListenerKeys = ["name", "role", "listen"]
     /// The keys each role takes beyond the common ones, in documented order.
     static let roleKeys: [(role: String, keys: [String])] = [
-        ("forward", ["upstream", "destination", "mark"]),
-        ("transparent", ["upstream", "mark"]),
-        ("convert", ["allow", "backend"]),
+        ("forward", ["upstream", "destination", "mark", "client", "key", "key_file"]),
+        ("transparent", ["upstream", "mark", "client", "key", "key_file"]),
+        ("convert", ["allow", "backend", "authentication"]),
     ]
     /// Every role-specific key.
-    static let allRoleKeys = ["upstream", "destination", "mark", "allow", "backend"]
+    static let allRoleKeys = [
+        "upstream", "destination", "mark", "client", "key", "key_file", "allow", "backend", "authentication",
+    ]
     /// The roles the format names.
     static let expectedRoles = "expected \"forward\", \"transparent\" or \"convert\""
 
@@ -83,8 +86,26 @@ extension ConfigDecoder {
         }
         let mark = table["mark"].flatMap { self.integer($0, key: "\(path).mark", in: 1...0xFFFF_FFFF) }
         if table.contains(key: "mark") && mark == nil { return nil }
-        guard let name, let listen, let role else { return nil }
-        return ListenerConfiguration(name: name, listen: listen, role: role, upstreamMark: mark.map(UInt32.init))
+        var valid = true
+        var identity: ClientIdentity?
+        var authenticates = false
+        switch role {
+        case .forward, .transparent:
+            identity = self.decodeIdentity(table, path: path, valid: &valid)
+        case .convert(_, let backend):
+            authenticates = self.decodeAuthentication(table["authentication"], path: path, backend: backend)
+        case nil:
+            break
+        }
+        guard valid, let name, let listen, let role else { return nil }
+        return ListenerConfiguration(
+            name: name,
+            listen: listen,
+            role: role,
+            upstreamMark: mark.map(UInt32.init),
+            clientIdentity: identity,
+            authenticatesClients: authenticates
+        )
     }
 
     /// `value`, or `nil` after reporting that the key is missing.
@@ -210,5 +231,47 @@ extension ConfigDecoder {
             }
         }
         return valid ? .convert(allow: networks, backend: backend) : nil
+    }
+
+    /// A convert listener's `authentication`: `"clients"` (the default: a Cookie TLV from a `[[client]]`
+    /// is required) or `"none"` (anyone reaching the port is relayed, within `allow`). A fixed `backend`
+    /// reads no header, so it authenticates nobody: `"clients"` is an error there.
+    mutating func decodeAuthentication(
+        _ value: (any TOMLValueConvertible)?,
+        path: String,
+        backend: Endpoint?
+    ) -> Bool {
+        let key = "\(path).authentication"
+        guard let value else {
+            guard backend == nil else { return false }
+            if !self.haveClients {
+                self.report(
+                    key,
+                    "this converter would relay for anyone who reaches it: add [[client]] tables (mptcp-relay keygen --name NAME prints one) or say authentication = \"none\" explicitly"
+                )
+            }
+            return true
+        }
+        guard let text = self.string(value, key: key) else { return true }
+        switch text {
+        case "none":
+            return false
+        case "clients":
+            if backend != nil {
+                self.report(
+                    key,
+                    "a listener with a fixed backend reads no Convert header, so it cannot check clients; remove authentication or backend"
+                )
+            } else if !self.haveClients {
+                self.report(
+                    key,
+                    "authentication = \"clients\" needs [[client]] tables (mptcp-relay keygen --name NAME)"
+                )
+            }
+            return true
+        default:
+            self.report(key, "\"\(text)\" is not an authentication mode; expected \"clients\" or \"none\"")
+            return true
+        }
     }
 }

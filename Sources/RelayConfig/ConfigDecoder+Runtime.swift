@@ -5,7 +5,7 @@ extension ConfigDecoder {
     /// The keys of `[runtime]`, in the order the documentation lists them.
     static let runtimeKeys = [
         "workers", "connect_timeout", "header_timeout", "idle_timeout", "max_connections", "pipe_size",
-        "data_path", "fast_open", "path_manager", "join_delay", "announce",
+        "data_path", "fast_open", "path_manager", "join_delay", "announce", "cookie_window", "replay_cache",
     ]
 
     /// Decodes `[runtime]`, using defaults for absent keys (and for the whole table when absent).
@@ -63,6 +63,16 @@ extension ConfigDecoder {
         }
         if let value = table["fast_open"], let flag = self.boolean(value, key: "runtime.fast_open") {
             settings.fastOpen = flag
+        }
+        if let value = table["cookie_window"],
+            let seconds = self.integer(value, key: "runtime.cookie_window", in: 1...3600)
+        {
+            settings.cookieWindow = seconds
+        }
+        if let value = table["replay_cache"],
+            let entries = self.integer(value, key: "runtime.replay_cache", in: 1024...16_777_216)
+        {
+            settings.replayCache = entries
         }
         return settings
     }

@@ -23,6 +23,9 @@ struct ConfigDecoder {
     /// Listen endpoints seen so far, with the key path of the listener that used each first.
     var seenEndpoints: [Endpoint: String] = [:]
 
+    /// Whether the file has `[[client]]` tables (decoded before the listeners that need them).
+    var haveClients = false
+
     init(file: String, sourceMap: ConfigSourceMap) {
         self.file = file
         self.sourceMap = sourceMap
@@ -43,7 +46,7 @@ struct ConfigDecoder {
 
     /// Decodes the whole document; check ``errors`` before using the result.
     mutating func decode(root: TOMLTable) -> RelayConfiguration? {
-        let known = [Key.runtime, Key.listener, Key.path, Key.policy, Key.metrics]
+        let known = [Key.runtime, Key.listener, Key.path, Key.policy, Key.metrics, Key.client]
         for key in root.keys where !known.contains(key) {
             let value = root[key]
             let what: String
@@ -57,10 +60,12 @@ struct ConfigDecoder {
             let suggestion = Self.closest(to: key, among: known)
             let expected =
                 suggestion.map { "did you mean \"\($0)\"?" }
-                ?? "expected only [runtime], [metrics], [[listener]], [[path]] and [[policy]] tables"
+                ?? "expected only [runtime], [metrics], [[listener]], [[client]], [[path]] and [[policy]] tables"
             self.report(key, "\(what); \(expected)")
         }
         let runtime = self.decodeRuntime(root[Key.runtime])
+        let clients = self.decodeClients(root[Key.client])
+        self.haveClients = !clients.isEmpty
         let listeners = self.decodeListeners(root[Key.listener])
         let paths = self.decodePaths(root[Key.path])
         let policies = self.decodePolicies(root[Key.policy], paths: paths)
@@ -79,7 +84,8 @@ struct ConfigDecoder {
                 policies: policies,
                 announcements: announcements,
                 joinDelayMilliseconds: joinDelay
-            )
+            ),
+            clients: clients
         )
     }
 
@@ -90,6 +96,7 @@ struct ConfigDecoder {
         static let path = "path"
         static let policy = "policy"
         static let metrics = "metrics"
+        static let client = "client"
     }
 }
 

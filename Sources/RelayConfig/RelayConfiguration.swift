@@ -1,3 +1,4 @@
+public import ClientAuthentication
 public import PathManager
 
 /// A validated relay configuration: the runtime settings and the listeners to open.
@@ -25,16 +26,21 @@ public struct RelayConfiguration: Sendable, Hashable {
     /// The uplinks (`[[path]]`), the subflow policies (`[[policy]]`) and `[runtime] path_manager`.
     public var pathPlan: PathPlan
 
+    /// The clients a converter knows (`[[client]]`), for listeners with `authentication = "clients"`.
+    public var clients: [ClientCredentials]
+
     /// Creates a configuration from parts; ``ConfigLoader`` is the validating way to get one.
     public init(
         runtime: RuntimeSettings = RuntimeSettings(),
         metrics: MetricsConfiguration = MetricsConfiguration(),
         listeners: [ListenerConfiguration],
-        pathPlan: PathPlan = .unmanaged
+        pathPlan: PathPlan = .unmanaged,
+        clients: [ClientCredentials] = []
     ) {
         self.runtime = runtime
         self.metrics = metrics
         self.listeners = listeners
         self.pathPlan = pathPlan
+        self.clients = clients
     }
 }

@@ -30,6 +30,14 @@ public struct RuntimeSettings: Sendable, Hashable {
     /// Off by default: experimental, see docs/PROTOCOL.md for the stall it still has.
     public var fastOpen = false
 
+    /// `cookie_window`: how far, in seconds, a client's cookie timestamp may be from the converter's
+    /// clock either way (1...3600, default 60).
+    public var cookieWindow = 60
+
+    /// `replay_cache`: how many accepted cookies a converter remembers within the window (1024...16777216,
+    /// default 131072, about 3 MiB): more new requests than that within the window are refused.
+    public var replayCache = 131_072
+
     /// Creates settings; the defaults are those used for keys missing from the `[runtime]` table.
     public init(
         workers: Int? = nil,

@@ -1,3 +1,4 @@
+import ClientAuthentication
 import ConvertProtocol
 public import PathManager
 import Prometheus
@@ -131,6 +132,15 @@ public actor MetricsCollector {
                     "RFC 8803 Error TLVs sent (converter) and received (forward side), by code.",
                     listener: listener,
                     slot: RelayStatistics.Slot.convertErrorReceived(index)
+                )
+            }
+            for failure in AuthenticationFailure.allCases {
+                feed(
+                    "mptcp_relay_auth_failures_total",
+                    [label, ("reason", failure.rawValue)],
+                    "Requests a converter refused before connecting anywhere: no, bad, stale or replayed cookie, or a client over its limits.",
+                    listener: listener,
+                    slot: RelayStatistics.Slot.authFailures(failure.index)
                 )
             }
             for (index, reason) in DestinationRefusal.allLabels.enumerated() {

@@ -37,7 +37,7 @@ extension NetworkTestSuites {
                 for ns in gw srv; do ip netns exec "${prefix}$ns" sysctl -qw net.ipv4.tcp_fastopen=3; done
                 printf '[runtime]\\nfast_open = true\\n[[listener]]\\nname = "lan"\\nrole = "forward"\\nlisten = "198.18.0.1:8000"\\n' >"$work/gw.toml"
                 printf 'upstream = "198.18.1.2:8443"\\ndestination = "198.19.0.2:5201"\\n' >>"$work/gw.toml"
-                printf '[runtime]\\nfast_open = true\\n[[listener]]\\nname = "converter"\\nrole = "convert"\\nlisten = "0.0.0.0:8443"\\n' >"$work/srv.toml"
+                printf '[runtime]\\nfast_open = true\\n[[listener]]\\nname = "converter"\\nrole = "convert"\\nauthentication = "none"\\nlisten = "0.0.0.0:8443"\\n' >"$work/srv.toml"
                 printf 'allow = ["198.19.0.0/24"]\\n' >>"$work/srv.toml"
                 topo_start_in "${prefix}srv" "$work/srv.log" "$binary" run --config "$work/srv.toml"
                 topo_start_in "${prefix}gw" "$work/gw.log" "$binary" run --config "$work/gw.toml"

@@ -25,6 +25,7 @@ extension NetworkTestSuites {
             [[listener]]
             name = "converter"
             role = "convert"
+            authentication = "none"
             listen = "127.0.0.1:8443"
             allow = ["198.19.0.0/24"]
             """.write(to: config, atomically: true, encoding: .utf8)

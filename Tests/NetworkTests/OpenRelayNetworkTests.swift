@@ -203,6 +203,7 @@ extension NetworkTestSuites {
             [[listener]]
             name = "converter"
             role = "convert"
+            authentication = "none"
             listen = "0.0.0.0:8443"
             allow = ["0.0.0.0/0", "::/0"]
 

@@ -79,6 +79,7 @@ extension NetworkTestSuites {
             [[listener]]
             name = "converter"
             role = "convert"
+            authentication = "none"
             listen = "[::]:8443"
             allow = ["2001:db8:19::/64"]
 

@@ -323,6 +323,7 @@ extension NetworkTestSuites {
             [[listener]]
             name = "converter"
             role = "convert"
+            authentication = "none"
             listen = "0.0.0.0:8443"
             allow = ["198.19.0.0/24"]
 

@@ -319,12 +319,14 @@ extension NetworkTestSuites {
             [[listener]]
             name = "converter4"
             role = "convert"
+            authentication = "none"
             listen = "0.0.0.0:8443"
             allow = ["198.19.0.0/17", "2001:db8:19::/48"]
 
             [[listener]]
             name = "converter6"
             role = "convert"
+            authentication = "none"
             listen = "[::]:8443"
             allow = ["198.19.0.0/17", "2001:db8:19::/48"]
 

@@ -140,17 +140,17 @@ struct ConfigErrorTests {
                 role = "convert"
                 listen = "0.0.0.0:8443"
                 upstream = "198.18.1.2:8443"
-                """
+                """ + anyClient
         )
         #expect(errors.map(\.key) == ["listener[1].allow", "listener[2].upstream"])
         #expect(errors.map(\.line) == [7, 13])
         #expect(
             errors[0].message
-                == "allow belongs to role \"convert\"; a forward listener takes upstream, destination and mark"
+                == "allow belongs to role \"convert\"; a forward listener takes upstream, destination, mark, client, key and key_file"
         )
         #expect(
             errors[1].message
-                == "upstream belongs to role \"forward\" or \"transparent\"; a convert listener takes allow and backend"
+                == "upstream belongs to role \"forward\" or \"transparent\"; a convert listener takes allow, backend and authentication"
         )
     }
 
@@ -203,7 +203,7 @@ struct ConfigErrorTests {
         #expect(errors[0].message.hasPrefix("missing required key; expected the server-side converter's"))
         #expect(
             errors[1].message
-                == "destination belongs to role \"forward\"; a transparent listener takes upstream and mark"
+                == "destination belongs to role \"forward\"; a transparent listener takes upstream, mark, client, key and key_file"
         )
         #expect(errors[2].message == "\"reverse\" is not a role; expected \"forward\", \"transparent\" or \"convert\"")
     }
@@ -236,7 +236,7 @@ struct ConfigErrorTests {
                 name = "lan"
                 role = "convert"
                 listen = "198.18.0.1:8000"
-                """
+                """ + anyClient
         )
         #expect(errors.map(\.key) == ["listener[2].name", "listener[2].listen"])
         #expect(errors.map(\.line) == [8, 10])
@@ -337,7 +337,7 @@ struct ConfigErrorTests {
             name = 7
             role = "convert"
             listen = "0.0.0.0:4"
-            """
+            """ + anyClient
         )
         #expect(errors.map(\.key) == ["listener[1].name", "listener[2].name", "listener[3].name", "listener[4].name"])
         #expect(errors.map(\.line) == [2, 6, 10, 14])
@@ -348,6 +348,7 @@ struct ConfigErrorTests {
         #expect(errors[3].message == "expected a string, found integer 7")
         let maximal = configErrors(
             "[[listener]]\nname = \"\(String(repeating: "n", count: 64))\"\nrole = \"convert\"\nlisten = \"0.0.0.0:1\"\n"
+                + anyClient
         )
         #expect(maximal.isEmpty)
     }
@@ -421,7 +422,7 @@ struct ConfigErrorTests {
             listen = "0.0.0.0:8443"
             allow = ["not-a-network"]
             extra = true
-            """,
+            """ + anyClient,
             file: "many.toml"
         )
         #expect(
@@ -429,10 +430,10 @@ struct ConfigErrorTests {
                 "many.toml:2: runtime.pipe_size: 3 is out of range; expected 4096...1048576",
                 "many.toml:4: listener[1].upstream: missing required key; expected the server-side converter's ADDRESS:PORT, reached over MPTCP",
                 "many.toml:7: listener[1].listen: \"198.18.0.1\" is not an endpoint; expected ADDRESS:PORT or [IPv6]:PORT",
-                "many.toml:9: listener[1].backend: backend belongs to role \"convert\"; a forward listener takes upstream, destination and mark",
+                "many.toml:9: listener[1].backend: backend belongs to role \"convert\"; a forward listener takes upstream, destination, mark, client, key and key_file",
                 "many.toml:12: listener[2].name: \"lan\" is already the name of listener[1]; names must be unique",
                 "many.toml:15: listener[2].allow[1]: \"not-a-network\" is not a network; expected ADDRESS/PREFIX such as 198.19.0.0/24, or an address",
-                "many.toml:16: listener[2].extra: unknown key; expected one of name, role, listen, upstream, destination, mark, allow, backend",
+                "many.toml:16: listener[2].extra: unknown key; expected one of name, role, listen, upstream, destination, mark, client, key, key_file, allow, backend, authentication",
             ]
         )
     }

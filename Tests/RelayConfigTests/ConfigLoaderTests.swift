@@ -26,12 +26,14 @@ struct ConfigLoaderTests {
             [[listener]]
             name = "converter"
             role = "convert"
+            authentication = "none"
             listen = "0.0.0.0:8443"
             allow = ["198.19.0.0/24", "2001:db8::/32", "198.19.1.7"]
 
             [[listener]]
             name = "fixed.backend-1"
             role = "convert"
+            authentication = "none"
             listen = "[::]:9443"
             backend = "[2001:db8::2]:80"
             """,
@@ -87,6 +89,7 @@ struct ConfigLoaderTests {
             [[listener]]
             name = "c"
             role = "convert"
+            authentication = "none"
             listen = "198.18.1.2:8443"
             """,
             file: "min.toml"
@@ -114,6 +117,7 @@ struct ConfigLoaderTests {
             [[listener]]
             name = "c"
             role = "convert"
+            authentication = "none"
             listen = "0.0.0.0:1"
             """,
             file: "t.toml"
@@ -179,6 +183,7 @@ struct ConfigLoaderTests {
             [[listener]]
             name = "c"
             role = "convert"
+            authentication = "none"
             listen = "0.0.0.0:8443"
             """
         let defaults = try ConfigLoader.parse(listener, file: "d.toml")
@@ -237,10 +242,12 @@ struct ConfigLoaderTests {
             [[listener]]
             name = "a"
             role = "convert"
+            authentication = "none"
             listen = "198.18.1.2:8443"
             [[listener]]
             name = "b"
             role = "convert"
+            authentication = "none"
             listen = "198.18.2.2:8443"
             """,
             file: "t.toml"

@@ -1,3 +1,4 @@
+public import ClientAuthentication
 public import ConvertProtocol
 
 /// How a relayed connection ended, as logged on close (and, later, counted by result).
@@ -18,6 +19,9 @@ public enum ConnectionResult: Sendable, Hashable, CustomStringConvertible {
     case badRequest(ConvertErrorCode)
     /// The requested destination is refused by policy (converter side).
     case destinationRefused(DestinationRefusal)
+    /// The client's cookie was missing, wrong, stale or replayed, or the client is over a limit (converter
+    /// side, before any connect).
+    case unauthorized(AuthenticationFailure)
     /// The converter answered with an Error TLV (forward side).
     case converterError(ConvertErrorCode)
     /// The converter's answer could not be parsed (forward side).
@@ -44,6 +48,7 @@ public enum ConnectionResult: Sendable, Hashable, CustomStringConvertible {
         case .headerTimeout: "header_timeout"
         case .badRequest: "bad_request"
         case .destinationRefused: "destination_refused"
+        case .unauthorized: "unauthorized"
         case .converterError: "converter_error"
         case .badResponse: "bad_response"
         case .loopRefused: "loop_refused"
@@ -63,6 +68,8 @@ public enum ConnectionResult: Sendable, Hashable, CustomStringConvertible {
             "\(label) (\(code))"
         case .destinationRefused(let refusal):
             "\(label) (\(refusal.rawValue))"
+        case .unauthorized(let failure):
+            "\(label) (\(failure.rawValue))"
         default:
             label
         }

@@ -108,6 +108,9 @@ struct ConnectionSlot {
     /// The paths its MPTCP connect has left on so far (bit N is path N): a connect that fails because its
     /// path went away is tried again on a path not in this set.
     var triedPaths: UInt64 = 0
+    /// Convert: the authenticated client (its index in the authenticator), holding one unit of its
+    /// connection budget until the close.
+    var client: Int?
     /// Whether the MPTCP side really speaks MPTCP (false: fell back to TCP); nil before it is known.
     var multipath: Bool?
 

@@ -1,3 +1,4 @@
+public import ClientAuthentication
 public import ConvertProtocol
 
 /// Engine-wide settings: how many workers, the timeouts, and the sizes of per-worker tables.
@@ -63,13 +64,26 @@ public struct ListenerSpec: Sendable, Hashable {
     public var role: EngineRole
     /// SO_MARK for the upstream sockets of forward and transparent listeners (needs CAP_NET_ADMIN).
     public var upstreamMark: UInt32?
+    /// Forward and transparent: the identity each request's Cookie TLV proves; nil sends no cookie.
+    public var clientIdentity: ClientIdentity?
+    /// Convert: the check every request's cookie must pass before anything else; nil relays for anyone.
+    public var authenticator: SharedAuthenticator?
 
     /// A listener named `name` on `listen` doing `role`.
-    public init(name: String, listen: Endpoint, role: EngineRole, upstreamMark: UInt32? = nil) {
+    public init(
+        name: String,
+        listen: Endpoint,
+        role: EngineRole,
+        upstreamMark: UInt32? = nil,
+        clientIdentity: ClientIdentity? = nil,
+        authenticator: SharedAuthenticator? = nil
+    ) {
         self.name = name
         self.listen = listen
         self.role = role
         self.upstreamMark = upstreamMark
+        self.clientIdentity = clientIdentity
+        self.authenticator = authenticator
     }
 }
 
@@ -102,5 +116,25 @@ public enum EngineRole: Sendable, Hashable {
     var listensTransparently: Bool {
         if case .transparent = self { return true }
         return false
+    }
+}
+
+/// A ``ClientAuthenticator`` shared by listeners and workers, compared by identity (one per
+/// configuration), so that listener specs stay `Hashable`.
+public struct SharedAuthenticator: Sendable, Hashable {
+    /// The authenticator.
+    public let authenticator: ClientAuthenticator
+
+    /// Wraps `authenticator`.
+    public init(_ authenticator: ClientAuthenticator) {
+        self.authenticator = authenticator
+    }
+
+    public static func == (left: SharedAuthenticator, right: SharedAuthenticator) -> Bool {
+        left.authenticator === right.authenticator
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(ObjectIdentifier(authenticator))
     }
 }

@@ -1,3 +1,4 @@
+import ClientAuthentication
 import ConvertProtocol
 import Synchronization
 
@@ -103,7 +104,9 @@ public final class RelayStatistics: @unchecked Sendable {
         public static let acceptFailures = stalledReadsRecovered + 1
         /// MPTCP connects that failed because their path went away and were dialed again from another path.
         public static let redials = acceptFailures + 1
-        static let blockSize = redials + 1
+        /// Requests refused by client authentication, by ``AuthenticationFailure/index``.
+        public static func authFailures(_ reason: Int) -> Int { redials + 1 + reason }
+        static let blockSize = redials + 1 + AuthenticationFailure.allCases.count
     }
 
     /// The histogram bucket of a connect that took `nanoseconds`.
@@ -118,7 +121,7 @@ extension ConnectionResult {
     public static let labels = [
         "completed", "downstream_reset", "upstream_reset", "connect_failed", "connect_timeout",
         "header_timeout", "bad_request", "destination_refused", "converter_error", "bad_response",
-        "loop_refused", "no_path", "idle_timeout", "resource_exhausted", "shutdown",
+        "loop_refused", "no_path", "idle_timeout", "resource_exhausted", "shutdown", "unauthorized",
     ]
 
     /// The index of ``label`` in ``labels``.
@@ -139,6 +142,7 @@ extension ConnectionResult {
         case .idleTimeout: 12
         case .resourceExhausted: 13
         case .shutdown: 14
+        case .unauthorized: 15
         }
     }
 }

@@ -1,4 +1,5 @@
 internal import CLiburing
+import ClientAuthentication
 import ConvertProtocol
 import Logging
 import PathManager
@@ -32,6 +33,10 @@ extension Worker {
     /// frees the slot.
     func finishClose(_ slotIndex: Int) {
         let slot = slots + slotIndex
+        if let client = slot.pointee.client {
+            listeners[slot.pointee.listener].spec.authenticator?.authenticator.release(client)
+            slot.pointee.client = nil
+        }
         if let key = slot.pointee.pathKey {
             // Before the close, so that the port is never reused while the entry still names it.
             pathBoard?.unregister(key)
@@ -66,6 +71,8 @@ extension Worker {
             )
         case .destinationRefused(let refusal):
             statistics.add(worker: index, listener: listener, RelayStatistics.Slot.aclDenied(refusal.labelIndex))
+        case .unauthorized(let failure):
+            statistics.add(worker: index, listener: listener, RelayStatistics.Slot.authFailures(failure.index))
         default:
             break
         }

@@ -1,4 +1,5 @@
 internal import CLiburing
+import ClientAuthentication
 import ConvertProtocol
 
 #if canImport(Glibc)
@@ -99,7 +100,9 @@ extension Worker {
     /// Forward side: sends the request once the connect completed, and again on writability while Fast
     /// Open has not connected yet (phase `sendingRequest`).
     func trySendingRequest(_ slotIndex: Int) {
-        let request = ConvertRequest(destination: slots[slotIndex].destination!).encoded()
+        let destination = slots[slotIndex].destination!
+        let cookie = listeners[slots[slotIndex].listener].spec.clientIdentity?.cookie(for: destination)
+        let request = ConvertRequest(destination: destination, cookie: cookie).encoded()
         switch sendRequest(slotIndex, request) {
         case .sent:
             requestSent(slotIndex)
@@ -176,7 +179,17 @@ extension Worker {
                 return refuse(slotIndex, answer: answer, result: .badRequest(answer))
             }
             slots[slotIndex].destination = request.destination
-            guard case .convert(let policy, _) = listeners[slots[slotIndex].listener].spec.role else { return }
+            let spec = listeners[slots[slotIndex].listener].spec
+            guard case .convert(let policy, _) = spec.role else { return }
+            if let check = spec.authenticator?.authenticator {
+                // Before anything else: an unknown client learns nothing about where this converter goes.
+                switch check.admit(cookie: request.cookie, destination: request.destination) {
+                case .success(let client):
+                    slots[slotIndex].client = client
+                case .failure(let failure):
+                    return refuse(slotIndex, answer: failure.errorCode, result: .unauthorized(failure))
+                }
+            }
             if let refusal = policy.refusal(for: request.destination) {
                 return refuse(slotIndex, answer: .notAuthorized, result: .destinationRefused(refusal))
             }
