@@ -93,6 +93,7 @@ let package = Package(
         .executableTarget(
             name: "mptcp-relay",
             dependencies: [
+                "ClientAuthentication",
                 "MPTCPRelay",
                 "RelayConfig",
                 "RelayMetrics",
@@ -114,7 +115,10 @@ let package = Package(
             name: "RelayMetricsTests",
             dependencies: ["RelayMetrics", "RelayCore", "PathManager", "ConvertProtocol"]
         ),
-        .testTarget(name: "RelayConfigTests", dependencies: ["RelayConfig", "ConvertProtocol", "PathManager"]),
+        .testTarget(
+            name: "RelayConfigTests",
+            dependencies: ["RelayConfig", "ConvertProtocol", "PathManager", "ClientAuthentication"]
+        ),
         .testTarget(
             name: "RelayCoreTests",
             dependencies: [

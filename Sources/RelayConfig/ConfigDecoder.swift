@@ -65,7 +65,8 @@ struct ConfigDecoder {
         }
         let runtime = self.decodeRuntime(root[Key.runtime])
         let clients = self.decodeClients(root[Key.client])
-        self.haveClients = !clients.isEmpty
+        // Tables that failed to decode count too: their own errors say what is wrong, not "no clients".
+        self.haveClients = root[Key.client]?.array?.isEmpty == false
         let listeners = self.decodeListeners(root[Key.listener])
         let paths = self.decodePaths(root[Key.path])
         let policies = self.decodePolicies(root[Key.policy], paths: paths)

@@ -12,6 +12,6 @@ struct MPTCPRelayCommand: AsyncParsableCommand {
             reads the destination from the RFC 8803 Convert header, checks it against `allow`, connects \
             over TCP and relays. One TOML file names every listener; see config/ for examples.
             """,
-        subcommands: [RunCommand.self, CheckConfigCommand.self, StatusCommand.self]
+        subcommands: [RunCommand.self, CheckConfigCommand.self, StatusCommand.self, KeygenCommand.self]
     )
 }
