@@ -85,8 +85,11 @@ say "Creating namespaces ${P}{cli,gw,srv,dst} with two ${rate} uplinks"
 topo_create "$P" "$rate"
 work=$(mktemp -d /tmp/mptcp-relay-demo.XXXXXX)
 
+# One key for the gateway, as an operator makes it: the converter relays only for its [[client]]s.
+key=$("$relay" keygen --key-only)
+
 # The forwarder is also gw's MPTCP path manager: one subflow per path, for every connection.
-cat >"$work/gw.toml" <<'TOML'
+cat >"$work/gw.toml" <<TOML
 [runtime]
 workers = 2
 path_manager = "relay"
@@ -97,6 +100,8 @@ role = "forward"
 listen = "198.18.0.1:8000"
 upstream = "198.18.1.2:8443"
 destination = "198.19.0.2:5201"
+client = "demo-gateway"
+key = "$key"
 
 [[path]]
 name = "a"
@@ -110,16 +115,19 @@ name = "bulk"
 paths = ["a", "b"]
 TOML
 
-cat >"$work/srv.toml" <<'TOML'
+cat >"$work/srv.toml" <<TOML
 [runtime]
 workers = 2
 
 [[listener]]
 name = "converter"
 role = "convert"
-authentication = "none"
 listen = "0.0.0.0:8443"
 allow = ["198.19.0.0/24"]
+
+[[client]]
+name = "demo-gateway"
+key = "$key"
 TOML
 
 # wait_for NS PORT LOGFILE: waits until the port listens; on failure shows the log.
@@ -212,7 +220,7 @@ ip netns exec "${P}gw" curl -sf http://127.0.0.1:9090/metrics 2>/dev/null |
     grep -v ' 0$' | sed 's/^/  /' || echo "  (metrics port not reachable)"
 say "Metrics of the converter (srv)"
 ip netns exec "${P}srv" curl -sf http://127.0.0.1:9090/metrics 2>/dev/null |
-    grep -E '^mptcp_relay_(connections_accepted|connections_closed|bytes|mptcp_fallbacks)' |
+    grep -E '^mptcp_relay_(connections_accepted|connections_closed|bytes|mptcp_fallbacks|auth_failures)' |
     grep -v ' 0$' | sed 's/^/  /' || echo "  (metrics port not reachable)"
 
 say "What you just saw"
@@ -225,7 +233,11 @@ cat <<EOF
   * Both relays count what they did on a metrics side port (127.0.0.1:9090 in their namespace):
     /metrics for Prometheus, /healthz, and /connections, which 'mptcp-relay status' shows as a
     table with each subflow's path while connections are live.
-  * The converter connected over plain TCP to iperf3 -s in dst (198.19.0.2:5201) and relayed.
+  * Every request carried a cookie: an HMAC under the key that 'mptcp-relay keygen' made for the
+    gateway (client "demo-gateway"). The converter checked it (known client, fresh, never seen
+    before) before anything else, then connected over plain TCP to iperf3 -s in dst
+    (198.19.0.2:5201) and relayed. Without a valid cookie it answers Not Authorized and counts the
+    refusal in mptcp_relay_auth_failures_total.
   * Each relay logs one line per closed connection (listener, result, bytes, transport).
     iperf3's server ends its data connection with a reset, so that line says
     result=upstream_reset: the relays passed the reset on to the client, as they should.
