@@ -17,6 +17,7 @@ public final class PathBoard: @unchecked Sendable {
     public let plan: PathPlan
 
     private let upMask = Atomic<UInt64>(0)
+    private let refusedSubflows = Atomic<UInt64>(0)
     private let entries: UnsafeMutablePointer<Atomic<UInt8>>
     private let cells: UnsafeMutablePointer<PathCell>
     private static let entryCount = PathPlan.maximumPaths * 2 * 65536
@@ -75,6 +76,14 @@ public final class PathBoard: @unchecked Sendable {
     public func countPromotion(of index: Int) {
         cells[index].promotions.wrappingAdd(1, ordering: .relaxed)
     }
+
+    /// Counts a subflow the path manager destroyed because it did not open it (the peer's join).
+    public func countRefusedSubflow() {
+        refusedSubflows.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    /// Subflows destroyed because the path manager did not open them.
+    public var refusedSubflowCount: UInt64 { refusedSubflows.load(ordering: .relaxed) }
 
     /// Path `index`'s counters: times it came up, went down, and took a promoted backup subflow.
     public func counters(of index: Int) -> (wentUp: UInt64, wentDown: UInt64, promotions: UInt64) {

@@ -54,8 +54,15 @@ extension PathManagerService {
             return true
         case .subflowEstablished:
             guard var connection = connections[event.token], let local = event.localEndpoint,
-                let remote = event.remoteEndpoint, let path = board.path(of: local.address)
+                let remote = event.remoteEndpoint
             else { return false }
+            // Only the subflows this path manager asked for: the kernel lets a userspace path manager's
+            // connections accept every MP_JOIN the peer sends, to any of our addresses and beyond any limit.
+            guard let path = board.path(of: local.address), connection.creating & (1 << UInt64(path)) != 0
+            else {
+                refuseSubflow(of: event.token, local: local, remote: remote)
+                return false
+            }
             connection.creating &= ~(1 << UInt64(path))
             if !connection.subflows.contains(where: { $0.local == local && $0.remote == remote }) {
                 connection.subflows.append(
@@ -76,8 +83,10 @@ extension PathManagerService {
             else { return false }
             let known = connection.subflows.contains { $0.local == local }
             connection.subflows.removeAll { $0.local == local }
-            let wasCreating = connection.creating & (1 << UInt64(path)) != 0
-            connection.creating &= ~(1 << UInt64(path))
+            // An unknown subflow that closes on a path with a creation in flight is that creation failing;
+            // a known one closing leaves a creation in flight on its path alone.
+            let wasCreating = !known && connection.creating & (1 << UInt64(path)) != 0
+            if !known { connection.creating &= ~(1 << UInt64(path)) }
             connections[event.token] = connection
             if (wasCreating || known) && board.isUp(path) {
                 // A subflow that failed or was reset on an up path: try that path again a little later.
@@ -208,6 +217,29 @@ extension PathManagerService {
             return
         }
         connections[token] = connection
+    }
+
+    /// Destroys a subflow of connection `token` that this path manager did not open (a join from the peer)
+    /// and counts it: subflows go only where the connection's policy sends them.
+    func refuseSubflow(of token: UInt32, local: Endpoint, remote: Endpoint) {
+        board.countRefusedSubflow()
+        logger.debug(
+            "destroying a subflow the path manager did not open",
+            metadata: ["token": "\(token)", "local": "\(local)", "remote": "\(remote)"]
+        )
+        do {
+            try sendPathManagerRequest("mptcp_pm SUBFLOW_DESTROY") { family, sequence in
+                MPTCPPathManagerRequest.subflowDestroy(
+                    familyID: family,
+                    sequence: sequence,
+                    token: token,
+                    local: MPTCPAddress(local),
+                    remote: MPTCPAddress(remote)
+                )
+            }
+        } catch {
+            logger.debug("unsolicited subflow not destroyed", metadata: ["token": "\(token)", "error": "\(error)"])
+        }
     }
 
     /// Leaves `path` alone for connection `token` for a while after the kernel refused a change there.

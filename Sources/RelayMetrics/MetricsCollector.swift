@@ -179,6 +179,18 @@ public actor MetricsCollector {
         }
         self.feeds = feeds
         if let board {
+            if board.plan.mode == .relay {
+                self.feeds.append(
+                    CounterFeed(
+                        counter: registry.counter(
+                            "mptcp_relay_subflows_refused_total",
+                            help:
+                                "Subflows the relay path manager destroyed because it did not open them (the peer's joins)."
+                        ),
+                        source: .refusedSubflows
+                    )
+                )
+            }
             for (index, path) in board.plan.paths.enumerated() {
                 let label = ("path", path.name)
                 pathGauges.append(
@@ -336,6 +348,7 @@ struct CounterFeed {
     enum Source {
         case statistic(listener: Int, slot: Int)
         case path(Int, PathCounter)
+        case refusedSubflows
     }
 
     init(counter: Counter, listener: Int, slot: Int) {
@@ -346,6 +359,11 @@ struct CounterFeed {
     init(counter: Counter, path: Int, pathCounter: PathCounter) {
         self.counter = counter
         self.source = .path(path, pathCounter)
+    }
+
+    init(counter: Counter, source: Source) {
+        self.counter = counter
+        self.source = source
     }
 
     func read(statistics: RelayStatistics, board: PathBoard?) -> UInt64 {
@@ -359,6 +377,8 @@ struct CounterFeed {
             case .wentDown: return counters.wentDown
             case .promotions: return counters.promotions
             }
+        case .refusedSubflows:
+            return board?.refusedSubflowCount ?? 0
         }
     }
 }

@@ -47,7 +47,9 @@ struct PathManagerEventTests {
         joined.localAddress = IPAddress("198.18.3.1")
         joined.localPort = 40002
         joined.backup = true
+        service.connections[9]?.creating |= 1 << 2  // as after our SUBFLOW_CREATE on C
         #expect(service.apply(joined))
+        #expect(service.connections[9]?.creating == 0)
         #expect(service.connections[9]?.subflows.map(\.path) == [0, 2])
         #expect(service.connections[9]?.subflows.last?.backup == true)
 
@@ -65,6 +67,32 @@ struct PathManagerEventTests {
 
         _ = service.apply(MPTCPEvent(kind: .closed, token: 9))
         #expect(service.connections[9] == nil && service.holdOff[9] == nil)
+    }
+
+    @Test("a join the path manager did not ask for is destroyed and counted, never kept")
+    func unsolicitedJoins() {
+        let service = service()
+        service.board.register(ConnectionKey(path: 0, ipv6: false, port: 40000), policy: 1)
+        var event = MPTCPEvent(
+            kind: .created,
+            token: 5,
+            localAddress: IPAddress("198.18.1.1"),
+            remoteAddress: converter,
+            localPort: 40000,
+            remotePort: 8443
+        )
+        _ = service.apply(event)
+        _ = service.apply(MPTCPEvent(kind: .established, token: 5))
+        event.kind = .subflowEstablished
+        // The peer's join to our address on A (a second subflow on A), to B before we opened one there, and
+        // to an address that is no path at all.
+        for (address, port) in [("198.18.1.1", UInt16(40000)), ("198.18.2.1", 40001), ("198.18.9.9", 40002)] {
+            event.localAddress = IPAddress(address)
+            event.localPort = port
+            #expect(!service.apply(event))
+        }
+        #expect(service.connections[5]?.subflows.map(\.path) == [0], "only the initial subflow is kept")
+        #expect(service.board.refusedSubflowCount == 3)
     }
 
     @Test("the converter side's own connections (server side) are never managed")
