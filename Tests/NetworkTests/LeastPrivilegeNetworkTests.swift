@@ -47,12 +47,17 @@ extension NetworkTestSuites {
                     "no drop line in the gateway's log:\n\(gateway.log)"
                 )
                 try await converter.expectLogLine(
-                    containing: ["running without root", "uid=65534", "capabilities=cap_net_bind_service,cap_net_admin"],
+                    containing: [
+                        "running without root", "uid=65534", "capabilities=cap_net_bind_service,cap_net_admin",
+                    ],
                     "no identity line in the converter's log:\n\(converter.log)"
                 )
 
                 for relay in [converter, gateway] {
-                    try await relay.expectLogLine(containing: ["relay started"], "\(relay.name) did not start:\n\(relay.log)")
+                    try await relay.expectLogLine(
+                        containing: ["relay started"],
+                        "\(relay.name) did not start:\n\(relay.log)"
+                    )
                 }
 
                 // Who they run as: every thread of both processes is nobody, none has more than the two.
@@ -89,7 +94,12 @@ extension NetworkTestSuites {
                 }
                 // The chain: cli → forward (nobody, marks its upstream sockets, path manager) → convert
                 // (nobody, port 443, checks the client's cookie) → dst.
-                let server = try await harness.serve("198.19.0.2:5201", bytes: Self.bytes, in: topology.dst, name: "serve")
+                let server = try await harness.serve(
+                    "198.19.0.2:5201",
+                    bytes: Self.bytes,
+                    in: topology.dst,
+                    name: "serve"
+                )
                 let upA = try await topology.txBytes(topology.gw, "upa0")
                 let upB = try await topology.txBytes(topology.gw, "upb0")
                 let client = try harness.send("198.18.0.1:8000", bytes: Self.bytes, in: topology.cli, name: "send")
@@ -160,7 +170,8 @@ extension NetworkTestSuites {
                 ["ip", "netns", "exec", namespace, "stat", "-L", "-c", "%i", "/proc/self/ns/net"],
                 seconds: 10
             )
-            return "/run/mptcp-relay/path-manager.netns-\(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))"
+            return
+                "/run/mptcp-relay/path-manager.netns-\(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))"
         }
 
         /// /run/mptcp-relay's owner before the test (the gateway hands the directory to nobody), made first

@@ -37,7 +37,8 @@ public struct CapabilitySet: OptionSet, Hashable, Sendable, CustomStringConverti
     }
 
     /// The calling thread's permitted and effective sets (capabilities are per thread in Linux).
-    public static func ofCallingThread() throws(SystemCallError) -> (permitted: CapabilitySet, effective: CapabilitySet) {
+    public static func ofCallingThread() throws(SystemCallError) -> (permitted: CapabilitySet, effective: CapabilitySet)
+    {
         var permitted: UInt64 = 0
         var effective: UInt64 = 0
         var inheritable: UInt64 = 0
