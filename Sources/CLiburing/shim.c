@@ -2,6 +2,8 @@
 #include "CLiburing.h"
 #include <pthread.h>
 #include <stddef.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 
 long CLiburing_splice_nonblock(int fdIn, int fdOut, size_t length) {
     ssize_t n = splice(fdIn, NULL, fdOut, NULL, length, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -113,4 +115,34 @@ int CLiburing_mptcp_subflows(int fd, CLiburing_subflow *out, int capacity) {
         out[index].bytes_received = tcpStride >= offsetof(struct CLiburing_tcp_info, bytes_received) + 8 ? info.bytes_received : 0;
     }
     return count;
+}
+
+int CLiburing_prctl(int option, unsigned long arg2, unsigned long arg3) {
+    int result = prctl(option, arg2, arg3, 0UL, 0UL);
+    return result < 0 ? -errno : result;
+}
+
+// glibc has no capget/capset wrappers (libcap does); version 3 takes two 32-bit words per set.
+int CLiburing_capget(uint64_t *permitted, uint64_t *effective, uint64_t *inheritable) {
+    struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof(data));
+    if (syscall(SYS_capget, &header, data) != 0) {
+        return -errno;
+    }
+    *permitted = (uint64_t)data[1].permitted << 32 | data[0].permitted;
+    *effective = (uint64_t)data[1].effective << 32 | data[0].effective;
+    *inheritable = (uint64_t)data[1].inheritable << 32 | data[0].inheritable;
+    return 0;
+}
+
+int CLiburing_capset(uint64_t permitted, uint64_t effective, uint64_t inheritable) {
+    struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2] = {
+        {.effective = (uint32_t)effective, .permitted = (uint32_t)permitted, .inheritable = (uint32_t)inheritable},
+        {.effective = (uint32_t)(effective >> 32),
+         .permitted = (uint32_t)(permitted >> 32),
+         .inheritable = (uint32_t)(inheritable >> 32)},
+    };
+    return syscall(SYS_capset, &header, data) == 0 ? 0 : -errno;
 }

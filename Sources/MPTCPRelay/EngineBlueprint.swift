@@ -15,11 +15,14 @@ public struct EngineBlueprint: Sendable, Hashable {
     public var listeners: [ListenerSpec]
     /// The uplinks, subflow policies and path manager mode.
     public var pathPlan: PathPlan
+    /// The user to run as once the listeners are bound (`[runtime] user` and `group`), if any.
+    public var privilegeDrop: PrivilegeDrop?
 
     /// The blueprint for `configuration`; `workers` defaults to the number of online CPUs.
     public init(_ configuration: RelayConfiguration) {
         let runtime = configuration.runtime
         pathPlan = configuration.pathPlan
+        privilegeDrop = runtime.user.map { PrivilegeDrop(user: $0, group: runtime.group) }
         settings = EngineSettings(
             workers: runtime.workers ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))),
             connectTimeout: runtime.connectTimeout,

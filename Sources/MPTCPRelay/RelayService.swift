@@ -6,6 +6,11 @@ public import ServiceLifecycle
 /// The relay engine as a swift-service-lifecycle `Service`: starts the path manager (when paths are
 /// configured) and the workers, and on graceful shutdown (SIGTERM, SIGINT) stops them and returns once every
 /// thread has exited and the namespace's path manager setting is restored.
+///
+/// Start-up runs in this order: the path manager opens its netlink sockets and switches the namespace's
+/// sysctl, the listeners are bound, then (with `[runtime] user`) root is dropped on this thread, and only
+/// then are the path manager's thread and the workers started, from this thread, so that they inherit the
+/// capabilities kept (Linux keeps capabilities per thread; see ``PrivilegeDrop``).
 public struct RelayService: Service {
     /// The engine this service runs.
     public let engine: RelayEngine
@@ -13,6 +18,8 @@ public struct RelayService: Service {
     public let pathManager: PathManagerService?
     /// The paths the engine places connections on (nil without `[[path]]`).
     public let pathBoard: PathBoard?
+    /// The user to switch to once everything that needs root is done (`[runtime] user`).
+    public let privilegeDrop: PrivilegeDrop?
     private let logger: Logger
 
     /// A service running `blueprint`.
@@ -27,11 +34,20 @@ public struct RelayService: Service {
             pathBoard: pathBoard,
             logger: logger
         )
+        privilegeDrop = blueprint.privilegeDrop
         self.logger = logger
     }
 
     public func run() async throws {
-        let pathThread = try startPathManager()
+        try startPathManager()
+        do {
+            try engine.openListeners()
+            try dropPrivileges()
+        } catch {
+            pathManager?.restore()
+            throw error
+        }
+        let pathThread = try spawnPathManager()
         defer { stopPathManager(pathThread) }
         try engine.start()
         for spec in engine.listeners {
@@ -51,9 +67,10 @@ public struct RelayService: Service {
         logger.info("relay stopped")
     }
 
-    /// Starts the path manager on its own thread; nil when there is none.
-    private func startPathManager() throws -> JoinableThread? {
-        guard let pathManager else { return nil }
+    /// Opens the path manager's sockets and takes over the namespace's path management (needs
+    /// CAP_NET_ADMIN); does nothing when there is no path manager.
+    private func startPathManager() throws {
+        guard let pathManager else { return }
         do {
             try pathManager.start()
         } catch {
@@ -68,19 +85,50 @@ public struct RelayService: Service {
                 "paths": "\(pathManager.board.plan.paths.map(\.name).joined(separator: ","))",
             ]
         )
+    }
+
+    /// Switches to `[runtime] user` keeping CAP_NET_ADMIN and CAP_NET_BIND_SERVICE, and logs who the relay
+    /// runs as; without `user`, only logs it when the relay did not start as root.
+    private func dropPrivileges() throws {
+        guard let privilegeDrop else {
+            let identity = ProcessIdentity.current()
+            if identity.uid != 0 {
+                logger.info("running without root", metadata: Self.metadata(identity))
+            }
+            return
+        }
+        // A clean stop removes the saved path manager setting from this directory, as the new user.
+        let handedOver = pathManager == nil ? [] : [PathManagerService.stateDirectory]
+        let identity = try privilegeDrop.apply(handingOver: handedOver)
+        logger.info("dropped root privileges", metadata: Self.metadata(identity))
+    }
+
+    private static func metadata(_ identity: ProcessIdentity) -> Logger.Metadata {
+        [
+            "user": "\(identity.user)", "uid": "\(identity.uid)", "gid": "\(identity.gid)",
+            "capabilities": "\(identity.capabilities)",
+        ]
+    }
+
+    /// Runs the path manager on its own thread, which also restores the namespace's settings when the loop
+    /// ends: that thread has the capabilities the restore needs, also after a drop to `[runtime] user`.
+    private func spawnPathManager() throws -> JoinableThread? {
+        guard let pathManager else { return nil }
         do {
-            return try WorkerThread.spawn(name: "path-manager") { pathManager.run() }
+            return try WorkerThread.spawn(name: "path-manager") {
+                pathManager.run()
+                pathManager.restore()
+            }
         } catch {
             pathManager.restore()
             throw error
         }
     }
 
-    /// Stops the path manager's thread, waits for it, and restores the namespace's settings.
+    /// Stops the path manager's thread and waits for it (and for its restore).
     private func stopPathManager(_ thread: JoinableThread?) {
         guard let pathManager, let thread else { return }
         pathManager.stop()
         thread.join()
-        pathManager.restore()
     }
 }

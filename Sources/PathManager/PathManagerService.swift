@@ -227,7 +227,7 @@ public final class PathManagerService: @unchecked Sendable {
             throw PathManagerError(
                 error.operation,
                 errno: error.errno,
-                hint: "the relay path manager needs root in its network namespace"
+                hint: "the relay path manager needs CAP_NET_ADMIN in its network namespace"
             )
         }
         previousSysctl = current

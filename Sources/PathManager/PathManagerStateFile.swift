@@ -37,3 +37,9 @@ struct PathManagerStateFile {
         _ = unlink(path)
     }
 }
+
+extension PathManagerService {
+    /// The directory of the saved path manager settings (`/run/mptcp-relay`): it must stay writable by the
+    /// user the relay runs as, or a clean stop cannot remove its file (systemd: `RuntimeDirectory=`).
+    public static let stateDirectory = PathManagerStateFile.directory
+}

@@ -1,4 +1,9 @@
+import ConvertProtocol
 import TOMLKit
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The `[runtime]` table.
 extension ConfigDecoder {
@@ -6,6 +11,7 @@ extension ConfigDecoder {
     static let runtimeKeys = [
         "workers", "connect_timeout", "header_timeout", "idle_timeout", "max_connections", "pipe_size",
         "data_path", "fast_open", "path_manager", "join_delay", "announce", "cookie_window", "replay_cache",
+        "user", "group",
     ]
 
     /// Decodes `[runtime]`, using defaults for absent keys (and for the whole table when absent).
@@ -74,6 +80,35 @@ extension ConfigDecoder {
         {
             settings.replayCache = entries
         }
+        if let value = table["user"], let name = self.string(value, key: "runtime.user") {
+            if getpwnam(name) == nil {
+                self.report(
+                    "runtime.user",
+                    "no user \"\(name)\" on this system; create it (useradd --system mptcp-relay) or name another"
+                )
+            } else {
+                settings.user = name
+            }
+        }
+        if let value = table["group"], let name = self.string(value, key: "runtime.group") {
+            if table["user"] == nil {
+                self.report("runtime.group", "needs runtime.user: the group is taken when the relay switches user")
+            } else if getgrnam(name) == nil {
+                self.report("runtime.group", "no group \"\(name)\" on this system; create it or name another")
+            } else {
+                settings.group = name
+            }
+        }
         return settings
+    }
+
+    /// With `[runtime] user`, the metrics side port is bound after the switch (by threads without
+    /// CAP_NET_BIND_SERVICE), so it must not be below 1024.
+    mutating func checkMetricsPort(runtime: RuntimeSettings?, metrics: MetricsConfiguration) {
+        guard runtime?.user != nil, let listen = metrics.listen, listen.port < 1024 else { return }
+        self.report(
+            "metrics.listen",
+            "port \(listen.port) is below 1024, which runtime.user cannot bind; use a port from 1024 up"
+        )
     }
 }

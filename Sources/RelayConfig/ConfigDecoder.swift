@@ -74,6 +74,7 @@ struct ConfigDecoder {
         let announcements = self.decodeAnnouncements(root[Key.runtime]?.table, mode: mode)
         let joinDelay = self.decodeJoinDelay(runtime: root[Key.runtime]?.table)
         let metrics = self.decodeMetrics(root[Key.metrics])
+        self.checkMetricsPort(runtime: runtime, metrics: metrics)
         guard let runtime else { return nil }
         return RelayConfiguration(
             runtime: runtime,

@@ -38,6 +38,13 @@ public struct RuntimeSettings: Sendable, Hashable {
     /// default 131072, about 3 MiB): more new requests than that within the window are refused.
     public var replayCache = 131_072
 
+    /// `user`: the user a relay started as root switches to once its listeners are bound, keeping only
+    /// CAP_NET_ADMIN and CAP_NET_BIND_SERVICE; nil to stay who it was started as.
+    public var user: String?
+
+    /// `group`: the group it switches to with `user` (default: the user's primary group).
+    public var group: String?
+
     /// Creates settings; the defaults are those used for keys missing from the `[runtime]` table.
     public init(
         workers: Int? = nil,

@@ -1,7 +1,31 @@
 import ArgumentParser
 
-/// `mptcp-relay`: the command line. Subcommands run the relay and check a configuration file.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The process entry point: runs ``MPTCPRelayCommand`` on a task while the main thread waits, with every
+/// signal blocked, for the process to exit.
+///
+/// Not an `async` main: that leaves the main thread parked half-exited inside libdispatch's
+/// `dispatch_main`, where glibc's setuid no longer reaches it (it skips exiting threads). After a drop to
+/// `[runtime] user`, the thread group leader, which is what `ps` and /proc/PID/status show, would stay
+/// root with every capability.
 @main
+enum MPTCPRelayMain {
+    static func main() {
+        Task.detached {
+            await MPTCPRelayCommand.main()
+            exit(0)
+        }
+        var signals = sigset_t()
+        sigfillset(&signals)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        while true { pause() }
+    }
+}
+
+/// `mptcp-relay`: the command line. Subcommands run the relay and check a configuration file.
 struct MPTCPRelayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mptcp-relay",

@@ -45,6 +45,14 @@ struct RunCommand: AsyncParsableCommand {
             for problem in error.errors { printError("\(problem)") }
             throw ExitCode(2)
         }
+        if let user = configuration.runtime.user, geteuid() != 0 {
+            printError(
+                "\(config): runtime.user: switching to \"\(user)\" needs the relay to start as root, but it runs as uid "
+                    + "\(geteuid()): start it as root, or leave user out and start it as that user with CAP_NET_ADMIN "
+                    + "and CAP_NET_BIND_SERVICE (setpriv --ambient-caps, systemd AmbientCapabilities=)"
+            )
+            throw ExitCode(1)
+        }
         let service = RelayService(blueprint: EngineBlueprint(configuration), logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)

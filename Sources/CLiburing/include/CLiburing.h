@@ -22,6 +22,7 @@
 #include <linux/genetlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <sys/prctl.h>
 #include <liburing.h>
 
 #ifndef IPPROTO_MPTCP
@@ -72,5 +73,21 @@ int CLiburing_mptcp_subflows(int fd, CLiburing_subflow *out, int capacity);
 
 /// Names the calling thread (pthread_setname_np, a GNU extension); 15 bytes are kept.
 void CLiburing_set_thread_name(const char *name);
+
+/// prctl(2) options for dropping privileges (prctl is variadic, which Swift cannot call).
+static const int CLiburing_PR_SET_KEEPCAPS = PR_SET_KEEPCAPS;
+static const int CLiburing_PR_CAPBSET_READ = PR_CAPBSET_READ;
+static const int CLiburing_PR_CAPBSET_DROP = PR_CAPBSET_DROP;
+static const int CLiburing_PR_CAP_AMBIENT = PR_CAP_AMBIENT;
+static const int CLiburing_PR_CAP_AMBIENT_CLEAR_ALL = PR_CAP_AMBIENT_CLEAR_ALL;
+
+/// prctl(option, arg2, arg3, 0, 0); returns its result, or -errno.
+int CLiburing_prctl(int option, unsigned long arg2, unsigned long arg3);
+
+/// The calling thread's capability sets (capget, version 3: one bit per capability number); 0 or -errno.
+int CLiburing_capget(uint64_t *permitted, uint64_t *effective, uint64_t *inheritable);
+
+/// Sets the calling thread's capability sets (capset, version 3); 0 or -errno.
+int CLiburing_capset(uint64_t permitted, uint64_t effective, uint64_t inheritable);
 
 #endif

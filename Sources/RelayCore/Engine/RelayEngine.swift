@@ -29,6 +29,8 @@ public final class RelayEngine: Sendable {
         var started = false
         var wakeFDs: [Int32] = []
         var bound: [String: Endpoint] = [:]
+        /// The listening sockets of each worker, from `openListeners()` until `start()` hands them over.
+        var opened: [[(ListenerSpec, Int32)]]?
         var running = 0
         var failure: SystemCallError?
         var waiters: [CheckedContinuation<Void, Never>] = []
@@ -66,9 +68,11 @@ public final class RelayEngine: Sendable {
         state.withLock { $0.bound }
     }
 
-    /// Opens every listener once per worker and starts the workers. Throws, having opened nothing that
-    /// stays open, when MPTCP or io_uring is unavailable or an address cannot be bound.
-    public func start() throws(SystemCallError) {
+    /// Opens every listener once per worker (what needs privileges: ports below 1024, IP_TRANSPARENT), so
+    /// that the process can drop them before ``start()``. Throws, having opened nothing that stays open, when
+    /// MPTCP is unavailable or an address cannot be bound. ``start()`` calls it when nobody did.
+    public func openListeners() throws(SystemCallError) {
+        guard state.withLock({ $0.opened == nil }) else { return }
         // splice() into a socket whose peer is gone raises SIGPIPE (it has no MSG_NOSIGNAL): the errno is
         // what the relay wants, the signal would kill the process.
         signal(SIGPIPE, SIG_IGN)
@@ -113,7 +117,22 @@ public final class RelayEngine: Sendable {
             }
             throw error
         }
+        state.withLock {
+            $0.opened = perWorker
+            $0.bound = bound
+        }
+    }
 
+    /// Opens the listeners (unless ``openListeners()`` did) and starts the workers. Throws, having opened
+    /// nothing that stays open, when MPTCP or io_uring is unavailable or an address cannot be bound.
+    public func start() throws(SystemCallError) {
+        try openListeners()
+        let workerCount = max(1, settings.workers)
+        let perWorker = state.withLock { state in
+            defer { state.opened = [] }
+            return state.opened ?? []
+        }
+        precondition(perWorker.count == workerCount, "RelayEngine.start() called twice")
         let startup = StartupLatch(count: workerCount)
         for worker in 0..<workerCount {
             let wakeFD = eventfd(0, Int32(EFD_CLOEXEC))
@@ -140,10 +159,7 @@ public final class RelayEngine: Sendable {
                 startup.report(error)
             }
         }
-        state.withLock {
-            $0.bound = bound
-            $0.started = true
-        }
+        state.withLock { $0.started = true }
         if let failure = startup.wait() {
             stop()
             throw failure
