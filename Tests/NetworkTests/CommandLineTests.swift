@@ -25,13 +25,49 @@ extension NetworkTestSuites {
         @Test(
             "check-config accepts every shipped example",
             arguments: [
-                "config/gateway.toml", "config/gateway-transparent.toml", "config/server.toml",
+                "config/gateway.toml", "config/gateway-transparent.toml", "config/gateway-paths.toml",
+                "config/server.toml",
             ]
         )
         func examplesAreValid(_ file: String) async throws {
             let path = NetworkTestEnvironment.packageRoot.appendingPathComponent(file).path
             let result = try await relay(["check-config", path])
             #expect(result.stdout.contains("exit=0"), "\(result.stderr)")
+        }
+
+        @Test("keygen prints a fresh key and lines that make a valid converter and gateway")
+        func keygen() async throws {
+            let first = try await relay(["keygen", "--name", "home"])
+            let second = try await relay(["keygen", "--key-only"])
+            #expect(first.stdout.contains("exit=0") && second.stdout.contains("exit=0"))
+            let keyLines = first.stdout.split(separator: "\n").filter { $0.hasPrefix("key = ") }
+            #expect(keyLines.count == 2 && keyLines[0] == keyLines[1] && keyLines[0].count == 52, "\(first.stdout)")
+            let onlyKey = second.stdout.split(separator: "\n").first.map(String.init) ?? ""
+            #expect(onlyKey.count == 44 && !first.stdout.contains(onlyKey), "two keygen runs gave the same key")
+
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mr-cli-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let lines = first.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+            let gatewayStart = try #require(lines.firstIndex { $0.hasPrefix("# On the gateway") })
+            let converter = directory.appendingPathComponent("srv.toml")
+            try
+                ("[[listener]]\nname = \"c\"\nrole = \"convert\"\nlisten = \"0.0.0.0:8443\"\n\n"
+                + lines[..<gatewayStart].joined(separator: "\n")).write(
+                    to: converter,
+                    atomically: true,
+                    encoding: .utf8
+                )
+            let gateway = directory.appendingPathComponent("gw.toml")
+            try
+                ("[[listener]]\nname = \"lan\"\nrole = \"forward\"\nlisten = \"198.18.0.1:8000\"\n"
+                + "upstream = \"198.18.1.2:8443\"\ndestination = \"198.19.0.2:5201\"\n"
+                + lines[gatewayStart...].filter { !$0.hasPrefix("#") && !$0.hasPrefix("exit=") }.joined(separator: "\n"))
+                .write(to: gateway, atomically: true, encoding: .utf8)
+            for file in [converter, gateway] {
+                let check = try await relay(["check-config", file.path])
+                #expect(check.stdout.contains("exit=0"), "\(file.lastPathComponent): \(check.stderr)")
+            }
         }
 
         @Test("check-config names file, line and key of each error and exits non-zero")
