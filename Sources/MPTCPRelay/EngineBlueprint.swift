@@ -31,7 +31,8 @@ public struct EngineBlueprint: Sendable, Hashable {
             maxConnectionsPerWorker: runtime.maxConnections,
             pipeSize: runtime.pipeSize,
             dataPath: DataPath(rawValue: runtime.dataPath.rawValue) ?? .auto,
-            fastOpen: runtime.fastOpen
+            fastOpen: runtime.fastOpen,
+            drainTimeout: runtime.drainTimeout
         )
         // One authenticator for every convert listener that checks clients: one replay cache, one budget per client.
         let authenticator = SharedAuthenticator(

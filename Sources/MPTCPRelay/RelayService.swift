@@ -2,6 +2,7 @@ public import Logging
 public import PathManager
 public import RelayCore
 public import ServiceLifecycle
+import UnixSignals
 
 /// The relay engine as a swift-service-lifecycle `Service`: starts the path manager (when paths are
 /// configured) and the workers, and on graceful shutdown (SIGTERM, SIGINT) stops them and returns once every
@@ -58,11 +59,27 @@ public struct RelayService: Service {
             )
         }
         logger.info("relay started", metadata: ["workers": "\(engine.settings.workers)"])
-        try await withGracefulShutdownHandler {
-            try await engine.waitUntilStopped()
-        } onGracefulShutdown: {
-            logger.info("stopping: closing listeners and connections")
-            engine.stop()
+        try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler {
+                try await engine.waitUntilStopped()
+            } onGracefulShutdown: {
+                logger.info(
+                    "stopping: listeners closed, live connections drain (a second SIGTERM resets them now)",
+                    metadata: ["drain_timeout": "\(engine.settings.drainTimeout)"]
+                )
+                engine.stop()
+                // The service group stops listening after the first signal: a second one ends the drain.
+                Task {
+                    for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+                        logger.info("second stop signal: resetting the connections still draining")
+                        engine.stopNow()
+                        break
+                    }
+                }
+            }
+        } onCancel: {
+            // The service group gave up waiting (a second SIGTERM or SIGINT): reset what is left now.
+            engine.stopNow()
         }
         logger.info("relay stopped")
     }

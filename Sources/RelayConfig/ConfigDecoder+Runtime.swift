@@ -11,6 +11,7 @@ extension ConfigDecoder {
     static let runtimeKeys = [
         "workers", "connect_timeout", "header_timeout", "idle_timeout", "max_connections", "pipe_size",
         "data_path", "fast_open", "path_manager", "join_delay", "announce", "cookie_window", "replay_cache",
+        "drain_timeout",
         "user", "group",
     ]
 
@@ -69,6 +70,11 @@ extension ConfigDecoder {
         }
         if let value = table["fast_open"], let flag = self.boolean(value, key: "runtime.fast_open") {
             settings.fastOpen = flag
+        }
+        if let value = table["drain_timeout"],
+            let duration = self.seconds(value, key: "runtime.drain_timeout", allowZero: true)
+        {
+            settings.drainTimeout = duration
         }
         if let value = table["cookie_window"],
             let seconds = self.integer(value, key: "runtime.cookie_window", in: 1...3600)

@@ -34,6 +34,10 @@ public struct RuntimeSettings: Sendable, Hashable {
     /// clock either way (1...3600, default 60).
     public var cookieWindow = 60
 
+    /// `drain_timeout`: on SIGTERM, how long live connections may take to finish after the listeners
+    /// closed, before what is left is reset (default 30 s; 0 resets at once).
+    public var drainTimeout: Duration = .seconds(30)
+
     /// `replay_cache`: how many accepted cookies a converter remembers within the window (1024...16777216,
     /// default 131072, about 3 MiB): more new requests than that within the window are refused.
     public var replayCache = 131_072

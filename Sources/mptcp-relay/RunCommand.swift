@@ -15,7 +15,8 @@ struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the relay with every listener the configuration file names.",
-        discussion: "Stops on SIGTERM or SIGINT: listeners close, connections end, the process exits 0."
+        discussion:
+            "Stops on SIGTERM or SIGINT: listeners close, live connections get [runtime] drain_timeout (30 s) to finish, the rest are reset, the process exits 0; a second signal resets them at once."
     )
 
     @Option(name: .long, help: "The TOML configuration file.")

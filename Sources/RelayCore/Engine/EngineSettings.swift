@@ -20,6 +20,9 @@ public struct EngineSettings: Sendable, Hashable {
     /// TCP Fast Open on the MPTCP hop: TCP_FASTOPEN_CONNECT on upstream sockets, TCP_FASTOPEN on convert
     /// listeners. Takes effect where net.ipv4.tcp_fastopen allows it (client bit 1, server bit 2).
     public var fastOpen: Bool
+    /// On stop, how long live connections may take to finish after the listeners closed; what is left
+    /// then is reset. Zero resets at once.
+    public var drainTimeout: Duration
 
     /// Settings with the documented defaults.
     public init(
@@ -30,9 +33,11 @@ public struct EngineSettings: Sendable, Hashable {
         maxConnectionsPerWorker: Int = 16384,
         pipeSize: Int = 262_144,
         dataPath: DataPath = .auto,
-        fastOpen: Bool = false
+        fastOpen: Bool = false,
+        drainTimeout: Duration = .seconds(30)
     ) {
         self.fastOpen = fastOpen
+        self.drainTimeout = drainTimeout
         self.dataPath = dataPath
         self.workers = workers
         self.connectTimeout = connectTimeout

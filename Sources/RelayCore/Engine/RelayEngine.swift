@@ -27,6 +27,8 @@ public final class RelayEngine: Sendable {
 
     private struct EngineState {
         var started = false
+        /// Stopping: listeners closed, connections draining (`/healthz` answers 503, so balancers move on).
+        var draining = false
         var wakeFDs: [Int32] = []
         var bound: [String: Endpoint] = [:]
         /// The listening sockets of each worker, from `openListeners()` until `start()` hands them over.
@@ -60,7 +62,9 @@ public final class RelayEngine: Sendable {
 
     /// Whether the engine started and every worker thread is still running (for `/healthz`).
     public var isHealthy: Bool {
-        state.withLock { $0.started && $0.failure == nil && $0.running == max(1, settings.workers) }
+        state.withLock {
+            $0.started && !$0.draining && $0.failure == nil && $0.running == max(1, settings.workers)
+        }
     }
 
     /// Where each listener really listens (port 0 resolved), by listener name.
@@ -207,10 +211,27 @@ public final class RelayEngine: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Asks every worker to stop: listeners close, connections end, threads exit. Returns at once.
+    /// Asks every worker to stop: listeners close, live connections get `drainTimeout` to finish, then
+    /// what is left is reset and the threads exit. Returns at once.
     public func stop() {
-        let fds = state.withLock { $0.wakeFDs }
+        let fds = state.withLock { state -> [Int32] in
+            state.draining = true
+            return state.wakeFDs
+        }
         for control in controls { control.stopRequested.store(true, ordering: .releasing) }
+        for fd in fds { _ = eventfd_write(fd, 1) }
+    }
+
+    /// Like ``stop()``, but without the drain: every live connection is reset now (a second SIGTERM).
+    public func stopNow() {
+        let fds = state.withLock { state -> [Int32] in
+            state.draining = true
+            return state.wakeFDs
+        }
+        for control in controls {
+            control.stopNowRequested.store(true, ordering: .releasing)
+            control.stopRequested.store(true, ordering: .releasing)
+        }
         for fd in fds { _ = eventfd_write(fd, 1) }
     }
 

@@ -182,14 +182,37 @@ extension Worker {
         return true
     }
 
-    /// Stops accepting, then ends every connection: the loop exits when the table is empty.
+    /// Stops accepting and lets live connections finish within the drain timeout (``expireTimeouts()``
+    /// resets what is left then); the loop exits when the table is empty.
     func beginStop() {
         guard !stopping else { return }
         stopping = true
+        drainDeadline = now &+ Worker.nanoseconds(settings.drainTimeout)
         for listenerIndex in listeners.indices where listeners[listenerIndex].open {
             if listeners[listenerIndex].acceptArmed { cancelAccept(listenerIndex) }
             close(listeners[listenerIndex].fd)
             listeners[listenerIndex].open = false
+        }
+        if active > 0 && settings.drainTimeout > .zero {
+            logger.info(
+                "draining: listeners closed, live connections may finish",
+                metadata: [
+                    "worker": "\(index)", "connections": "\(active)", "drain_timeout": "\(settings.drainTimeout)",
+                ]
+            )
+        } else {
+            endDrain()
+        }
+    }
+
+    /// Ends the drain: every connection still open is reset (`result=shutdown`), never cut silently.
+    func endDrain() {
+        guard stopping else { return }
+        if active > 0 {
+            logger.info(
+                "drain over: resetting what is left",
+                metadata: ["worker": "\(index)", "connections": "\(active)"]
+            )
         }
         for slotIndex in 0..<highWater where slots[slotIndex].phase != .free {
             fail(slotIndex, .shutdown)
@@ -201,6 +224,9 @@ extension Worker {
         let connectLimit = Worker.nanoseconds(settings.connectTimeout)
         let headerLimit = Worker.nanoseconds(settings.headerTimeout)
         let idleLimit = settings.idleTimeout.map(Worker.nanoseconds) ?? UInt64.max
+        if stopping && active > 0 && now > drainDeadline {
+            endDrain()
+        }
         for slotIndex in 0..<highWater {
             let slot = slots[slotIndex]
             if let key = slot.pathKey, slot.phase != .closing, pathBoard?.isCloseRequested(key) == true {

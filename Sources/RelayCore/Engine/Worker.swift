@@ -35,6 +35,8 @@ final class Worker {
     var wakeBuffer: UnsafeMutablePointer<UInt64>
     let tickInterval: UnsafeMutablePointer<__kernel_timespec>
     var stopping = false
+    /// While stopping: when the drain ends and what is left is reset (`now` units).
+    var drainDeadline: UInt64 = 0
     /// This host's addresses: transparent connections to them would loop.
     let localAddresses: Set<IPAddress>
     /// Paths and policies shared with the path manager; nil when paths are not managed.
@@ -165,10 +167,11 @@ final class Worker {
             accepted(listenerIndex: Int(tag.slot), result: result, more: flags & CLiburing_IORING_CQE_F_MORE != 0)
         case .wake:
             if control.stopRequested.load(ordering: .acquiring) { beginStop() }
+            if control.stopNowRequested.load(ordering: .acquiring) { endDrain() }
             if control.snapshotRequested.exchange(false, ordering: .acquiringAndReleasing) {
                 control.deliver(snapshot())
             }
-            if !stopping { armWake() }
+            if !(stopping && active == 0) { armWake() }
         case .tick:
             if !(stopping && active == 0) { armTick() }
             expireTimeouts()

@@ -6,6 +6,8 @@ import Synchronization
 final class WorkerControl: Sendable {
     /// Set before the wake eventfd is written: the worker begins to stop.
     let stopRequested = Atomic<Bool>(false)
+    /// Set before the wake eventfd is written: a stopping worker resets what is left instead of draining.
+    let stopNowRequested = Atomic<Bool>(false)
     /// Set before the wake eventfd is written: the worker takes a snapshot and delivers it.
     let snapshotRequested = Atomic<Bool>(false)
     private let delivered = Mutex<EngineSnapshot?>(nil)

@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension NetworkTestSuites {
+
+    /// Stop without losing a connection: on SIGTERM the gateway closes its listeners, lets live transfers
+    /// finish within `drain_timeout` and exits 0; what is still running at the deadline is reset, never
+    /// cut short with a clean EOF.
+    @Suite(
+        "stop: SIGTERM drains live connections",
+        .serialized,
+        .enabled(if: NetworkTestEnvironment.shouldRun, NetworkTestEnvironment.skipReason),
+        .timeLimit(.minutes(3))
+    )
+    struct DrainNetworkTests {
+        @Test("live transfers complete after SIGTERM, new connections are refused, the relay exits 0")
+        func drainCompletes() async throws {
+            try await RelayTestHarness.run(tag: "dr", rate: "50mbit") { harness, topology in
+                let (_, forwarder) = try await FaultNetworkTests.startRelays(
+                    harness,
+                    topology,
+                    forwarderConfig: FaultNetworkTests.forwarderConfig.replacingOccurrences(
+                        of: "[runtime]\n",
+                        with: "[runtime]\ndrain_timeout = 60\n"
+                    )
+                )
+                let bytes = 24 * 1024 * 1024
+                let server = try await harness.serve("198.19.0.2:5201", bytes: bytes, in: topology.dst, name: "serve")
+                let client = try harness.send("198.18.0.1:8000", bytes: bytes, in: topology.cli, name: "live")
+                // The connection is relayed (its MPTCP connection is up) before the stop signal.
+                _ = try await topology.waitForSubflows(in: topology.gw, remotePort: 8443) { !($0.first ?? []).isEmpty }
+                try await Task.sleep(nanoseconds: 300_000_000)
+                kill(forwarder.child.processIdentifier, SIGTERM)
+                #expect(
+                    try await forwarder.waitForLogLine(containing: ["draining", "connections=1"]),
+                    "no drain line:\n\(forwarder.log.suffix(1500))"
+                )
+                let late = try? await ShellCommand.run(
+                    [
+                        "ip", "netns", "exec", topology.cli, "python3", "-c",
+                        "import socket; socket.create_connection(('198.18.0.1', 8000), timeout=3)",
+                    ],
+                    seconds: 10
+                )
+                #expect(late == nil, "a new connection was accepted while draining")
+                let sent = try HashPeer.report(try await client.expectSuccess(seconds: 60).stdout, from: "live")
+                let served = try HashPeer.report(try await server.expectSuccess(seconds: 30).stdout, from: "serve")
+                RelayExpectations.intact(client: sent, server: served, bytes: bytes, "drained after SIGTERM")
+                let status = try await forwarder.child.wait(seconds: 20)
+                #expect(status == 0, "the relay's exit status after the drain: \(String(describing: status))")
+                #expect(forwarder.log.contains("result=completed"), "the drained connection completed")
+            }
+        }
+
+        @Test("what still runs at the drain deadline is reset, not cut with a clean EOF")
+        func drainDeadlineResets() async throws {
+            try await RelayTestHarness.run(tag: "dd", rate: "20mbit") { harness, topology in
+                let (_, forwarder) = try await FaultNetworkTests.startRelays(
+                    harness,
+                    topology,
+                    forwarderConfig: FaultNetworkTests.forwarderConfig.replacingOccurrences(
+                        of: "[runtime]\n",
+                        with: "[runtime]\ndrain_timeout = 1\n"
+                    )
+                )
+                let bytes = 64 * 1024 * 1024
+                _ = try await harness.serve("198.19.0.2:5201", bytes: bytes, in: topology.dst, name: "serve")
+                let client = try harness.send("198.18.0.1:8000", bytes: bytes, in: topology.cli, name: "long")
+                _ = try await topology.waitForSubflows(in: topology.gw, remotePort: 8443) { !($0.first ?? []).isEmpty }
+                try await Task.sleep(nanoseconds: 300_000_000)
+                kill(forwarder.child.processIdentifier, SIGTERM)
+                let status = try await client.wait(seconds: 20)
+                #expect(status != nil && status != 0, "the long transfer did not end in an error")
+                #expect(
+                    client.stderr.contains("ConnectionResetError") || client.stderr.contains("reset"),
+                    "the client did not see a reset:\n\(client.stderr)"
+                )
+                #expect(try await forwarder.child.wait(seconds: 20) == 0, "the relay exits 0 after the drain")
+                #expect(forwarder.log.contains("drain over"), "\(forwarder.log.suffix(1500))")
+                #expect(forwarder.log.contains("result=shutdown"), "\(forwarder.log.suffix(1500))")
+            }
+        }
+    }
+}
