@@ -88,7 +88,7 @@ report_artifacts() {
 }
 
 fuzz() {
-    local target=$1 binary corpus artifacts log status
+    local target=$1 binary corpus artifacts log status start=$SECONDS
     binary="$scratch/debug/$target"
     corpus="$work/corpus-$target"
     artifacts="$work/artifacts-$target"
@@ -127,8 +127,8 @@ fuzz() {
         keep_work=1
         return 1
     fi
-    echo "fuzz: $target ok: ${executed:-?} runs, $(find "$corpus" -type f | wc -l) corpus inputs" \
-        "($(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1) MB peak RSS)"
+    echo "fuzz: $target ok: ${executed:-?} runs in $((SECONDS - start)) s, $(find "$corpus" -type f | wc -l)" \
+        "corpus inputs ($(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1) MB peak RSS)"
 }
 
 failed=()
