@@ -5,7 +5,11 @@ let package = Package(
     name: "mptcp-relay",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "mptcp-relay", targets: ["mptcp-relay"])
+        .executable(name: "mptcp-relay", targets: ["mptcp-relay"]),
+        // The parsers, as libraries for the fuzz package in Fuzz/ (a path dependency sees only products).
+        .library(name: "ConvertProtocol", targets: ["ConvertProtocol"]),
+        .library(name: "Netlink", targets: ["Netlink"]),
+        .library(name: "RelayConfig", targets: ["RelayConfig"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Style gate: swift format (config in .swift-format) over the Swift sources, shellcheck over every
-# shell script, and a syntax check of the Python helpers. Exits non-zero on any finding.
+# Style gate: swift format (config in .swift-format) over the Swift sources (the fuzz package in Fuzz/
+# too), shellcheck over every shell script, and a syntax check of the Python helpers. Exits non-zero on any finding.
 #   scripts/validate.sh        check only
 #   scripts/validate.sh --fix  format the Swift sources in place first, then check (shows the diff)
 set -euo pipefail
@@ -18,7 +18,7 @@ case ${1:-} in
 esac
 
 status=0
-swift_paths=(Package.swift Sources Tests)
+swift_paths=(Package.swift Sources Tests Fuzz/Package.swift Fuzz/Sources)
 
 if ((fix)); then
     echo "validate: swift format --in-place"
