@@ -22,6 +22,10 @@ python3 scripts/lib/test_hashpeer.py
 echo "test: swift build --build-tests ${build_flags[*]}"
 swift build --build-tests "${build_flags[@]}"
 
+# The parsers under libFuzzer + AddressSanitizer, 60 s each (their own package under Fuzz/).
+echo "test: scripts/fuzz.sh 60 (libFuzzer + ASan, 60 s per parser)"
+scripts/fuzz.sh 60
+
 binary="$PWD/.build/debug/mptcp-relay"
 if [[ ! -x $binary ]]; then
     echo "test: the build produced no $binary" >&2

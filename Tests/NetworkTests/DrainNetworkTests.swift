@@ -84,5 +84,30 @@ extension NetworkTestSuites {
                 #expect(forwarder.log.contains("result=shutdown"), "\(forwarder.log.suffix(1500))")
             }
         }
+
+        @Test("a second SIGTERM ends the drain at once: resets, exit 0")
+        func secondSignalResets() async throws {
+            try await RelayTestHarness.run(tag: "ds", rate: "20mbit") { harness, topology in
+                let (_, forwarder) = try await FaultNetworkTests.startRelays(
+                    harness,
+                    topology,
+                    forwarderConfig: FaultNetworkTests.forwarderConfig.replacingOccurrences(
+                        of: "[runtime]\n",
+                        with: "[runtime]\ndrain_timeout = 120\n"
+                    )
+                )
+                let bytes = 64 * 1024 * 1024
+                _ = try await harness.serve("198.19.0.2:5201", bytes: bytes, in: topology.dst, name: "serve")
+                let client = try harness.send("198.18.0.1:8000", bytes: bytes, in: topology.cli, name: "long")
+                _ = try await topology.waitForSubflows(in: topology.gw, remotePort: 8443) { !($0.first ?? []).isEmpty }
+                kill(forwarder.child.processIdentifier, SIGTERM)
+                #expect(try await forwarder.waitForLogLine(containing: ["draining"]), "\(forwarder.log.suffix(1500))")
+                kill(forwarder.child.processIdentifier, SIGTERM)
+                let status = try await client.wait(seconds: 15)
+                #expect(status != nil && status != 0, "the transfer did not end in an error at the second signal")
+                #expect(try await forwarder.child.wait(seconds: 15) == 0, "the relay exits 0")
+                #expect(forwarder.log.contains("second stop signal"), "\(forwarder.log.suffix(1500))")
+            }
+        }
     }
 }
