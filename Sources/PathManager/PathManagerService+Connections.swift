@@ -174,19 +174,7 @@ extension PathManagerService {
                 holdOff(path, of: token, "subflow not created", error)
             }
         case .destroy(let subflow):
-            do {
-                try sendPathManagerRequest("mptcp_pm SUBFLOW_DESTROY") { family, sequence in
-                    MPTCPPathManagerRequest.subflowDestroy(
-                        familyID: family,
-                        sequence: sequence,
-                        token: token,
-                        local: MPTCPAddress(subflow.local),
-                        remote: MPTCPAddress(subflow.remote)
-                    )
-                }
-            } catch {
-                logger.debug("subflow not destroyed", metadata: ["token": "\(token)", "error": "\(error)"])
-            }
+            destroySubflow(of: token, local: subflow.local, remote: subflow.remote)
             connection.subflows.removeAll { $0.local == subflow.local && $0.remote == subflow.remote }
         case .setBackup(let subflow, let backup):
             do {
@@ -227,6 +215,12 @@ extension PathManagerService {
             "destroying a subflow the path manager did not open",
             metadata: ["token": "\(token)", "local": "\(local)", "remote": "\(remote)"]
         )
+        destroySubflow(of: token, local: local, remote: remote)
+    }
+
+    /// Asks the kernel to close the subflow `local` → `remote` of connection `token`; a refusal (it is
+    /// already gone) is only logged.
+    private func destroySubflow(of token: UInt32, local: Endpoint, remote: Endpoint) {
         do {
             try sendPathManagerRequest("mptcp_pm SUBFLOW_DESTROY") { family, sequence in
                 MPTCPPathManagerRequest.subflowDestroy(
@@ -238,7 +232,7 @@ extension PathManagerService {
                 )
             }
         } catch {
-            logger.debug("unsolicited subflow not destroyed", metadata: ["token": "\(token)", "error": "\(error)"])
+            logger.debug("subflow not destroyed", metadata: ["token": "\(token)", "error": "\(error)"])
         }
     }
 

@@ -20,19 +20,13 @@ extension NetworkTestSuites {
         @Test("live transfers complete after SIGTERM, new connections are refused, the relay exits 0")
         func drainCompletes() async throws {
             try await RelayTestHarness.run(tag: "dr", rate: "50mbit") { harness, topology in
-                let (_, forwarder) = try await FaultNetworkTests.startRelays(
+                let bytes = 24 * 1024 * 1024
+                let (forwarder, server, client) = try await Self.relayedTransfer(
                     harness,
                     topology,
-                    forwarderConfig: FaultNetworkTests.forwarderConfig.replacingOccurrences(
-                        of: "[runtime]\n",
-                        with: "[runtime]\ndrain_timeout = 60\n"
-                    )
+                    drainTimeout: 60,
+                    bytes: bytes
                 )
-                let bytes = 24 * 1024 * 1024
-                let server = try await harness.serve("198.19.0.2:5201", bytes: bytes, in: topology.dst, name: "serve")
-                let client = try harness.send("198.18.0.1:8000", bytes: bytes, in: topology.cli, name: "live")
-                // The connection is relayed (its MPTCP connection is up) before the stop signal.
-                _ = try await topology.waitForSubflows(in: topology.gw, remotePort: 8443) { !($0.first ?? []).isEmpty }
                 try await Task.sleep(nanoseconds: 300_000_000)
                 kill(forwarder.child.processIdentifier, SIGTERM)
                 #expect(
@@ -47,7 +41,7 @@ extension NetworkTestSuites {
                     seconds: 10
                 )
                 #expect(late == nil, "a new connection was accepted while draining")
-                let sent = try HashPeer.report(try await client.expectSuccess(seconds: 60).stdout, from: "live")
+                let sent = try HashPeer.report(try await client.expectSuccess(seconds: 60).stdout, from: "transfer")
                 let served = try HashPeer.report(try await server.expectSuccess(seconds: 30).stdout, from: "serve")
                 RelayExpectations.intact(client: sent, server: served, bytes: bytes, "drained after SIGTERM")
                 let status = try await forwarder.child.wait(seconds: 20)
@@ -59,18 +53,12 @@ extension NetworkTestSuites {
         @Test("what still runs at the drain deadline is reset, not cut with a clean EOF")
         func drainDeadlineResets() async throws {
             try await RelayTestHarness.run(tag: "dd", rate: "20mbit") { harness, topology in
-                let (_, forwarder) = try await FaultNetworkTests.startRelays(
+                let (forwarder, _, client) = try await Self.relayedTransfer(
                     harness,
                     topology,
-                    forwarderConfig: FaultNetworkTests.forwarderConfig.replacingOccurrences(
-                        of: "[runtime]\n",
-                        with: "[runtime]\ndrain_timeout = 1\n"
-                    )
+                    drainTimeout: 1,
+                    bytes: 64 * 1024 * 1024
                 )
-                let bytes = 64 * 1024 * 1024
-                _ = try await harness.serve("198.19.0.2:5201", bytes: bytes, in: topology.dst, name: "serve")
-                let client = try harness.send("198.18.0.1:8000", bytes: bytes, in: topology.cli, name: "long")
-                _ = try await topology.waitForSubflows(in: topology.gw, remotePort: 8443) { !($0.first ?? []).isEmpty }
                 try await Task.sleep(nanoseconds: 300_000_000)
                 kill(forwarder.child.processIdentifier, SIGTERM)
                 let status = try await client.wait(seconds: 20)
@@ -88,18 +76,12 @@ extension NetworkTestSuites {
         @Test("a second SIGTERM ends the drain at once: resets, exit 0")
         func secondSignalResets() async throws {
             try await RelayTestHarness.run(tag: "ds", rate: "20mbit") { harness, topology in
-                let (_, forwarder) = try await FaultNetworkTests.startRelays(
+                let (forwarder, _, client) = try await Self.relayedTransfer(
                     harness,
                     topology,
-                    forwarderConfig: FaultNetworkTests.forwarderConfig.replacingOccurrences(
-                        of: "[runtime]\n",
-                        with: "[runtime]\ndrain_timeout = 120\n"
-                    )
+                    drainTimeout: 120,
+                    bytes: 64 * 1024 * 1024
                 )
-                let bytes = 64 * 1024 * 1024
-                _ = try await harness.serve("198.19.0.2:5201", bytes: bytes, in: topology.dst, name: "serve")
-                let client = try harness.send("198.18.0.1:8000", bytes: bytes, in: topology.cli, name: "long")
-                _ = try await topology.waitForSubflows(in: topology.gw, remotePort: 8443) { !($0.first ?? []).isEmpty }
                 kill(forwarder.child.processIdentifier, SIGTERM)
                 #expect(try await forwarder.waitForLogLine(containing: ["draining"]), "\(forwarder.log.suffix(1500))")
                 kill(forwarder.child.processIdentifier, SIGTERM)
@@ -108,6 +90,28 @@ extension NetworkTestSuites {
                 #expect(try await forwarder.child.wait(seconds: 15) == 0, "the relay exits 0")
                 #expect(forwarder.log.contains("second stop signal"), "\(forwarder.log.suffix(1500))")
             }
+        }
+
+        /// Relays with `drain_timeout` on the forwarder, and a transfer of `bytes` each way through them
+        /// that is relayed (its MPTCP connection up) when this returns.
+        static func relayedTransfer(
+            _ harness: RelayTestHarness,
+            _ topology: Topology,
+            drainTimeout: Int,
+            bytes: Int
+        ) async throws -> (forwarder: RelayProcess, server: ChildProcess, client: ChildProcess) {
+            let (_, forwarder) = try await FaultNetworkTests.startRelays(
+                harness,
+                topology,
+                forwarderConfig: FaultNetworkTests.forwarderConfig.replacingOccurrences(
+                    of: "[runtime]\n",
+                    with: "[runtime]\ndrain_timeout = \(drainTimeout)\n"
+                )
+            )
+            let server = try await harness.serve("198.19.0.2:5201", bytes: bytes, in: topology.dst, name: "serve")
+            let client = try harness.send("198.18.0.1:8000", bytes: bytes, in: topology.cli, name: "transfer")
+            _ = try await topology.waitForSubflows(in: topology.gw, remotePort: 8443) { !($0.first ?? []).isEmpty }
+            return (forwarder, server, client)
         }
     }
 }
