@@ -22,8 +22,19 @@ extension NetworkTestSuites {
         @Test("the right key is relayed; no cookie, wrong key, unknown, stale and replayed are refused and counted")
         func onlyOwnClients() async throws {
             try await RelayTestHarness.run(tag: "au", rate: "50mbit") { harness, topology in
-                let converter = try harness.startRelay("converter", in: topology.srv, config: Self.converterConfig)
-                let gateway = try harness.startRelay("gateway", in: topology.gw, config: Self.gatewayConfig)
+                // Both relays without root, as the issue asks: nobody with only the capabilities they need.
+                let converter = try harness.startRelay(
+                    "converter",
+                    in: topology.srv,
+                    config: Self.converterConfig,
+                    wrapper: Self.unprivileged
+                )
+                let gateway = try harness.startRelay(
+                    "gateway",
+                    in: topology.gw,
+                    config: Self.gatewayConfig,
+                    wrapper: Self.unprivileged
+                )
                 try await converter.waitListening(on: 8443, in: topology, namespace: topology.srv)
                 try await gateway.waitListening(on: 8000, in: topology, namespace: topology.gw)
 
@@ -90,6 +101,12 @@ extension NetworkTestSuites {
                     )
                 }
                 #expect(!converter.log.contains(Self.homeKey) && !converter.log.contains(Self.limitedKey))
+                #expect(converter.log.contains("running without root"), "the converter ran as root")
+                #expect(gateway.log.contains("running without root"), "the gateway ran as root")
+                try await converter.expectLogLine(
+                    containing: ["client over its limit", "client=limited", "reason=too_many_connections"],
+                    "no limit warning:\n\(converter.log.suffix(2000))"
+                )
                 try await converter.expectLogLine(
                     containing: ["result=unauthorized", "reason=unauthorized (replayed)"],
                     "no close line for the replay:\n\(converter.log.suffix(2000))"
@@ -121,6 +138,14 @@ extension NetworkTestSuites {
             if let code = object["code"] as? Int { return "\(answer) \(code)" }
             return answer
         }
+
+        /// Runs the rest as nobody with only CAP_NET_ADMIN and CAP_NET_BIND_SERVICE.
+        static let unprivileged = [
+            "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+            "--bounding-set=-all,+net_admin,+net_bind_service",
+            "--inh-caps=-all,+net_admin,+net_bind_service",
+            "--ambient-caps=+net_admin,+net_bind_service",
+        ]
 
         static let converterConfig = """
             [[listener]]

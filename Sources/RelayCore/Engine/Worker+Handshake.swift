@@ -1,6 +1,7 @@
 internal import CLiburing
 import ClientAuthentication
 import ConvertProtocol
+import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -187,6 +188,9 @@ extension Worker {
                 case .success(let client):
                     slots[slotIndex].client = client
                 case .failure(let failure):
+                    if failure.errorCode == .resourceExceeded {
+                        logLimitHit(slotIndex, failure, cookie: request.cookie)
+                    }
                     return refuse(slotIndex, answer: failure.errorCode, result: .unauthorized(failure))
                 }
             }
@@ -282,5 +286,21 @@ extension Worker {
         _ = SocketCalls.send(downstream, ConvertResponse.failure(answer).encoded())
         shutdown(downstream, Int32(SHUT_WR))
         beginClose(slotIndex, result, abortive: false)
+    }
+
+    /// A converter limit was hit (a client's connections or new-connection rate, the replay cache): one
+    /// warning per listener and interval, with how many refusals it stands for.
+    private func logLimitHit(_ slotIndex: Int, _ failure: AuthenticationFailure, cookie: [UInt8]?) {
+        let listener = slots[slotIndex].listener
+        guard let count = listeners[listener].clientLimitLog.admit(now: now) else { return }
+        var metadata: Logger.Metadata = [
+            "listener": "\(listeners[listener].spec.name)", "reason": "\(failure.rawValue)",
+            "refused": "\(count)",
+        ]
+        if let name = cookie.flatMap(ConvertCookie.init(parsing:))?.clientName { metadata["client"] = "\(name)" }
+        logger.warning(
+            "client over its limit: requests refused with Resource Exceeded; raise max_connections, max_new_per_second or replay_cache if this is expected",
+            metadata: metadata
+        )
     }
 }

@@ -13,6 +13,8 @@ struct WorkerListener {
     var acceptPausedUntil: UInt64 = 0
     /// The "accept failed" warning: at most one line per interval.
     var acceptFailureLog = LogThrottle(intervalNanoseconds: Worker.acceptLogIntervalNanoseconds)
+    /// The "client over its limit" warning: at most one line per interval.
+    var clientLimitLog = LogThrottle(intervalNanoseconds: Worker.acceptLogIntervalNanoseconds)
 
     init(spec: ListenerSpec, fd: Int32) {
         self.spec = spec
