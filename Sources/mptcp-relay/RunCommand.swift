@@ -41,9 +41,9 @@ struct RunCommand: AsyncParsableCommand {
         let logger = Logger(label: "mptcp-relay")
         let configuration: RelayConfiguration
         do {
-            configuration = try ConfigLoader.load(path: config)
+            configuration = try IsolatedConfigLoader.load(path: config)
         } catch {
-            for problem in error.errors { printError("\(problem)") }
+            for line in IsolatedConfigLoader.lines(error, path: config) { printError(line) }
             throw ExitCode(2)
         }
         if let user = configuration.runtime.user, geteuid() != 0 {

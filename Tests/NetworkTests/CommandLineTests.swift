@@ -70,6 +70,24 @@ extension NetworkTestSuites {
             }
         }
 
+        @Test(
+            "a file that crashes the TOML parser gets a message naming it, not an abort",
+            arguments: ["[[=\n", "a = [\"x\", }\n"]
+        )
+        func parserCrashIsAnError(_ text: String) async throws {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mr-cli-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let file = directory.appendingPathComponent("crash.toml")
+            try text.write(to: file, atomically: true, encoding: .utf8)
+            let check = try await relay(["check-config", file.path])
+            #expect(check.stdout.contains("exit=1"), "check-config: \(check.stdout) \(check.stderr)")
+            #expect(check.stderr.contains("\(file.path): the TOML parser"), "\(check.stderr)")
+            let run = try await relay(["run", "--config", file.path])
+            #expect(run.stdout.contains("exit=2"), "run: \(run.stdout) \(run.stderr)")
+            #expect(run.stderr.contains("\(file.path): the TOML parser"), "\(run.stderr)")
+        }
+
         @Test("check-config names file, line and key of each error and exits non-zero")
         func errorsNameFileLineAndKey() async throws {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mr-cli-\(UUID().uuidString)")
