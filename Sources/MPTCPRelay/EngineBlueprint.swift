@@ -32,7 +32,8 @@ public struct EngineBlueprint: Sendable, Hashable {
             pipeSize: runtime.pipeSize,
             dataPath: DataPath(rawValue: runtime.dataPath.rawValue) ?? .auto,
             fastOpen: runtime.fastOpen,
-            drainTimeout: runtime.drainTimeout
+            drainTimeout: runtime.drainTimeout,
+            maxPendingHeadersPerWorker: runtime.maxPendingHeaders
         )
         // One authenticator for every convert listener that checks clients: one replay cache, one budget per client.
         let authenticator = SharedAuthenticator(

@@ -11,8 +11,7 @@ extension ConfigDecoder {
     static let runtimeKeys = [
         "workers", "connect_timeout", "header_timeout", "idle_timeout", "max_connections", "pipe_size",
         "data_path", "fast_open", "path_manager", "join_delay", "announce", "cookie_window", "replay_cache",
-        "drain_timeout",
-        "user", "group",
+        "drain_timeout", "max_pending_headers", "user", "group",
     ]
 
     /// Decodes `[runtime]`, using defaults for absent keys (and for the whole table when absent).
@@ -70,6 +69,11 @@ extension ConfigDecoder {
         }
         if let value = table["fast_open"], let flag = self.boolean(value, key: "runtime.fast_open") {
             settings.fastOpen = flag
+        }
+        if let value = table["max_pending_headers"],
+            let count = self.integer(value, key: "runtime.max_pending_headers", in: 1...1_000_000)
+        {
+            settings.maxPendingHeaders = count
         }
         if let value = table["drain_timeout"],
             let duration = self.seconds(value, key: "runtime.drain_timeout", allowZero: true)

@@ -38,6 +38,10 @@ public struct RuntimeSettings: Sendable, Hashable {
     /// closed, before what is left is reset (default 30 s; 0 resets at once).
     public var drainTimeout: Duration = .seconds(30)
 
+    /// `max_pending_headers`: per worker, the most connections of convert listeners still waiting for
+    /// their Convert header (1...1_000_000, default 1024); more are refused at accept.
+    public var maxPendingHeaders = 1024
+
     /// `replay_cache`: how many accepted cookies a converter remembers within the window (1024...16777216,
     /// default 131072, about 3 MiB): more new requests than that within the window are refused.
     public var replayCache = 131_072

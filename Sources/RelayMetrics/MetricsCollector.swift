@@ -77,6 +77,13 @@ public actor MetricsCollector {
                 slot: RelayStatistics.Slot.refusedFull
             )
             feed(
+                "mptcp_relay_connections_refused_total",
+                [label, ("reason", "pending_headers")],
+                "Connections refused at accept.",
+                listener: listener,
+                slot: RelayStatistics.Slot.refusedPendingHeaders
+            )
+            feed(
                 "mptcp_relay_bytes_total",
                 [label, ("direction", "upstream")],
                 "Bytes relayed: upstream is from the accepting side to the dialed side.",

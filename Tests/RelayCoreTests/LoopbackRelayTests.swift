@@ -224,6 +224,39 @@ struct LoopbackRelayTests {
         try await relays.stop()
     }
 
+    @Test(
+        "Beyond max_pending_headers, header-less connections are refused at accept; a request still gets through after"
+    )
+    func pendingHeadersBounded() async throws {
+        let relays = try RelayPair(
+            destination: TestServer.closedPort(),
+            settings: EngineSettings(workers: 1, headerTimeout: .seconds(30), maxPendingHeadersPerWorker: 4)
+        )
+        let endings = try await onThread { () -> [Int32] in
+            // Ten clients that connect and say nothing; each one waits 1 s for what the converter does.
+            let silent = try (0..<10).map { _ in
+                try BlockingSocket.connect(to: relays.converterEndpoint, timeoutSeconds: 1)
+            }
+            return silent.map { $0.endOfStreamErrno() }
+        }
+        #expect(endings.filter { $0 == ECONNRESET }.count == 6, "six refused with a reset: \(endings)")
+        #expect(endings.filter { $0 == EAGAIN }.count == 4, "four held, waiting for their header: \(endings)")
+        #expect(
+            relays.converter.statistics.total(listener: 0, RelayStatistics.Slot.refusedPendingHeaders) == 6
+        )
+        // The held ones are gone (their sockets closed): a real request is served again.
+        var answer: [UInt8] = []
+        for _ in 0..<20 where answer.isEmpty {  // bounded: the converter frees the held slots as it sees EOF
+            answer = try await ConverterProbe.ask(
+                relays.converterEndpoint,
+                ConvertRequest(destination: TestServer.closedPort()).encoded()
+            )
+            if answer.isEmpty { try await Task.sleep(nanoseconds: 100_000_000) }
+        }
+        #expect(answer.count >= 4 && answer[0] == 1, "a Convert answer after the silent clients: \(answer)")
+        try await relays.stop()
+    }
+
     @Test("A client that sends nothing is closed after the header timeout")
     func silentClientTimesOut() async throws {
         let relays = try RelayPair(

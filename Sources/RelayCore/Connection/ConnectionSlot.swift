@@ -111,6 +111,8 @@ struct ConnectionSlot {
     /// Convert: the authenticated client (its index in the authenticator), holding one unit of its
     /// connection budget until the close.
     var client: Int?
+    /// Counted among the worker's connections waiting for their Convert header.
+    var pendingHeader = false
     /// Whether the MPTCP side really speaks MPTCP (false: fell back to TCP); nil before it is known.
     var multipath: Bool?
 

@@ -23,6 +23,9 @@ public struct EngineSettings: Sendable, Hashable {
     /// On stop, how long live connections may take to finish after the listeners closed; what is left
     /// then is reset. Zero resets at once.
     public var drainTimeout: Duration
+    /// Convert listeners: connections still waiting for their Convert header that one worker holds at
+    /// most; more are refused at accept (slow or hostile clients cannot take every slot).
+    public var maxPendingHeadersPerWorker: Int
 
     /// Settings with the documented defaults.
     public init(
@@ -34,8 +37,10 @@ public struct EngineSettings: Sendable, Hashable {
         pipeSize: Int = 262_144,
         dataPath: DataPath = .auto,
         fastOpen: Bool = false,
-        drainTimeout: Duration = .seconds(30)
+        drainTimeout: Duration = .seconds(30),
+        maxPendingHeadersPerWorker: Int = 1024
     ) {
+        self.maxPendingHeadersPerWorker = maxPendingHeadersPerWorker
         self.fastOpen = fastOpen
         self.drainTimeout = drainTimeout
         self.dataPath = dataPath

@@ -106,7 +106,9 @@ public final class RelayStatistics: @unchecked Sendable {
         public static let redials = acceptFailures + 1
         /// Requests refused by client authentication, by ``AuthenticationFailure/index``.
         public static func authFailures(_ reason: Int) -> Int { redials + 1 + reason }
-        static let blockSize = redials + 1 + AuthenticationFailure.allCases.count
+        /// Connections refused at accept because the worker already held its most header-less ones.
+        public static let refusedPendingHeaders = redials + 1 + AuthenticationFailure.allCases.count
+        static let blockSize = refusedPendingHeaders + 1
     }
 
     /// The histogram bucket of a connect that took `nanoseconds`.

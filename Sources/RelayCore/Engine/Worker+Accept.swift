@@ -39,6 +39,24 @@ extension Worker {
     /// Takes a slot for a new accepted socket and starts its role's first step.
     private func startConnection(fd: Int32, listenerIndex: Int) {
         statistics.add(worker: index, listener: listenerIndex, RelayStatistics.Slot.accepted)
+        if case .convert(_, nil) = listeners[listenerIndex].spec.role,
+            pendingHeaders >= settings.maxPendingHeadersPerWorker
+        {
+            statistics.add(worker: index, listener: listenerIndex, RelayStatistics.Slot.refusedPendingHeaders)
+            SocketCalls.setLingerZero(fd)
+            close(fd)
+            if let count = listeners[listenerIndex].clientLimitLog.admit(now: now) {
+                logger.warning(
+                    "connections refused: too many still waiting for their Convert header (slow or hostile clients?)",
+                    metadata: [
+                        "listener": "\(listeners[listenerIndex].spec.name)",
+                        "max_pending_headers_per_worker": "\(settings.maxPendingHeadersPerWorker)",
+                        "refused": "\(count)",
+                    ]
+                )
+            }
+            return
+        }
         guard let free = freeSlots.popLast() else {
             statistics.add(worker: index, listener: listenerIndex, RelayStatistics.Slot.refusedFull)
             SocketCalls.setLingerZero(fd)
@@ -100,6 +118,8 @@ extension Worker {
                 dial(slotIndex, to: address, mptcp: false)
             } else {
                 slots[slotIndex].phase = .awaitingRequest
+                slots[slotIndex].pendingHeader = true
+                pendingHeaders += 1
                 armPoll(slotIndex, .pollDownstreamIn)
             }
         }

@@ -33,6 +33,10 @@ extension Worker {
     /// frees the slot.
     func finishClose(_ slotIndex: Int) {
         let slot = slots + slotIndex
+        if slot.pointee.pendingHeader {
+            pendingHeaders -= 1
+            slot.pointee.pendingHeader = false
+        }
         if let client = slot.pointee.client {
             listeners[slot.pointee.listener].spec.authenticator?.authenticator.release(client)
             slot.pointee.client = nil

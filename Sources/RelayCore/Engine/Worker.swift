@@ -37,6 +37,8 @@ final class Worker {
     var stopping = false
     /// While stopping: when the drain ends and what is left is reset (`now` units).
     var drainDeadline: UInt64 = 0
+    /// Connections of convert listeners still waiting for their Convert header.
+    var pendingHeaders = 0
     /// This host's addresses: transparent connections to them would loop.
     let localAddresses: Set<IPAddress>
     /// Paths and policies shared with the path manager; nil when paths are not managed.
