@@ -27,13 +27,13 @@ extension NetworkTestSuites {
                     "converter",
                     in: topology.srv,
                     config: Self.converterConfig,
-                    wrapper: Self.unprivileged
+                    wrapper: NetworkTestEnvironment.unprivileged
                 )
                 let gateway = try harness.startRelay(
                     "gateway",
                     in: topology.gw,
                     config: Self.gatewayConfig,
-                    wrapper: Self.unprivileged
+                    wrapper: NetworkTestEnvironment.unprivileged
                 )
                 try await converter.waitListening(on: 8443, in: topology, namespace: topology.srv)
                 try await gateway.waitListening(on: 8000, in: topology, namespace: topology.gw)
@@ -138,14 +138,6 @@ extension NetworkTestSuites {
             if let code = object["code"] as? Int { return "\(answer) \(code)" }
             return answer
         }
-
-        /// Runs the rest as nobody with only CAP_NET_ADMIN and CAP_NET_BIND_SERVICE.
-        static let unprivileged = [
-            "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-            "--bounding-set=-all,+net_admin,+net_bind_service",
-            "--inh-caps=-all,+net_admin,+net_bind_service",
-            "--ambient-caps=+net_admin,+net_bind_service",
-        ]
 
         static let converterConfig = """
             [[listener]]

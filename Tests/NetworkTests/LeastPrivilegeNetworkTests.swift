@@ -27,12 +27,7 @@ extension NetworkTestSuites {
                     "converter",
                     in: topology.srv,
                     config: Self.converterConfig,
-                    wrapper: [
-                        "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-                        "--bounding-set=-all,+net_admin,+net_bind_service",
-                        "--inh-caps=-all,+net_admin,+net_bind_service",
-                        "--ambient-caps=+net_admin,+net_bind_service",
-                    ]
+                    wrapper: NetworkTestEnvironment.unprivileged
                 )
                 let gateway = try harness.startRelay("gateway", in: topology.gw, config: Self.gatewayConfig)
                 try await converter.waitListening(on: 443, in: topology, namespace: topology.srv)

@@ -39,6 +39,15 @@ enum NetworkTestEnvironment {
         return packageRoot.appendingPathComponent(".build/debug/mptcp-relay")
     }
 
+    /// A relay wrapper (`RelayTestHarness.startRelay(wrapper:)`) that runs it as nobody with only
+    /// CAP_NET_ADMIN and CAP_NET_BIND_SERVICE, as the issue on least privilege asks relays to run.
+    static let unprivileged = [
+        "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+        "--bounding-set=-all,+net_admin,+net_bind_service",
+        "--inh-caps=-all,+net_admin,+net_bind_service",
+        "--ambient-caps=+net_admin,+net_bind_service",
+    ]
+
     static var hashPeer: URL { packageRoot.appendingPathComponent("scripts/lib/hashpeer.py") }
 
     /// A namespace prefix unique to this process and call.

@@ -52,8 +52,19 @@ extension NetworkTestSuites {
                     [topology.srv],
                     seconds: 15
                 )
-                let converter = try harness.startRelay("converter", in: topology.srv, config: Self.converterConfig)
-                let forwarder = try harness.startRelay("forwarder", in: topology.gw, config: Self.forwarderConfig)
+                // Both relays without root: nobody with only CAP_NET_ADMIN and CAP_NET_BIND_SERVICE.
+                let converter = try harness.startRelay(
+                    "converter",
+                    in: topology.srv,
+                    config: Self.converterConfig,
+                    wrapper: NetworkTestEnvironment.unprivileged
+                )
+                let forwarder = try harness.startRelay(
+                    "forwarder",
+                    in: topology.gw,
+                    config: Self.forwarderConfig,
+                    wrapper: NetworkTestEnvironment.unprivileged
+                )
                 try await converter.waitListening(on: 8443, in: topology, namespace: topology.srv)
                 try await forwarder.waitListening(on: Self.control.port, in: topology, namespace: topology.gw)
 
