@@ -24,10 +24,11 @@ public enum AuthenticationFailure: String, Error, Sendable, CaseIterable {
     /// The client is over its `max_new_per_second`.
     case tooManyNew = "too_many_new"
 
-    /// The RFC 8803 error the converter answers with.
+    /// The RFC 8803 error the converter answers with. A missing cookie is Not Authorized too: Missing
+    /// Cookie (3) MUST be sent "only if it computes a cookie for this client" (draft-19 section 6.2.8, with
+    /// the computed cookie in its Value), and our cookies are made by the client, never by the converter.
     public var errorCode: ConvertErrorCode {
         switch self {
-        case .missingCookie: .missingCookie
         case .replayCacheFull, .tooManyConnections, .tooManyNew: .resourceExceeded
         default: .notAuthorized
         }

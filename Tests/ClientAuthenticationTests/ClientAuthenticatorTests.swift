@@ -48,7 +48,7 @@ struct ClientAuthenticatorTests {
     func refusals() {
         let check = authenticator()
         let expectations: [(Result<Int, AuthenticationFailure>, AuthenticationFailure, ConvertErrorCode)] = [
-            (check.admit(cookie: nil, destination: destination, now: now), .missingCookie, .missingCookie),
+            (check.admit(cookie: nil, destination: destination, now: now), .missingCookie, .notAuthorized),
             (check.admit(cookie: [1, 2, 3, 4], destination: destination, now: now), .malformed, .notAuthorized),
             (
                 check.admit(cookie: cookie("stranger"), destination: destination, now: now), .unknownClient,

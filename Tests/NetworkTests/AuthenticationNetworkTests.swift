@@ -47,7 +47,7 @@ extension NetworkTestSuites {
 
                 let replay = harness.scratch.appendingPathComponent("request.bin").path
                 let cases: [(name: String, arguments: [String], code: Int, reason: String)] = [
-                    ("no cookie", [], 3, "missing_cookie"),
+                    ("no cookie", [], 32, "missing_cookie"),
                     ("wrong key", ["--client", "home", "--key", Self.limitedKey], 32, "bad_key"),
                     ("unknown client", ["--client", "stranger", "--key", Self.homeKey], 32, "unknown_client"),
                     ("stale", ["--client", "home", "--key", Self.homeKey, "--time-offset", "-120"], 32, "stale"),
