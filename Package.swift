@@ -1,6 +1,15 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// The commit `mptcp-relay --version` prints: packaging/deb/build.sh sets MPTCP_RELAY_COMMIT to `git rev-parse
+// --short=12 HEAD`; a plain `swift build` leaves it out and the binary says "commit unknown". Only hex digits (and a
+// "-dirty" suffix) pass, so the value cannot inject compiler flags.
+let buildCommit = Context.environment["MPTCP_RELAY_COMMIT"].flatMap { value -> String? in
+    let hex = value.hasSuffix("-dirty") ? String(value.dropLast(6)) : value
+    guard (4...40).contains(hex.count), hex.allSatisfy({ $0.isHexDigit }) else { return nil }
+    return value
+}
+
 let package = Package(
     name: "mptcp-relay",
     platforms: [.macOS(.v15)],
@@ -26,6 +35,12 @@ let package = Package(
             name: "CLiburing",
             cSettings: [.define("_GNU_SOURCE")],
             linkerSettings: [.linkedLibrary("uring")]
+        ),
+        // The build's commit, in a C file of its own so that a new commit recompiles one file (Swift has no
+        // string-valued compile-time defines; see buildCommit above).
+        .target(
+            name: "CBuildInfo",
+            cSettings: buildCommit.map { [.define("MPTCP_RELAY_COMMIT", to: "\"\($0)\"")] } ?? []
         ),
         .target(name: "ConvertProtocol"),
         // Our own netlink: generic netlink (mptcp_pm commands and events) and rtnetlink, messages and socket.
@@ -98,6 +113,7 @@ let package = Package(
         .executableTarget(
             name: "mptcp-relay",
             dependencies: [
+                "CBuildInfo",
                 "ClientAuthentication",
                 "MPTCPRelay",
                 "RelayConfig",

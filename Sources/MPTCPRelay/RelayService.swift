@@ -21,10 +21,12 @@ public struct RelayService: Service {
     public let pathBoard: PathBoard?
     /// The user to switch to once everything that needs root is done (`[runtime] user`).
     public let privilegeDrop: PrivilegeDrop?
+    /// The version the "relay started" line names (`mptcp-relay --version`).
+    public let version: String
     private let logger: Logger
 
-    /// A service running `blueprint`.
-    public init(blueprint: EngineBlueprint, logger: Logger) {
+    /// A service running `blueprint`; its start line names `version`.
+    public init(blueprint: EngineBlueprint, version: String = "unknown", logger: Logger) {
         let plan = blueprint.pathPlan
         let board = plan.isManaged ? PathBoard(plan: plan) : nil
         pathManager = board.map { PathManagerService(board: $0, logger: logger) }
@@ -36,6 +38,7 @@ public struct RelayService: Service {
             logger: logger
         )
         privilegeDrop = blueprint.privilegeDrop
+        self.version = version
         self.logger = logger
     }
 
@@ -58,7 +61,7 @@ public struct RelayService: Service {
                 metadata: ["listener": "\(spec.name)", "role": "\(spec.role.label)", "address": "\(bound)"]
             )
         }
-        logger.info("relay started", metadata: ["workers": "\(engine.settings.workers)"])
+        logger.info("relay started", metadata: ["version": "\(version)", "workers": "\(engine.settings.workers)"])
         try await withTaskCancellationHandler {
             try await withGracefulShutdownHandler {
                 try await engine.waitUntilStopped()

@@ -36,6 +36,7 @@ struct MPTCPRelayCommand: AsyncParsableCommand {
             reads the destination from the RFC 8803 Convert header, checks it against `allow`, connects \
             over TCP and relays. One TOML file names every listener; see config/ for examples.
             """,
+        version: BuildInfo.description,
         subcommands: [RunCommand.self, CheckConfigCommand.self, StatusCommand.self, KeygenCommand.self]
     )
 }

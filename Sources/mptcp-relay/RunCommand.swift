@@ -54,7 +54,11 @@ struct RunCommand: AsyncParsableCommand {
             )
             throw ExitCode(1)
         }
-        let service = RelayService(blueprint: EngineBlueprint(configuration), logger: logger)
+        let service = RelayService(
+            blueprint: EngineBlueprint(configuration),
+            version: BuildInfo.description,
+            logger: logger
+        )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)
         ]
