@@ -20,6 +20,9 @@ packages=(
     git            # scripts/validate.sh --fix shows the diff
     prometheus     # promtool check metrics, and the Prometheus server the observability test scrapes with
     curl           # the demo and the tests read the metrics side port
+    binutils       # strip, for the .deb's binary (packaging/deb/build.sh)
+    systemd        # systemd-analyze verify on the .deb's units (packaging/deb/test.sh); nothing is started
+    man-db         # man renders the .deb's man page (packaging/deb/test.sh)
 )
 
 if [[ $(id -u) -ne 0 ]]; then

@@ -37,6 +37,9 @@ mapfile -t shell_scripts < <(
     {
         find scripts packaging Benchmarks -type f \( -name '*.sh' -o -name '*.bash' \) 2>/dev/null
         echo .ci/run
+        # The .deb's maintainer scripts (POSIX sh, no .sh suffix).
+        echo packaging/deb/postinst
+        echo packaging/deb/postrm
     } | sort -u
 )
 if ! shellcheck -x "${shell_scripts[@]}"; then
