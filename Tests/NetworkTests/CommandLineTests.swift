@@ -22,6 +22,15 @@ extension NetworkTestSuites {
             #expect(result.stdout.contains("exit=0"))
         }
 
+        @Test("--version prints the version and the commit (unknown unless the build baked one in)")
+        func version() async throws {
+            let result = try await relay(["--version"])
+            let line = result.stdout.split(separator: "\n").first.map(String.init) ?? ""
+            let pattern = #/[0-9]+\.[0-9]+\.[0-9]+ \(commit ([0-9a-f]{4,40}(-dirty)?|unknown)\)/#
+            #expect(line.wholeMatch(of: pattern) != nil, "--version printed \(result.stdout)")
+            #expect(result.stdout.contains("exit=0"))
+        }
+
         @Test(
             "check-config accepts every shipped example",
             arguments: [
