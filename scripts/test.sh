@@ -48,6 +48,8 @@ MPTCP_RELAY_BINARY="$binary" swift test "${build_flags[@]}" --filter NetworkTest
 # data, every proxy's uplink hop is MPTCP). It asserts nothing about timings; its results go to the
 # git-ignored Benchmarks/results/tmp/quick/.
 if [[ $(id -u) -eq 0 ]]; then
+    echo "test: packaging/deb/test.sh (.deb build, contents, install, purge)"
+    packaging/deb/test.sh
     echo "test: Benchmarks/run.sh --quick"
     Benchmarks/run.sh --quick
 elif [[ ${CI:-} == true ]]; then
