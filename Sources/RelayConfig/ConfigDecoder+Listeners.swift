@@ -191,28 +191,9 @@ extension ConfigDecoder {
         var valid = true
         var networks: [IPNetwork] = []
         if let value = table["allow"] {
-            if let array = value.array {
-                for (offset, element) in array.enumerated() {
-                    let key = "\(path).allow[\(offset + 1)]"
-                    guard let text = self.string(element, key: key) else {
-                        valid = false
-                        continue
-                    }
-                    guard let network = IPNetwork(text) else {
-                        self.report(
-                            key,
-                            "\"\(text)\" is not a network; expected ADDRESS/PREFIX such as 198.19.0.0/24, or an address"
-                        )
-                        valid = false
-                        continue
-                    }
-                    networks.append(network)
-                }
+            if let decoded = self.networks(value, key: "\(path).allow") {
+                networks = decoded
             } else {
-                self.report(
-                    "\(path).allow",
-                    "expected an array of networks such as [\"198.19.0.0/24\"], found \(Self.describe(value))"
-                )
                 valid = false
             }
         }

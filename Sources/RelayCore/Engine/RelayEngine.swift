@@ -224,15 +224,8 @@ public final class RelayEngine: Sendable {
 
     /// Like ``stop()``, but without the drain: every live connection is reset now (a second SIGTERM).
     public func stopNow() {
-        let fds = state.withLock { state -> [Int32] in
-            state.draining = true
-            return state.wakeFDs
-        }
-        for control in controls {
-            control.stopNowRequested.store(true, ordering: .releasing)
-            control.stopRequested.store(true, ordering: .releasing)
-        }
-        for fd in fds { _ = eventfd_write(fd, 1) }
+        for control in controls { control.stopNowRequested.store(true, ordering: .releasing) }
+        stop()
     }
 
     /// Every live connection, as each worker describes it when asked (scrape time: the workers build the

@@ -33,10 +33,7 @@ extension Worker {
     /// frees the slot.
     func finishClose(_ slotIndex: Int) {
         let slot = slots + slotIndex
-        if slot.pointee.pendingHeader {
-            pendingHeaders -= 1
-            slot.pointee.pendingHeader = false
-        }
+        releasePendingHeader(slotIndex)
         if let client = slot.pointee.client {
             listeners[slot.pointee.listener].spec.authenticator?.authenticator.release(client)
             slot.pointee.client = nil
@@ -137,6 +134,13 @@ extension Worker {
         let fraction = milliseconds % 1000
         let padded = fraction < 10 ? "00\(fraction)" : fraction < 100 ? "0\(fraction)" : "\(fraction)"
         return "\(milliseconds / 1000).\(padded)s"
+    }
+
+    /// Takes the slot out of the worker's count of connections waiting for their Convert header.
+    func releasePendingHeader(_ slotIndex: Int) {
+        guard slots[slotIndex].pendingHeader else { return }
+        pendingHeaders -= 1
+        slots[slotIndex].pendingHeader = false
     }
 }
 

@@ -172,10 +172,7 @@ extension Worker {
             let answer = Worker.answer(for: error)
             refuse(slotIndex, answer: answer, result: .badRequest(answer))
         case .complete(let bytes):
-            if slots[slotIndex].pendingHeader {
-                pendingHeaders -= 1
-                slots[slotIndex].pendingHeader = false
-            }
+            releasePendingHeader(slotIndex)
             let request: ConvertRequest
             do {
                 request = try ConvertRequest(message: ConvertMessage.parse(bytes))
