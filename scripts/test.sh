@@ -44,6 +44,13 @@ MPTCP_RELAY_BINARY="$binary" swift test "${build_flags[@]}" --skip NetworkTestSu
 echo "test: swift test, the network suites (MPTCP_RELAY_BINARY=$binary)"
 MPTCP_RELAY_BINARY="$binary" swift test "${build_flags[@]}" --filter NetworkTestSuites
 
+# The same relay on its other event source: the loopback and network suites again with every engine on
+# epoll (what `auto` falls back to where io_uring is refused; docs/DATA-PATH.md, "Event sources").
+echo "test: swift test on epoll (MPTCP_RELAY_IO_BACKEND=epoll): the loopback suites"
+MPTCP_RELAY_IO_BACKEND=epoll MPTCP_RELAY_BINARY="$binary" swift test "${build_flags[@]}" --filter RelayCoreTests
+echo "test: swift test on epoll (MPTCP_RELAY_IO_BACKEND=epoll): the network suites"
+MPTCP_RELAY_IO_BACKEND=epoll MPTCP_RELAY_BINARY="$binary" swift test "${build_flags[@]}" --filter NetworkTestSuites
+
 # The benchmark harness, quick mode, proves that it still runs end to end (every contender passes
 # data, every proxy's uplink hop is MPTCP). It asserts nothing about timings; its results go to the
 # git-ignored Benchmarks/results/tmp/quick/.

@@ -146,3 +146,35 @@ int CLiburing_capset(uint64_t permitted, uint64_t effective, uint64_t inheritabl
     };
     return syscall(SYS_capset, &header, data) == 0 ? 0 : -errno;
 }
+
+int CLiburing_epoll_set(int epfd, int fd, unsigned events, uint64_t data, int add) {
+    struct epoll_event event = {.events = events, .data = {.u64 = data}};
+    return epoll_ctl(epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &event) == 0 ? 0 : -errno;
+}
+
+int CLiburing_epoll_wait(int epfd, uint64_t *data, uint32_t *events, int capacity, int timeoutMilliseconds) {
+    struct epoll_event ready[256];
+    int count = epoll_wait(epfd, ready, capacity < 256 ? capacity : 256, timeoutMilliseconds);
+    if (count < 0) {
+        return -errno;
+    }
+    for (int index = 0; index < count; index++) {
+        data[index] = ready[index].data.u64;
+        events[index] = ready[index].events;
+    }
+    return count;
+}
+
+int CLiburing_socket_error(int fd) {
+    int error = 0;
+    socklen_t length = sizeof(error);
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) {
+        return -errno;
+    }
+    return error;
+}
+
+int CLiburing_accept_nonblock(int fd) {
+    int accepted = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    return accepted < 0 ? -errno : accepted;
+}

@@ -33,7 +33,8 @@ public struct EngineBlueprint: Sendable, Hashable {
             dataPath: DataPath(rawValue: runtime.dataPath.rawValue) ?? .auto,
             fastOpen: runtime.fastOpen,
             drainTimeout: runtime.drainTimeout,
-            maxPendingHeadersPerWorker: runtime.maxPendingHeaders
+            maxPendingHeadersPerWorker: runtime.maxPendingHeaders,
+            ioBackend: IOBackend(rawValue: runtime.ioBackend.rawValue) ?? .auto
         )
         // One authenticator for every convert listener that checks clients: one replay cache, one budget per client.
         let authenticator = SharedAuthenticator(

@@ -10,7 +10,8 @@ extension ConfigDecoder {
     /// The keys of `[runtime]`, in the order the documentation lists them.
     static let runtimeKeys = [
         "workers", "connect_timeout", "header_timeout", "idle_timeout", "max_connections", "pipe_size",
-        "data_path", "fast_open", "path_manager", "join_delay", "announce", "cookie_window", "replay_cache",
+        "data_path", "io_backend", "fast_open", "path_manager", "join_delay", "announce", "cookie_window",
+        "replay_cache",
         "drain_timeout", "max_pending_headers", "user", "group",
     ]
 
@@ -64,6 +65,16 @@ extension ConfigDecoder {
                 self.report(
                     "runtime.data_path",
                     "\"\(text)\" is not a data path; expected \"auto\", \"splice\" or \"copy\""
+                )
+            }
+        }
+        if let value = table["io_backend"], let text = self.string(value, key: "runtime.io_backend") {
+            if let backend = IOBackendSetting(rawValue: text) {
+                settings.ioBackend = backend
+            } else {
+                self.report(
+                    "runtime.io_backend",
+                    "\"\(text)\" is not an I/O backend; expected \"auto\", \"io_uring\" or \"epoll\""
                 )
             }
         }

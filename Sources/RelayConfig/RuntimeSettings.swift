@@ -25,6 +25,9 @@ public struct RuntimeSettings: Sendable, Hashable {
     /// `data_path`: how bytes move between the two sockets of a connection (see docs/DATA-PATH.md).
     public var dataPath: DataPathSetting = .auto
 
+    /// `io_backend`: which kernel interface drives the event loops (see docs/DATA-PATH.md).
+    public var ioBackend: IOBackendSetting = .auto
+
     /// `fast_open`: TCP Fast Open on the MPTCP hop (the Convert request rides in the SYN once the
     /// converter has handed out a cookie; needs net.ipv4.tcp_fastopen = 3 on both hosts to take effect).
     /// Off by default: experimental, see docs/PROTOCOL.md for the stall it still has.
@@ -79,4 +82,14 @@ public enum DataPathSetting: String, Sendable, Hashable, CaseIterable {
     case copy
     /// copy for small reads, splice while a direction moves bulk (the default).
     case auto
+}
+
+/// The `io_backend` values.
+public enum IOBackendSetting: String, Sendable, Hashable, CaseIterable {
+    /// io_uring where the kernel allows it, epoll where it does not (the default).
+    case auto
+    /// io_uring or nothing: the relay refuses to start where io_uring is refused.
+    case ioUring = "io_uring"
+    /// epoll and nonblocking splice, even where io_uring works.
+    case epoll
 }

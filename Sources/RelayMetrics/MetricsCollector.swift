@@ -25,6 +25,8 @@ public actor MetricsCollector {
     /// By path: the byte totals exported so far (they only grow).
     private var exportedPathBytes: [PathByteCount] = []
     private var inFlight: Task<[UInt8], Never>?
+    /// `mptcp_relay_io_uring_fallback`: which backend the started engine runs on.
+    private let fallbackGauge: Gauge
 
     /// A collector for `engine` and, when paths are managed, `board`.
     public init(engine: RelayEngine, board: PathBoard?) {
@@ -37,10 +39,10 @@ public actor MetricsCollector {
             [("version", RelayVersion.current)],
             help: "Always 1; the labels say which build runs."
         ).set(to: 1)
-        registry.gauge(
+        fallbackGauge = registry.gauge(
             "mptcp_relay_io_uring_fallback",
-            help: "1 when the workers run without io_uring (a fallback event loop), 0 on io_uring."
-        ).set(to: 0)
+            help: "1 when the workers run on epoll instead of io_uring, 0 on io_uring."
+        )
         var feeds: [CounterFeed] = []
         func feed(_ name: String, _ labels: [(String, String)], _ help: String, listener: Int, slot: Int) {
             feeds.append(
@@ -270,6 +272,7 @@ public actor MetricsCollector {
         let snapshot = await engine.snapshot()
         let connections = snapshot.connections
         let statistics = engine.statistics
+        fallbackGauge.set(to: engine.ioBackend == .epoll ? 1 : 0)
         for index in feeds.indices {
             let total = feeds[index].read(statistics: statistics, board: board)
             if total > feeds[index].last {

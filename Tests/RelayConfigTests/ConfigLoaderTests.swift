@@ -211,6 +211,36 @@ struct ConfigLoaderTests {
         }
     }
 
+    @Test("io_backend: auto by default, io_uring or epoll when chosen, anything else named")
+    func ioBackend() throws {
+        let listener = """
+
+            [[listener]]
+            name = "c"
+            role = "convert"
+            authentication = "none"
+            listen = "0.0.0.0:8443"
+            """
+        #expect(try ConfigLoader.parse(listener, file: "d.toml").runtime.ioBackend == .auto)
+        for backend in IOBackendSetting.allCases {
+            let chosen = try ConfigLoader.parse(
+                "[runtime]\nio_backend = \"\(backend.rawValue)\"\n" + listener,
+                file: "c.toml"
+            )
+            #expect(chosen.runtime.ioBackend == backend)
+        }
+        do {
+            _ = try ConfigLoader.parse("[runtime]\nio_backend = \"uring\"\n" + listener, file: "e.toml")
+            Issue.record("a bad io_backend was accepted")
+        } catch {
+            #expect(
+                error.errors.map(\.description) == [
+                    "e.toml:2: runtime.io_backend: \"uring\" is not an I/O backend; expected \"auto\", \"io_uring\" or \"epoll\""
+                ]
+            )
+        }
+    }
+
     @Test("mark must be a 32-bit integer above 0")
     func markRange() {
         do {

@@ -298,6 +298,15 @@ actor ServerReports {
         if let report { reports.append(report) }
     }
 
+    /// The first `count` reports, waiting up to 10 s for them (fewer when they do not come).
+    func first(_ count: Int) async -> [HashedTransfer] {
+        for _ in 0..<1000 {
+            if reports.count >= count { break }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return Array(reports.prefix(count))
+    }
+
     /// The first report, waiting up to 10 s for it.
     func first() async -> HashedTransfer? {
         for _ in 0..<1000 {

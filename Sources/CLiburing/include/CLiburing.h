@@ -23,6 +23,7 @@
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <sys/prctl.h>
+#include <sys/epoll.h>
 #include <liburing.h>
 
 #ifndef IPPROTO_MPTCP
@@ -89,5 +90,24 @@ int CLiburing_capget(uint64_t *permitted, uint64_t *effective, uint64_t *inherit
 
 /// Sets the calling thread's capability sets (capset, version 3); 0 or -errno.
 int CLiburing_capset(uint64_t permitted, uint64_t effective, uint64_t inheritable);
+
+
+/// epoll, for workers where io_uring is unavailable (epoll_event is a packed struct, which Swift
+/// cannot lay out): EPOLLIN | EPOLLRDHUP, EPOLLOUT and EPOLLONESHOT.
+static const unsigned CLiburing_EPOLLIN = EPOLLIN | EPOLLRDHUP;
+static const unsigned CLiburing_EPOLLOUT = EPOLLOUT;
+static const unsigned CLiburing_EPOLLONESHOT = EPOLLONESHOT;
+
+/// epoll_ctl ADD (`add` 1) or MOD of `fd` for `events` with `data`; returns 0 or -errno.
+int CLiburing_epoll_set(int epfd, int fd, unsigned events, uint64_t data, int add);
+
+/// epoll_wait into two arrays (data and events) of `capacity`; returns the count or -errno.
+int CLiburing_epoll_wait(int epfd, uint64_t *data, uint32_t *events, int capacity, int timeoutMilliseconds);
+
+/// accept4(SOCK_NONBLOCK | SOCK_CLOEXEC) without the peer's address; returns the descriptor or -errno.
+int CLiburing_accept_nonblock(int fd);
+
+/// The pending error of a socket (SO_ERROR), or -errno when getsockopt fails.
+int CLiburing_socket_error(int fd);
 
 #endif

@@ -26,6 +26,8 @@ public struct EngineSettings: Sendable, Hashable {
     /// Convert listeners: connections still waiting for their Convert header that one worker holds at
     /// most; more are refused at accept (slow or hostile clients cannot take every slot).
     public var maxPendingHeadersPerWorker: Int
+    /// Which kernel interface drives the event loops; `MPTCP_RELAY_IO_BACKEND` overrides it.
+    public var ioBackend: IOBackend
 
     /// Settings with the documented defaults.
     public init(
@@ -38,8 +40,10 @@ public struct EngineSettings: Sendable, Hashable {
         dataPath: DataPath = .auto,
         fastOpen: Bool = false,
         drainTimeout: Duration = .seconds(30),
-        maxPendingHeadersPerWorker: Int = 1024
+        maxPendingHeadersPerWorker: Int = 1024,
+        ioBackend: IOBackend = .auto
     ) {
+        self.ioBackend = ioBackend
         self.maxPendingHeadersPerWorker = maxPendingHeadersPerWorker
         self.fastOpen = fastOpen
         self.drainTimeout = drainTimeout

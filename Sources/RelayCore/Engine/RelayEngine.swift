@@ -22,7 +22,7 @@ public final class RelayEngine: Sendable {
     public let statistics: RelayStatistics
     /// One per worker: stop and snapshot requests.
     private let controls: [WorkerControl]
-    private let logger: Logger
+    let logger: Logger
     private let state = Mutex(EngineState())
 
     private struct EngineState {
@@ -35,6 +35,8 @@ public final class RelayEngine: Sendable {
         var opened: [[(ListenerSpec, Int32)]]?
         var running = 0
         var failure: SystemCallError?
+        /// The backend the workers run on (`.ioUring` or `.epoll`), once started.
+        var ioBackend: IOBackend?
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
@@ -65,6 +67,11 @@ public final class RelayEngine: Sendable {
         state.withLock {
             $0.started && !$0.draining && $0.failure == nil && $0.running == max(1, settings.workers)
         }
+    }
+
+    /// The event backend the workers run on (`.ioUring` or `.epoll`); nil before ``start()``.
+    public var ioBackend: IOBackend? {
+        state.withLock { $0.ioBackend }
     }
 
     /// Where each listener really listens (port 0 resolved), by listener name.
@@ -137,6 +144,11 @@ public final class RelayEngine: Sendable {
             return state.opened ?? []
         }
         precondition(perWorker.count == workerCount, "RelayEngine.start() called twice")
+        let backend = chooseIOBackend()
+        state.withLock { $0.ioBackend = backend }
+        var chosen = settings
+        chosen.ioBackend = backend
+        let workerSettings = chosen
         let startup = StartupLatch(count: workerCount)
         for worker in 0..<workerCount {
             let wakeFD = eventfd(0, Int32(EFD_CLOEXEC))
@@ -145,13 +157,12 @@ public final class RelayEngine: Sendable {
                 $0.wakeFDs.append(wakeFD)
                 $0.running += 1
             }
-            let settings = settings
             let logger = logger
             do throws(SystemCallError) {
                 _ = try WorkerThread.start(name: "relay-worker-\(worker)") { [self] in
                     runWorker(
                         index: worker,
-                        settings: settings,
+                        settings: workerSettings,
                         listeners: assigned,
                         wakeFD: wakeFD,
                         logger: logger,

@@ -11,10 +11,11 @@ extension Worker {
     /// Queues a multishot accept on a listener: one submission, one completion per accepted connection.
     func armAccept(_ listenerIndex: Int) {
         guard listeners[listenerIndex].open, !listeners[listenerIndex].acceptArmed else { return }
-        let sqe = ring.submissionEntry()
-        io_uring_prep_multishot_accept(sqe, listeners[listenerIndex].fd, nil, nil, CLiburing_accept_flags())
-        io_uring_sqe_set_data64(sqe, OperationTag(kind: .accept, slot: UInt32(listenerIndex)).raw)
         listeners[listenerIndex].acceptArmed = true
+        events.acceptMultishot(
+            listeners[listenerIndex].fd,
+            userData: OperationTag(kind: .accept, slot: UInt32(listenerIndex)).raw
+        )
     }
 
     func accepted(listenerIndex: Int, result: Int32, more: Bool) {

@@ -40,9 +40,13 @@ extension Worker {
 
     /// Cancels a listener's armed multishot accept; its last completion then arrives with ECANCELED.
     func cancelAccept(_ listenerIndex: Int) {
-        let sqe = ring.submissionEntry()
-        io_uring_prep_cancel64(sqe, OperationTag(kind: .accept, slot: UInt32(listenerIndex)).raw, 0)
-        io_uring_sqe_set_data64(sqe, OperationTag(kind: .cancel, slot: 0).raw)
+        events.cancel(
+            OperationTag(kind: .accept, slot: UInt32(listenerIndex)).raw,
+            on: listeners[listenerIndex].fd,
+            poll: false,
+            userData: OperationTag(kind: .cancel, slot: 0).raw,
+            quiet: false
+        )
     }
 
     /// From the tick: re-arms the accepts whose pause is over.

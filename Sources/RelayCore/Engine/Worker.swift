@@ -13,7 +13,8 @@ import Glibc
 final class Worker {
     let index: Int
     let settings: EngineSettings
-    let ring: IOUring
+    /// Where readiness and completions come from: io_uring, or epoll where io_uring is unavailable.
+    let events: any EventSource
     var pipes: PipePool
     var listeners: [WorkerListener]
     let slots: UnsafeMutablePointer<ConnectionSlot>
@@ -75,7 +76,10 @@ final class Worker {
         closedPathBytes = Array(repeating: PathByteCount(), count: pathBoard?.plan.paths.count ?? 0)
         self.settings = settings
         let capacity = settings.maxConnectionsPerWorker
-        ring = try IOUring(entries: UInt32(min(max(capacity / 4, 256), 4096)))
+        switch settings.ioBackend {
+        case .epoll: events = try EpollEvents()
+        case .auto, .ioUring: events = try IOUring(entries: UInt32(min(max(capacity / 4, 256), 4096)))
+        }
         pipes = PipePool(pipeSize: settings.pipeSize, keepFree: 256)
         self.listeners = listeners.map { WorkerListener(spec: $0.0, fd: $0.1) }
         slots = .allocate(capacity: capacity)
@@ -130,14 +134,14 @@ final class Worker {
         armWake()
         armTick()
         while !(stopping && active == 0) {
-            try ring.submitAndWait()
+            try events.submitAndWait()
             now = Worker.monotonicNow()
             var handled = 0
             repeat {
-                handled = ring.drainCompletions { userData, result, flags in
+                handled = events.drainCompletions { userData, result, flags in
                     self.complete(userData: userData, result: result, flags: flags)
                 }
-            } while handled == ring.completionBatch
+            } while handled == events.completionBatch
         }
         // The totals of this worker's own statistics blocks, over its listeners.
         let total = { (slot: Int) in self.statistics.total(worker: self.index, slot) }
@@ -238,51 +242,46 @@ final class Worker {
         let bit = ArmedOperations(kind)
         if slot.pointee.armed.contains(bit) { return }
         let fd: Int32
-        let mask: UInt32
+        let readiness: Readiness
         switch kind {
-        case .pollDownstreamIn: (fd, mask) = (slot.pointee.downstream, CLiburing_poll_in_mask())
-        case .pollDownstreamOut: (fd, mask) = (slot.pointee.downstream, CLiburing_poll_out_mask())
-        case .pollUpstreamIn: (fd, mask) = (slot.pointee.upstream, CLiburing_poll_in_mask())
-        case .pollUpstreamOut: (fd, mask) = (slot.pointee.upstream, CLiburing_poll_out_mask())
+        case .pollDownstreamIn: (fd, readiness) = (slot.pointee.downstream, .readable)
+        case .pollDownstreamOut: (fd, readiness) = (slot.pointee.downstream, .writable)
+        case .pollUpstreamIn: (fd, readiness) = (slot.pointee.upstream, .readable)
+        case .pollUpstreamOut: (fd, readiness) = (slot.pointee.upstream, .writable)
         default: return
         }
-        let sqe = ring.submissionEntry()
-        io_uring_prep_poll_add(sqe, fd, mask)
-        io_uring_sqe_set_data64(sqe, tag(kind, slotIndex))
+        events.pollOnce(fd, for: readiness, userData: tag(kind, slotIndex))
         slot.pointee.armed.insert(bit)
     }
 
     /// Queues a connect of the slot's upstream socket to `address` (which must stay put until submitted).
     func armConnect(_ slotIndex: Int, to address: UnsafePointer<SocketAddress>) {
-        let sqe = ring.submissionEntry()
-        let socketAddress = UnsafeRawPointer(address).assumingMemoryBound(to: sockaddr.self)
-        io_uring_prep_connect(sqe, slots[slotIndex].upstream, socketAddress, address.pointee.length)
-        io_uring_sqe_set_data64(sqe, tag(.connect, slotIndex))
         slots[slotIndex].armed.insert(.connect)
+        events.connect(slots[slotIndex].upstream, to: address, userData: tag(.connect, slotIndex))
     }
 
     /// Queues the cancellation of a slot's in-flight operation; its completion then arrives with ECANCELED.
     func cancel(_ slotIndex: Int, _ kind: OperationKind) {
-        let sqe = ring.submissionEntry()
-        if kind == .connect {
-            io_uring_prep_cancel64(sqe, tag(kind, slotIndex), 0)
-        } else {
-            io_uring_prep_poll_remove(sqe, tag(kind, slotIndex))
-        }
-        io_uring_sqe_set_data64(sqe, OperationTag(kind: .cancel, slot: UInt32(slotIndex)).raw)
-        sqe.pointee.flags |= UInt8(CLiburing_IOSQE_CQE_SKIP_SUCCESS)
+        let fd =
+            switch kind {
+            case .pollDownstreamIn, .pollDownstreamOut: slots[slotIndex].downstream
+            default: slots[slotIndex].upstream
+            }
+        events.cancel(
+            tag(kind, slotIndex),
+            on: fd,
+            poll: kind != .connect,
+            userData: OperationTag(kind: .cancel, slot: UInt32(slotIndex)).raw,
+            quiet: true
+        )
     }
 
     private func armWake() {
-        let sqe = ring.submissionEntry()
-        io_uring_prep_read(sqe, wakeFD, wakeBuffer, 8, 0)
-        io_uring_sqe_set_data64(sqe, OperationTag(kind: .wake, slot: 0).raw)
+        events.readOnce(wakeFD, into: wakeBuffer, count: 8, userData: OperationTag(kind: .wake, slot: 0).raw)
     }
 
     private func armTick() {
-        let sqe = ring.submissionEntry()
-        io_uring_prep_timeout(sqe, tickInterval, 0, 0)
-        io_uring_sqe_set_data64(sqe, OperationTag(kind: .tick, slot: 0).raw)
+        events.timeoutOnce(after: tickInterval, userData: OperationTag(kind: .tick, slot: 0).raw)
     }
 
     /// CLOCK_MONOTONIC, for durations shorter than the coarse clock's few milliseconds (connect times).

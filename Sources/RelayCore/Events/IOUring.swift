@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// One io_uring, owned by one worker thread; `struct io_uring` stays at a fixed heap address for its life.
-struct IOUring: ~Copyable {
+final class IOUring: EventSource {
     let ring: UnsafeMutablePointer<io_uring>
     private let completions: UnsafeMutablePointer<UnsafeMutablePointer<io_uring_cqe>?>
     let completionBatch: Int
@@ -38,12 +38,65 @@ struct IOUring: ~Copyable {
         completions.deallocate()
     }
 
+    /// Whether this kernel lets this process set up a ring at all (nil), or the error it refuses with.
+    static func probe() -> SystemCallError? {
+        do {
+            _ = try IOUring(entries: 4, completionBatch: 1)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
     /// A submission entry, flushing the queue to the kernel first when it is full.
-    func submissionEntry() -> UnsafeMutablePointer<io_uring_sqe> {
+    private func submissionEntry() -> UnsafeMutablePointer<io_uring_sqe> {
         if let sqe = io_uring_get_sqe(ring) { return sqe }
         _ = io_uring_submit(ring)
         // After a submit the queue has room: SUBMIT_ALL consumes every entry.
         return io_uring_get_sqe(ring)!
+    }
+
+    func pollOnce(_ fd: Int32, for readiness: Readiness, userData: UInt64) {
+        let sqe = submissionEntry()
+        let mask = readiness == .readable ? CLiburing_poll_in_mask() : CLiburing_poll_out_mask()
+        io_uring_prep_poll_add(sqe, fd, mask)
+        io_uring_sqe_set_data64(sqe, userData)
+    }
+
+    func connect(_ fd: Int32, to address: UnsafePointer<SocketAddress>, userData: UInt64) {
+        let sqe = submissionEntry()
+        let socketAddress = UnsafeRawPointer(address).assumingMemoryBound(to: sockaddr.self)
+        io_uring_prep_connect(sqe, fd, socketAddress, address.pointee.length)
+        io_uring_sqe_set_data64(sqe, userData)
+    }
+
+    func acceptMultishot(_ fd: Int32, userData: UInt64) {
+        let sqe = submissionEntry()
+        io_uring_prep_multishot_accept(sqe, fd, nil, nil, CLiburing_accept_flags())
+        io_uring_sqe_set_data64(sqe, userData)
+    }
+
+    func readOnce(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int, userData: UInt64) {
+        let sqe = submissionEntry()
+        io_uring_prep_read(sqe, fd, buffer, UInt32(count), 0)
+        io_uring_sqe_set_data64(sqe, userData)
+    }
+
+    func timeoutOnce(after interval: UnsafeMutablePointer<__kernel_timespec>, userData: UInt64) {
+        let sqe = submissionEntry()
+        io_uring_prep_timeout(sqe, interval, 0, 0)
+        io_uring_sqe_set_data64(sqe, userData)
+    }
+
+    func cancel(_ target: UInt64, on fd: Int32, poll: Bool, userData: UInt64, quiet: Bool) {
+        let sqe = submissionEntry()
+        if poll {
+            io_uring_prep_poll_remove(sqe, target)
+        } else {
+            io_uring_prep_cancel64(sqe, target, 0)
+        }
+        io_uring_sqe_set_data64(sqe, userData)
+        if quiet { sqe.pointee.flags |= UInt8(CLiburing_IOSQE_CQE_SKIP_SUCCESS) }
     }
 
     /// Submits what is queued and waits for at least one completion; EINTR counts as a wake-up.
