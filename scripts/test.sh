@@ -41,6 +41,10 @@ fi
 # transfers would otherwise take the CPU the relays need to fill the uplinks.
 echo "test: swift test, all but the network suites"
 MPTCP_RELAY_BINARY="$binary" swift test "${build_flags[@]}" --skip NetworkTestSuites
+# The same suites under AddressSanitizer and LeakSanitizer, in their own build (.build-asan).
+echo "test: scripts/asan.sh (unit and loopback suites under ASan + LSan)"
+scripts/asan.sh
+
 echo "test: swift test, the network suites (MPTCP_RELAY_BINARY=$binary)"
 MPTCP_RELAY_BINARY="$binary" swift test "${build_flags[@]}" --filter NetworkTestSuites
 
