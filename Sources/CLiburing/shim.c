@@ -63,9 +63,28 @@ struct CLiburing_tcp_info {
     __u64 max_pacing_rate;
     __u64 bytes_acked;
     __u64 bytes_received;
-    __u8 rest[160];
+    __u8 between[64];
+    __u64 bytes_sent;
+    __u8 rest[88];
 };
 _Static_assert(offsetof(struct CLiburing_tcp_info, bytes_acked) == 120, "kernel tcp_info layout");
+_Static_assert(offsetof(struct CLiburing_tcp_info, bytes_sent) == 200, "kernel tcp_info layout");
+
+int CLiburing_tcp_sent_acked(int fd, uint64_t *sent, uint64_t *acked, uint8_t *options) {
+    struct CLiburing_tcp_info info;
+    memset(&info, 0, sizeof(info));
+    socklen_t length = sizeof(info);
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) {
+        return -errno;
+    }
+    if (length < offsetof(struct CLiburing_tcp_info, bytes_sent) + sizeof(info.bytes_sent)) {
+        return -EOPNOTSUPP;
+    }
+    *sent = info.bytes_sent;
+    *acked = info.bytes_acked;
+    *options = info.base.tcpi_options;
+    return 0;
+}
 
 int CLiburing_mptcp_subflows(int fd, CLiburing_subflow *out, int capacity) {
     enum { MAXIMUM = 32 };

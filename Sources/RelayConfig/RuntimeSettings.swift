@@ -30,7 +30,8 @@ public struct RuntimeSettings: Sendable, Hashable {
 
     /// `fast_open`: TCP Fast Open on the MPTCP hop (the Convert request rides in the SYN once the
     /// converter has handed out a cookie; needs net.ipv4.tcp_fastopen = 3 on both hosts to take effect).
-    /// Off by default: experimental, see docs/PROTOCOL.md for the stall it still has.
+    /// Off by default: converters decline it on kernels that stall downloads with it, Linux 6.18 among them
+    /// (docs/PROTOCOL.md), so there it gains nothing.
     public var fastOpen = false
 
     /// `cookie_window`: how far, in seconds, a client's cookie timestamp may be from the converter's

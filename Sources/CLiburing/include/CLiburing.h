@@ -72,6 +72,14 @@ typedef struct {
 /// entries (at most 32) and returns how many, or -errno (-EOPNOTSUPP on a TCP fallback socket).
 int CLiburing_mptcp_subflows(int fd, CLiburing_subflow *out, int capacity);
 
+/// TCP_INFO of a TCP or MPTCP socket (an MPTCP socket answers for its first subflow): bytes sent (the
+/// kernel's tcpi_bytes_sent, retransmissions excluded), bytes the peer acknowledged, and tcpi_options
+/// (TCPI_OPT_SYN_DATA: the peer took the data in our SYN). Returns 0 or -errno (-EOPNOTSUPP when the
+/// kernel's tcp_info is too old to have tcpi_bytes_sent).
+int CLiburing_tcp_sent_acked(int fd, uint64_t *sent, uint64_t *acked, uint8_t *options);
+
+static const uint8_t CLiburing_TCPI_OPT_SYN_DATA = TCPI_OPT_SYN_DATA;
+
 /// Names the calling thread (pthread_setname_np, a GNU extension); 15 bytes are kept.
 void CLiburing_set_thread_name(const char *name);
 

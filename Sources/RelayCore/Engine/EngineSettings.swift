@@ -18,7 +18,8 @@ public struct EngineSettings: Sendable, Hashable {
     /// How bytes move between the two sockets.
     public var dataPath: DataPath
     /// TCP Fast Open on the MPTCP hop: TCP_FASTOPEN_CONNECT on upstream sockets, TCP_FASTOPEN on convert
-    /// listeners. Takes effect where net.ipv4.tcp_fastopen allows it (client bit 1, server bit 2).
+    /// listeners where ``FastOpenProbe`` finds that the kernel keeps to the client's window (Linux 6.18 does
+    /// not). Takes effect where net.ipv4.tcp_fastopen allows it (client bit 1, server bit 2).
     public var fastOpen: Bool
     /// On stop, how long live connections may take to finish after the listeners closed; what is left
     /// then is reset. Zero resets at once.

@@ -79,6 +79,32 @@ public final class RelayEngine: Sendable {
         state.withLock { $0.bound }
     }
 
+    /// Whether convert listeners may accept requests in the SYN (TCP_FASTOPEN): only where ``FastOpenProbe``
+    /// finds that the kernel's MPTCP Fast Open server keeps to its clients' receive window, which Linux 6.18
+    /// does not (downloads stall; docs/RELIABILITY.md, finding 7). Logs what it found, once per start.
+    private func serverFastOpenIsSafe() -> Bool {
+        let kernel = FastOpenProbe.kernelRelease
+        switch FastOpenProbe.run() {
+        case .keepsToWindow:
+            logger.info(
+                "fast_open: convert listeners accept requests in the SYN (this kernel's MPTCP Fast Open server keeps to the client's receive window)",
+                metadata: ["kernel": "\(kernel)"]
+            )
+            return true
+        case .sendsPastWindow(let bytes):
+            logger.warning(
+                "fast_open: convert listeners do not accept requests in the SYN: this kernel's MPTCP Fast Open server sends past the client's receive window, which stalls downloads (a Linux bug, docs/RELIABILITY.md finding 7); gateways use the regular handshake",
+                metadata: ["kernel": "\(kernel)", "past_window_bytes": "\(bytes)"]
+            )
+        case .unknown(let reason):
+            logger.warning(
+                "fast_open: convert listeners do not accept requests in the SYN: could not check whether this kernel's MPTCP Fast Open server keeps to the client's receive window (Linux 6.18 does not, docs/RELIABILITY.md finding 7); set net.ipv4.tcp_fastopen = 3",
+                metadata: ["kernel": "\(kernel)", "reason": "\(reason)"]
+            )
+        }
+        return false
+    }
+
     /// Opens every listener once per worker (what needs privileges: ports below 1024, IP_TRANSPARENT), so
     /// that the process can drop them before ``start()``. Throws, having opened nothing that stays open, when
     /// MPTCP is unavailable or an address cannot be bound. ``start()`` calls it when nobody did.
@@ -97,6 +123,8 @@ public final class RelayEngine: Sendable {
         let workerCount = max(1, settings.workers)
         var perWorker: [[(ListenerSpec, Int32)]] = Array(repeating: [], count: workerCount)
         var bound: [String: Endpoint] = [:]
+        let serverFastOpen =
+            settings.fastOpen && listeners.contains { $0.role.listensWithMPTCP } && serverFastOpenIsSafe()
         do throws(SystemCallError) {
             for spec in listeners {
                 var endpoint = spec.listen
@@ -107,7 +135,7 @@ public final class RelayEngine: Sendable {
                         backlog: 4096,
                         transparent: spec.role.listensTransparently
                     )
-                    if settings.fastOpen && spec.role.listensWithMPTCP {
+                    if serverFastOpen && spec.role.listensWithMPTCP {
                         // Accept a Convert request carried in the SYN (queue of pending TFO handshakes).
                         try? SocketCalls.setOption(fd, Int32(IPPROTO_TCP), TCP_FASTOPEN, 4096, name: "TCP_FASTOPEN")
                     }
