@@ -25,8 +25,9 @@ public enum ConvertFraming {
     /// The length in bytes of the whole message that starts with `fixedHeader`, header included.
     ///
     /// Reads the first four bytes; more may follow and are ignored.
-    /// - Throws: ``ConvertErrorCode/malformedMessage`` when fewer than four bytes are given or Total
-    ///   Length is 0; ``ConvertErrorCode/unsupportedVersion`` when the version is not 1 (kind
+    /// - Throws: ``ConvertErrorCode/malformedMessage`` when fewer than four bytes are given, or Total
+    ///   Length is 0 (kind ``ConvertProtocolError/Kind/zeroLength``: the receiver resets instead of
+    ///   answering); ``ConvertErrorCode/unsupportedVersion`` when the version is not 1 (kind
     ///   ``ConvertProtocolError/Kind/unsupportedVersion(_:)``) or the Magic Number is not 0x2263 (kind
     ///   ``ConvertProtocolError/Kind/badMagic(_:)``).
     public static func messageLength(fixedHeader: some Collection<UInt8>) throws(ConvertProtocolError) -> Int {
@@ -54,7 +55,11 @@ public enum ConvertFraming {
             )
         }
         guard words >= 1 else {
-            throw .malformed("total length 0 words is shorter than the fixed header")
+            throw ConvertProtocolError(
+                code: .malformedMessage,
+                reason: "total length 0 words is shorter than the fixed header",
+                kind: .zeroLength
+            )
         }
         return Int(words) * 4
     }

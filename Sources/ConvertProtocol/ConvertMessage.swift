@@ -11,6 +11,16 @@ public struct ConvertMessage: Hashable, Sendable {
         self.tlvs = tlvs
     }
 
+    /// The type of the first TLV that appears a second time, or nil. RFC 8803 section 4.2.1: a TLV appears
+    /// at most once on a connection; a client that receives a repeat resets the connection.
+    public var repeatedTLVType: UInt8? {
+        // A message holds a few TLVs (at most 255): comparing with the earlier ones allocates nothing.
+        for (index, tlv) in tlvs.enumerated() where tlvs[..<index].contains(where: { $0.type == tlv.type }) {
+            return tlv.type
+        }
+        return nil
+    }
+
     /// The encoded length in bytes, fixed header and padding included. A message can only be sent when
     /// this is at most ``ConvertFraming/maximumMessageLength`` (1020); see ``validate()``.
     public var encodedLength: Int {

@@ -7,6 +7,8 @@ public struct ConvertProtocolError: Error, Hashable, Sendable, CustomStringConve
         case badMagic(UInt16)
         /// The fixed header names a version this codec does not speak.
         case unsupportedVersion(UInt8)
+        /// Total Length is 0 (RFC 8803 section 4.1): the receiver resets the connection and sends no Error TLV.
+        case zeroLength
         /// Any other violation: lengths, TLV contents, a request the converter does not serve.
         case invalidMessage
     }

@@ -162,7 +162,6 @@ struct RFC8803ConformanceTests {
         "malformed messages are refused with Malformed Message",
         arguments: [
             [0x01, 0x01, 0x22],  // fixed header cut short: 3 of 4 bytes
-            [0x01, 0x00, 0x22, 0x63],  // Total Length 0: shorter than the fixed header
             [0x01, 0x03, 0x22, 0x63, 0x1E, 0x01, 0x20, 0x00],  // Total Length 3 words, 2 given
             [0x01, 0x01, 0x22, 0x63, 0x1E, 0x01, 0x20, 0x00],  // Total Length 1 word, 2 given
             [0x01, 0x02, 0x22, 0x63, 0x16, 0x00, 0x00, 0x00],  // Cookie TLV with Length 0
@@ -176,6 +175,34 @@ struct RFC8803ConformanceTests {
         let error = decodeFailure(bytes)
         #expect(error?.code == .malformedMessage)
         #expect(error?.kind == .invalidMessage)
+    }
+
+    @Test("Total Length 0 is told apart: the receiver resets instead of answering (section 4.1)")
+    func zeroTotalLength() {
+        let bytes: [UInt8] = [0x01, 0x00, 0x22, 0x63]  // Version 1, Total Length 0, Magic Number 0x2263
+        #expect(throws: ConvertProtocolError.self) { try ConvertFraming.messageLength(fixedHeader: bytes) }
+        let error = decodeFailure(bytes)
+        #expect(error?.code == .malformedMessage)
+        #expect(error?.kind == .zeroLength)
+    }
+
+    @Test("a TLV type twice in one message is found (section 4.2.1: a client resets on a repeat)")
+    func repeatedTLV() throws {
+        let repeated: [UInt8] = [
+            0x01,  // Version 1
+            0x03,  // Total Length: 3 words
+            0x22, 0x63,  // Magic Number 0x2263
+            0xC8, 0x01, 0x00, 0x00,  // TLV Type 200 (private use), 1 word
+            0xC8, 0x01, 0x00, 0x00,  // the same type again
+        ]
+        #expect(try ConvertMessage.parse(repeated).repeatedTLVType == 0xC8)
+        let distinct: [UInt8] = [
+            0x01, 0x03, 0x22, 0x63,
+            0xC8, 0x01, 0x00, 0x00,  // TLV Type 200
+            0xC9, 0x01, 0x00, 0x00,  // TLV Type 201
+        ]
+        #expect(try ConvertMessage.parse(distinct).repeatedTLVType == nil)
+        #expect(try ConvertMessage.parse([0x01, 0x01, 0x22, 0x63]).repeatedTLVType == nil)
     }
 
     @Test("a converter refuses a TLV it does not know with Unsupported Message")

@@ -168,6 +168,9 @@ extension Worker {
             refuse(slotIndex, answer: .malformedMessage, result: .badRequest(.malformedMessage))
         case .failed(let code):
             fail(slotIndex, .downstreamReset(errno: code))
+        case .malformed(let error) where error.kind == .zeroLength:
+            // RFC 8803 section 4.1: a Total Length of 0 resets the connection, with no Error TLV.
+            beginClose(slotIndex, .badRequest(.malformedMessage), abortive: true)
         case .malformed(let error):
             let answer = Worker.answer(for: error)
             refuse(slotIndex, answer: answer, result: .badRequest(answer))
@@ -215,7 +218,10 @@ extension Worker {
         case .malformed:
             fail(slotIndex, .badResponse)
         case .complete(let bytes):
-            guard let message = try? ConvertMessage.parse(bytes) else { return fail(slotIndex, .badResponse) }
+            // A TLV type twice in one answer: RFC 8803 section 4.2.1 has the client reset the connection.
+            guard let message = try? ConvertMessage.parse(bytes), message.repeatedTLVType == nil else {
+                return fail(slotIndex, .badResponse)
+            }
             let response = ConvertResponse(message: message)
             // Known only now: with Fast Open the handshake may have finished after the request went out.
             slots[slotIndex].multipath = CLiburing_mptcp_is_active(slots[slotIndex].upstream) == 1
@@ -272,7 +278,7 @@ extension Worker {
     static func answer(for error: ConvertProtocolError) -> ConvertErrorCode {
         switch error.kind {
         case .badMagic, .unsupportedVersion: .unsupportedVersion
-        case .invalidMessage: error.code
+        case .zeroLength, .invalidMessage: error.code
         }
     }
 

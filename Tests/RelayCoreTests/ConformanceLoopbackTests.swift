@@ -1,0 +1,76 @@
+import ConvertProtocol
+import Foundation
+import Logging
+import RelayCore
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// RFC 8803 rules that end a connection with a reset instead of an answer, through the real relays on
+/// 127.0.0.1. The bytes are written by hand from the RFC's figures.
+@Suite("RFC 8803 resets, through the relays", .serialized, .timeLimit(.minutes(1)))
+struct ConformanceLoopbackTests {
+    @Test("a request whose Total Length is 0 is reset, with no Error TLV (section 4.1)")
+    func zeroTotalLengthResets() async throws {
+        let server = try TestServer { socket in try? socket.sendAll(Array("must not be reached".utf8)) }
+        defer { server.close() }
+        let relays = try RelayPair(destination: server.endpoint)
+        let converter = relays.converterEndpoint
+        let (answer, ending) = try await onThread { () -> ([UInt8], Int32) in
+            let socket = try BlockingSocket.connect(to: converter, timeoutSeconds: 10)
+            try socket.sendAll([0x01, 0x00, 0x22, 0x63])  // Version 1, Total Length 0, Magic Number 0x2263
+            var answer: [UInt8] = []
+            do throws(SocketReadError) {
+                for _ in 0..<100 {
+                    let chunk = try socket.receive(upTo: 4096)
+                    if chunk.isEmpty { return (answer, 0) }
+                    answer += chunk
+                }
+                return (answer, -1)
+            } catch {
+                return (answer, error.errno)
+            }
+        }
+        #expect(answer.isEmpty, "an answer was sent: \(answer)")
+        #expect(ending == ECONNRESET, "ended with \(ending), not a reset")
+        try await relays.stop()
+    }
+
+    @Test("an answer with a TLV type twice makes the forwarder reset the LAN client (section 4.2.1)")
+    func repeatedTLVInAnswerResets() async throws {
+        // A converter that answers success but repeats a TLV, then stays silent for a while.
+        let converter = try TestServer { socket in
+            _ = try? socket.receive(upTo: 4096)
+            try? socket.sendAll([
+                0x01,  // Version 1
+                0x03,  // Total Length: 3 words
+                0x22, 0x63,  // Magic Number 0x2263
+                0xC8, 0x01, 0x00, 0x00,  // TLV Type 200 (private use), 1 word
+                0xC8, 0x01, 0x00, 0x00,  // the same TLV again
+            ])
+            usleep(2_000_000)
+        }
+        defer { converter.close() }
+        let forwarder = RelayEngine(
+            settings: EngineSettings(workers: 1),
+            listeners: [
+                ListenerSpec(
+                    name: "lan",
+                    listen: RelayPair.loopback,
+                    role: .forward(upstream: converter.endpoint, destination: Endpoint("198.18.0.9:80")!)
+                )
+            ],
+            logger: Logger(label: "test")
+        )
+        try forwarder.start()
+        let lan = forwarder.boundEndpoints["lan"]!
+        let ending = try await onThread {
+            try BlockingSocket.connect(to: lan, timeoutSeconds: 10).endOfStreamErrno()
+        }
+        #expect(ending == ECONNRESET, "the LAN client saw \(ending), not a reset")
+        forwarder.stop()
+        try await forwarder.waitUntilStopped()
+    }
+}
