@@ -35,6 +35,9 @@ public struct EngineBlueprint: Sendable, Hashable {
             drainTimeout: runtime.drainTimeout,
             maxPendingHeadersPerWorker: runtime.maxPendingHeaders
         )
+        settings.keepalive = runtime.keepalive.map {
+            TCPKeepalive(idle: Int32($0.idle), interval: Int32($0.interval), count: Int32($0.count))
+        }
         // One authenticator for every convert listener that checks clients: one replay cache, one budget per client.
         let authenticator = SharedAuthenticator(
             ClientAuthenticator(

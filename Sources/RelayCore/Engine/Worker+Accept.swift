@@ -93,6 +93,7 @@ extension Worker {
             RelayStatistics.Slot.bytesToDownstream
         )
         SocketCalls.setNoDelay(fd)
+        SocketCalls.setKeepalive(fd, settings.keepalive)
 
         let spec = listeners[listenerIndex].spec
         switch spec.role {
@@ -153,6 +154,7 @@ extension Worker {
             }
         }
         SocketCalls.setNoDelay(fd)
+        SocketCalls.setKeepalive(fd, settings.keepalive)
         if mptcp && settings.fastOpen {
             // connect() then returns at once; the first sendmsg sends the SYN, with the request in it
             // when a cookie from this converter is known.
