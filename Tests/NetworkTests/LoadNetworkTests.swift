@@ -155,7 +155,7 @@ extension NetworkTestSuites {
             count: Int,
             name: String
         ) async throws -> LoadPeerReport {
-            let seconds = max(120, count / 200)
+            let seconds = max(120, count / 400)
             let server = try await LoadPeer.serve(
                 harness,
                 "198.19.0.2:5201",
