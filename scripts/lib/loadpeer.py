@@ -165,6 +165,7 @@ async def serve(args):
 
     async def handle(reader, writer):
         nonlocal uploads_in, open_now, peak_open
+        peer = "%s:%s" % writer.get_extra_info("peername")[:2]
         open_now += 1
         peak_open = max(peak_open, open_now)
         try:
@@ -174,10 +175,10 @@ async def serve(args):
                 raise ValueError(f"bad header {magic!r}")
             count, digest = await asyncio.wait_for(read_to_eof(reader), args.timeout)
             if count != upload:
-                tally.fail("upload_length", f"connection {connection}: {count} of {upload} bytes")
+                tally.fail("upload_length", f"connection {connection} from {peer}: {count} of {upload} bytes")
                 return
             if digest != expected_digest(connection, 0, upload):
-                tally.fail("upload_digest", f"connection {connection}: {upload} bytes, wrong SHA-256")
+                tally.fail("upload_digest", f"connection {connection} from {peer}: {upload} bytes, wrong SHA-256")
                 return
             if args.hold:
                 uploads_in += 1
@@ -190,7 +191,7 @@ async def serve(args):
             await asyncio.wait_for(writer.drain(), args.timeout)
             tally.ok += 1
         except Exception as error:  # noqa: BLE001 - every failure is counted
-            tally.fail(describe(error), repr(error))
+            tally.fail(describe(error), f"from {peer}: {error!r}")
         finally:
             open_now -= 1
             writer.close()
@@ -219,12 +220,13 @@ async def exchange(host, port, connection, upload, download, timeout, connecting
     else:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     try:
+        local = "%s:%s" % writer.get_extra_info("sockname")[:2]
         writer.write(HEADER.pack(MAGIC, connection, upload, download))
         await asyncio.wait_for(send_stream(writer, connection, 0, upload), timeout)
         writer.write_eof()
         count, digest = await asyncio.wait_for(read_to_eof(reader), timeout)
         if count != download:
-            raise ValueError(f"download_length: {count} of {download} bytes")
+            raise ValueError(f"download_length: {count} of {download} bytes (from {local})")
         if digest != expected_digest(connection, 1, download):
             raise ValueError(f"download_digest: {download} bytes, wrong SHA-256")
     finally:
