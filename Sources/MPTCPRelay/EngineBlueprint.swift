@@ -36,6 +36,9 @@ public struct EngineBlueprint: Sendable, Hashable {
             maxPendingHeadersPerWorker: runtime.maxPendingHeaders,
             ioBackend: IOBackend(rawValue: runtime.ioBackend.rawValue) ?? .auto
         )
+        settings.keepalive = runtime.keepalive.map {
+            TCPKeepalive(idle: Int32($0.idle), interval: Int32($0.interval), count: Int32($0.count))
+        }
         // One authenticator for every convert listener that checks clients: one replay cache, one budget per client.
         let authenticator = SharedAuthenticator(
             ClientAuthenticator(

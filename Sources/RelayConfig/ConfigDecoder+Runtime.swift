@@ -11,9 +11,11 @@ extension ConfigDecoder {
     static let runtimeKeys = [
         "workers", "connect_timeout", "header_timeout", "idle_timeout", "max_connections", "pipe_size",
         "data_path", "io_backend", "fast_open", "path_manager", "join_delay", "announce", "cookie_window",
-        "replay_cache",
-        "drain_timeout", "max_pending_headers", "user", "group",
+        "replay_cache", "drain_timeout", "max_pending_headers", "keepalive", "user", "group",
     ]
+
+    /// The keys of `[runtime] keepalive`.
+    static let keepaliveKeys = ["idle", "interval", "count"]
 
     /// Decodes `[runtime]`, using defaults for absent keys (and for the whole table when absent).
     /// Returns `nil` only when `runtime` is not a table at all.
@@ -91,6 +93,9 @@ extension ConfigDecoder {
         {
             settings.drainTimeout = duration
         }
+        if let value = table["keepalive"] {
+            settings.keepalive = decodeKeepalive(value)
+        }
         if let value = table["cookie_window"],
             let seconds = self.integer(value, key: "runtime.cookie_window", in: 1...3600)
         {
@@ -121,6 +126,42 @@ extension ConfigDecoder {
             }
         }
         return settings
+    }
+
+    /// Decodes `keepalive = { idle = …, interval = …, count = … }` (each key optional), or reports why not.
+    mutating func decodeKeepalive(_ value: any TOMLValueConvertible) -> KeepaliveSettings? {
+        guard let table = value.table else {
+            self.report(
+                "runtime.keepalive",
+                "expected a table such as { idle = 60, interval = 10, count = 6 }, found \(Self.describe(value))"
+            )
+            return nil
+        }
+        self.reportUnknownKeys(in: table, path: "runtime.keepalive", allowed: Self.keepaliveKeys)
+        var keepalive = KeepaliveSettings()
+        var valid = true
+        if let value = table["idle"] {
+            if let seconds = self.integer(value, key: "runtime.keepalive.idle", in: 1...32767) {
+                keepalive.idle = seconds
+            } else {
+                valid = false
+            }
+        }
+        if let value = table["interval"] {
+            if let seconds = self.integer(value, key: "runtime.keepalive.interval", in: 1...32767) {
+                keepalive.interval = seconds
+            } else {
+                valid = false
+            }
+        }
+        if let value = table["count"] {
+            if let count = self.integer(value, key: "runtime.keepalive.count", in: 1...127) {
+                keepalive.count = count
+            } else {
+                valid = false
+            }
+        }
+        return valid ? keepalive : nil
     }
 
     /// With `[runtime] user`, the metrics side port is bound after the switch (by threads without

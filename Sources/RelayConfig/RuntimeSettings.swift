@@ -50,6 +50,11 @@ public struct RuntimeSettings: Sendable, Hashable {
     /// default 131072, about 3 MiB): more new requests than that within the window are refused.
     public var replayCache = 131_072
 
+    /// `keepalive`: TCP keepalive on both sockets of every relayed connection, so that a peer that vanished
+    /// without a FIN or a reset is noticed even when `idle_timeout` is long or 0; nil (the default) leaves
+    /// the sockets without keepalive.
+    public var keepalive: KeepaliveSettings?
+
     /// `user`: the user a relay started as root switches to once its listeners are bound, keeping only
     /// CAP_NET_ADMIN and CAP_NET_BIND_SERVICE; nil to stay who it was started as.
     public var user: String?
@@ -72,6 +77,24 @@ public struct RuntimeSettings: Sendable, Hashable {
         self.idleTimeout = idleTimeout
         self.maxConnections = maxConnections
         self.pipeSize = pipeSize
+    }
+}
+
+/// `[runtime] keepalive = { idle = 60, interval = 10, count = 6 }`: after `idle` without a byte received, a
+/// probe every `interval`; `count` unanswered probes end the connection (with a reset both ways).
+public struct KeepaliveSettings: Sendable, Hashable {
+    /// Seconds without a received byte before the first probe (TCP_KEEPIDLE, 1...32767, default 60).
+    public var idle: Int
+    /// Seconds between probes (TCP_KEEPINTVL, 1...32767, default 10).
+    public var interval: Int
+    /// Unanswered probes that end the connection (TCP_KEEPCNT, 1...127, default 6).
+    public var count: Int
+
+    /// Keepalive with the given figures; the defaults are those of keys left out of the table.
+    public init(idle: Int = 60, interval: Int = 10, count: Int = 6) {
+        self.idle = idle
+        self.interval = interval
+        self.count = count
     }
 }
 

@@ -21,6 +21,7 @@ public actor MetricsCollector {
     private var histograms: [(listener: Int, histogram: DurationHistogram, last: [UInt64], lastNanoseconds: [UInt64])] =
         []
     private var pathGauges: [(up: Gauge, subflows: Gauge)] = []
+    private let pipeGauges: (inUse: Gauge, idle: Gauge)
     private var pathBytes: [(sent: Counter, received: Counter)] = []
     /// By path: the byte totals exported so far (they only grow).
     private var exportedPathBytes: [PathByteCount] = []
@@ -42,6 +43,12 @@ public actor MetricsCollector {
         fallbackGauge = registry.gauge(
             "mptcp_relay_io_uring_fallback",
             help: "1 when the workers run on epoll instead of io_uring, 0 on io_uring."
+        )
+        let pipesHelp =
+            "Splice pipes: in_use by connections (bytes in flight), idle in the workers' pools (at most 256 each)."
+        pipeGauges = (
+            registry.gauge("mptcp_relay_pipes", [("state", "in_use")], help: pipesHelp),
+            registry.gauge("mptcp_relay_pipes", [("state", "idle")], help: pipesHelp)
         )
         var feeds: [CounterFeed] = []
         func feed(_ name: String, _ labels: [(String, String)], _ help: String, listener: Int, slot: Int) {
@@ -283,6 +290,8 @@ public actor MetricsCollector {
         for (listener, gauge) in activeGauges {
             gauge.set(to: Double(connections.filter { $0.listener == listener }.count))
         }
+        pipeGauges.inUse.set(to: Double(snapshot.pipes.inUse))
+        pipeGauges.idle.set(to: Double(snapshot.pipes.idle))
         for index in histograms.indices {
             replayConnectDurations(index, statistics: statistics)
         }

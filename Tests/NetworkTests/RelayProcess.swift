@@ -7,22 +7,24 @@ final class RelayProcess {
     let configURL: URL
     let child: ChildProcess
 
-    /// Writes `config` and starts the relay in `namespace` with `--log-level debug`, behind `wrapper` (a
-    /// command that runs the rest, e.g. `prlimit --nofile=64 --`) when one is given.
+    /// Writes `config` and starts the relay in `namespace` with `--log-level logLevel` (debug unless said
+    /// otherwise), behind `wrapper` (a command that runs the rest, e.g. `prlimit --nofile=64 --`) when one
+    /// is given.
     init(
         name: String,
         namespace: String,
         binary: URL,
         config: String,
         directory: URL,
-        wrapper: [String] = []
+        wrapper: [String] = [],
+        logLevel: String = "debug"
     ) throws {
         self.name = name
         self.configURL = directory.appendingPathComponent("\(name).toml")
         try config.write(to: configURL, atomically: true, encoding: .utf8)
         self.child = try ChildProcess(
             ["ip", "netns", "exec", namespace] + wrapper + [
-                binary.path, "run", "--config", configURL.path, "--log-level", "debug",
+                binary.path, "run", "--config", configURL.path, "--log-level", logLevel,
             ],
             name: name,
             directory: directory

@@ -61,13 +61,14 @@ final class RelayTestHarness {
         await harness.tearDown(keep: NetworkTestEnvironment.keepScratch)
     }
 
-    /// Starts `mptcp-relay run` with `config` in `namespace` (behind `wrapper`, if any); it is stopped
-    /// at teardown.
+    /// Starts `mptcp-relay run` with `config` in `namespace` (behind `wrapper`, if any; at `logLevel`,
+    /// debug by default); it is stopped at teardown.
     func startRelay(
         _ name: String,
         in namespace: String,
         config: String,
-        wrapper: [String] = []
+        wrapper: [String] = [],
+        logLevel: String = "debug"
     ) throws -> RelayProcess {
         let relay = try RelayProcess(
             name: name,
@@ -75,7 +76,8 @@ final class RelayTestHarness {
             binary: binary,
             config: config,
             directory: scratch,
-            wrapper: wrapper
+            wrapper: wrapper,
+            logLevel: logLevel
         )
         relays.append(relay)
         return relay

@@ -202,6 +202,23 @@ topo_wait_listen() {
     return 1
 }
 
+# Prepares the topology for thousands of connections (the load and hostile-peer tests):
+# topo_tune_load PREFIX. In every namespace: TIME_WAIT sockets may be reused for new outgoing
+# connections after a second (tcp_tw_reuse = 1) and ephemeral ports span 10000-65000, so that the
+# dialing hosts (cli, gw, srv) do not run out of ports while 60 s of TIME_WAIT accumulate; and TCP
+# buffers grow to 1 MiB at most (instead of 4 and 32 MiB), so that a peer that stops reading holds
+# a few MiB of kernel memory per connection, not tens (tcp_mem is shared by the whole machine).
+topo_tune_load() {
+    local prefix=${1:?topo_tune_load needs a prefix}
+    local ns
+    for ns in $(topo_namespaces "$prefix"); do
+        ip netns exec "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=1 \
+            net.ipv4.ip_local_port_range="10000 65000" \
+            net.ipv4.tcp_rmem="4096 131072 1048576" \
+            net.ipv4.tcp_wmem="4096 16384 1048576" || return 1
+    done
+}
+
 # ---------------------------------------------------------------------------------------------
 # IPv6 and extra destinations (opt-in: topo_create alone builds exactly the IPv4 topology above).
 #

@@ -21,11 +21,16 @@ struct Pipe {
 
 /// A worker's pipes: a direction takes one only while it has bytes in flight and gives it back empty,
 /// so idle connections hold no pipe. Not thread-safe: one per worker.
+///
+/// Every pipe it hands out comes back through ``release(_:)`` (empty) or ``discard(_:)`` (holding bytes),
+/// so ``inUse`` is exact: with no connection open it is 0, and anything else is a leak.
 struct PipePool: ~Copyable {
     private var free: [Pipe]
     private let keepFree: Int
     let pipeSize: Int32
     private(set) var created = 0
+    /// Pipes made and not yet closed: in use plus idle.
+    private(set) var open = 0
 
     init(pipeSize: Int, keepFree: Int) {
         self.pipeSize = Int32(pipeSize)
@@ -47,6 +52,7 @@ struct PipePool: ~Copyable {
         }
         if result < 0 { return (.none, -result) }
         created += 1
+        open += 1
         return (Pipe(readEnd: fds.0, writeEnd: fds.1), 0)
     }
 
@@ -55,10 +61,19 @@ struct PipePool: ~Copyable {
         if free.count < keepFree {
             free.append(pipe)
         } else {
-            pipe.close()
+            discard(pipe)
         }
+    }
+
+    /// Closes a pipe that must not be reused (it still holds bytes).
+    mutating func discard(_ pipe: Pipe) {
+        pipe.close()
+        open -= 1
     }
 
     /// Pipes waiting in the pool.
     var idleCount: Int { free.count }
+
+    /// Pipes held by connections now.
+    var inUse: Int { open - free.count }
 }

@@ -7,11 +7,29 @@ public struct EngineSnapshot: Sendable {
     public var connections: [ConnectionSnapshot]
     /// By path index: bytes sent (acknowledged) and received by subflows of connections already closed.
     public var closedPathBytes: [PathByteCount]
+    /// The splice pipes of the workers that answered.
+    public var pipes: PipeCount
 
     /// A snapshot from its parts.
-    public init(connections: [ConnectionSnapshot], closedPathBytes: [PathByteCount]) {
+    public init(connections: [ConnectionSnapshot], closedPathBytes: [PathByteCount], pipes: PipeCount = PipeCount()) {
         self.connections = connections
         self.closedPathBytes = closedPathBytes
+        self.pipes = pipes
+    }
+}
+
+/// Splice pipes: held by connections (bytes in flight), and idle in the workers' pools (at most 256 per
+/// worker are kept for reuse). With no connection open, `inUse` is 0; anything else is a leak.
+public struct PipeCount: Sendable, Hashable {
+    /// Pipes held by connections.
+    public var inUse: Int
+    /// Empty pipes kept for reuse.
+    public var idle: Int
+
+    /// A count from its parts.
+    public init(inUse: Int = 0, idle: Int = 0) {
+        self.inUse = inUse
+        self.idle = idle
     }
 }
 

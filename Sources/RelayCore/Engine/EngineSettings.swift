@@ -29,6 +29,8 @@ public struct EngineSettings: Sendable, Hashable {
     public var maxPendingHeadersPerWorker: Int
     /// Which kernel interface drives the event loops; `MPTCP_RELAY_IO_BACKEND` overrides it.
     public var ioBackend: IOBackend
+    /// TCP keepalive on both sockets of every connection; nil leaves it off.
+    public var keepalive: TCPKeepalive? = nil
 
     /// Settings with the documented defaults.
     public init(
@@ -55,6 +57,24 @@ public struct EngineSettings: Sendable, Hashable {
         self.idleTimeout = idleTimeout
         self.maxConnectionsPerWorker = maxConnectionsPerWorker
         self.pipeSize = pipeSize
+    }
+}
+
+/// TCP keepalive figures (seconds and probes), applied with SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL and
+/// TCP_KEEPCNT; on an MPTCP socket the kernel applies them to every subflow.
+public struct TCPKeepalive: Sendable, Hashable {
+    /// Seconds without a received byte before the first probe.
+    public var idle: Int32
+    /// Seconds between probes.
+    public var interval: Int32
+    /// Unanswered probes before the connection is declared dead (ETIMEDOUT).
+    public var count: Int32
+
+    /// Keepalive with the given figures.
+    public init(idle: Int32, interval: Int32, count: Int32) {
+        self.idle = idle
+        self.interval = interval
+        self.count = count
     }
 }
 

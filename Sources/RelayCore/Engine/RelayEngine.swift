@@ -295,6 +295,8 @@ public final class RelayEngine: Sendable {
         var combined = EngineSnapshot(connections: [], closedPathBytes: [])
         for case let snapshot? in snapshots {
             combined.connections += snapshot.connections
+            combined.pipes.inUse += snapshot.pipes.inUse
+            combined.pipes.idle += snapshot.pipes.idle
             for (path, count) in snapshot.closedPathBytes.enumerated() {
                 if combined.closedPathBytes.count <= path { combined.closedPathBytes.append(PathByteCount()) }
                 combined.closedPathBytes[path].sent &+= count.sent

@@ -94,6 +94,7 @@ extension Worker {
             RelayStatistics.Slot.bytesToDownstream
         )
         SocketCalls.setNoDelay(fd)
+        SocketCalls.setKeepalive(fd, settings.keepalive)
 
         let spec = listeners[listenerIndex].spec
         switch spec.role {
@@ -154,6 +155,7 @@ extension Worker {
             }
         }
         SocketCalls.setNoDelay(fd)
+        SocketCalls.setKeepalive(fd, settings.keepalive)
         if mptcp && settings.fastOpen {
             // connect() then returns at once; the first sendmsg sends the SYN, with the request in it
             // when a cookie from this converter is known.

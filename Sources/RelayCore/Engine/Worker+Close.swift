@@ -56,7 +56,7 @@ extension Worker {
             if state.pointee.buffered == 0 {
                 pipes.release(state.pointee.pipe)
             } else {
-                state.pointee.pipe.close()
+                pipes.discard(state.pointee.pipe)
             }
             state.pointee.pipe = .none
         }

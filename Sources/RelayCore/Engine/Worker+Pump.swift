@@ -149,7 +149,7 @@ extension Worker {
         if parked != count {
             lastCopyError = parked < 0 ? errno : EIO
             // A pipe holding part of the bytes must never go back to the pool.
-            if parked > 0 { pipe.close() } else { pipes.release(pipe) }
+            if parked > 0 { pipes.discard(pipe) } else { pipes.release(pipe) }
             return false
         }
         state.pointee.pipe = pipe

@@ -54,7 +54,11 @@ extension Worker {
                 )
             )
         }
-        return EngineSnapshot(connections: list, closedPathBytes: closedPathBytes)
+        return EngineSnapshot(
+            connections: list,
+            closedPathBytes: closedPathBytes,
+            pipes: PipeCount(inUse: pipes.inUse, idle: pipes.idleCount)
+        )
     }
 
     /// Adds the final byte counts of a closing MPTCP connection's subflows to ``closedPathBytes`` (only

@@ -91,6 +91,16 @@ enum SocketCalls {
         try? setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1, name: "TCP_NODELAY")
     }
 
+    /// Turns TCP keepalive on with `keepalive`'s figures (nil: leaves the socket as it is). Best effort, as
+    /// TCP_NODELAY: a kernel that refuses one of them leaves the connection relayed all the same.
+    static func setKeepalive(_ fd: Int32, _ keepalive: TCPKeepalive?) {
+        guard let keepalive else { return }
+        try? setOption(fd, SOL_SOCKET, SO_KEEPALIVE, 1, name: "SO_KEEPALIVE")
+        try? setOption(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE, keepalive.idle, name: "TCP_KEEPIDLE")
+        try? setOption(fd, Int32(IPPROTO_TCP), TCP_KEEPINTVL, keepalive.interval, name: "TCP_KEEPINTVL")
+        try? setOption(fd, Int32(IPPROTO_TCP), TCP_KEEPCNT, keepalive.count, name: "TCP_KEEPCNT")
+    }
+
     /// Makes the next close send a reset instead of a FIN.
     static func setLingerZero(_ fd: Int32) {
         var value = linger(l_onoff: 1, l_linger: 0)
