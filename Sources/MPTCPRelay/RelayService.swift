@@ -23,6 +23,8 @@ public struct RelayService: Service {
     public let privilegeDrop: PrivilegeDrop?
     /// The version the "relay started" line names (`mptcp-relay --version`).
     public let version: String
+    /// systemd's notify socket (Type=notify); does nothing when not started by systemd.
+    public let notifier: ServiceNotifier
     private let logger: Logger
 
     /// A service running `blueprint`; its start line names `version`.
@@ -40,6 +42,7 @@ public struct RelayService: Service {
         privilegeDrop = blueprint.privilegeDrop
         self.version = version
         self.logger = logger
+        notifier = ServiceNotifier()
     }
 
     public func run() async throws {
@@ -62,6 +65,10 @@ public struct RelayService: Service {
             )
         }
         logger.info("relay started", metadata: ["version": "\(version)", "workers": "\(engine.settings.workers)"])
+        // Type=notify: systemd counts the service as started only now, with every listener accepting.
+        notifier.notify(
+            "READY=1\nSTATUS=relaying: \(engine.listeners.count) listener(s), \(engine.settings.workers) worker(s)"
+        )
         try await withTaskCancellationHandler {
             try await withGracefulShutdownHandler {
                 try await engine.waitUntilStopped()
@@ -70,6 +77,7 @@ public struct RelayService: Service {
                     "stopping: listeners closed, live connections drain (a second SIGTERM resets them now)",
                     metadata: ["drain_timeout": "\(engine.settings.drainTimeout)"]
                 )
+                notifier.notify("STOPPING=1\nSTATUS=draining live connections")
                 engine.stop()
                 // The service group stops listening after the first signal: a second one ends the drain.
                 Task {
