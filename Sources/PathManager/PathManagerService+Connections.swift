@@ -49,7 +49,10 @@ extension PathManagerService {
             connection.establishedAt = Self.monotonicMilliseconds()
             connections[event.token] = connection
             if let due = planner.joinsDue(connection) {
-                joinsWaiting.append((token: event.token, due: due))
+                // Policies may wait differently long (join_after): keep the queue in due order.
+                var position = joinsWaiting.count
+                while position > 0 && joinsWaiting[position - 1].due > due { position -= 1 }
+                joinsWaiting.insert((token: event.token, due: due), at: position)
             }
             return true
         case .subflowEstablished:
@@ -111,7 +114,7 @@ extension PathManagerService {
     }
 
     /// Re-plans the connections whose join delay has ended; returns the milliseconds until the next one's
-    /// ends (`nil`: none waits). The delay is the same for every connection, so the queue is in due order.
+    /// ends (`nil`: none waits). The queue is kept in due order as connections are established.
     func replanJoinsDue() -> Int64? {
         let now = Self.monotonicMilliseconds()
         var ended = 0

@@ -88,9 +88,13 @@ public struct SubflowPlanner: Sendable {
         return creations + flagChanges + destructions
     }
 
-    /// When `connection` may get join subflows (monotonic milliseconds): the plan's join delay after it was
-    /// fully established; `nil` while it is not.
+    /// When `connection` may get join subflows (monotonic milliseconds): its policy's `join_after`, or else
+    /// the plan's join delay, after it was fully established; `nil` while it is not.
     public func joinsDue(_ connection: ManagedConnection) -> Int64? {
-        connection.establishedAt.map { $0 + plan.joinDelayMilliseconds }
+        let delay =
+            plan.policies.indices.contains(connection.policy)
+            ? plan.policies[connection.policy].joinAfterMilliseconds ?? plan.joinDelayMilliseconds
+            : plan.joinDelayMilliseconds
+        return connection.establishedAt.map { $0 + delay }
     }
 }

@@ -13,6 +13,9 @@ public struct SubflowPolicy: Sendable, Hashable {
     public var backupMode: BackupMode
     /// TCP congestion control for the connection's subflows (`bbr`, `cubic`); nil keeps the system default.
     public var congestion: String?
+    /// Milliseconds between a connection's establishment and its join subflows (`join_after`); nil uses the
+    /// plan's ``PathPlan/joinDelayMilliseconds``.
+    public var joinAfterMilliseconds: Int64?
 
     /// A policy from its parts.
     public init(
@@ -21,8 +24,10 @@ public struct SubflowPolicy: Sendable, Hashable {
         paths: [Int],
         backups: [Int] = [],
         backupMode: BackupMode = .onDemand,
-        congestion: String? = nil
+        congestion: String? = nil,
+        joinAfterMilliseconds: Int64? = nil
     ) {
+        self.joinAfterMilliseconds = joinAfterMilliseconds
         self.name = name
         self.match = match
         self.paths = paths

@@ -180,14 +180,17 @@ extension ConfigDecoder {
     /// `[runtime] join_delay`: seconds between a connection's establishment and its join subflows (`relay`
     /// mode), up to 10; absent, the plan's default.
     mutating func decodeJoinDelay(runtime: TOMLTable?) -> Int64 {
-        let key = "runtime.join_delay"
         guard let value = runtime?["join_delay"] else { return PathPlan.defaultJoinDelayMilliseconds }
-        guard let delay = self.seconds(value, key: key, allowZero: true) else {
-            return PathPlan.defaultJoinDelayMilliseconds
-        }
+        return self.joinMilliseconds(value, key: "runtime.join_delay") ?? PathPlan.defaultJoinDelayMilliseconds
+    }
+
+    /// A join delay (`join_delay`, a policy's `join_after`): seconds from 0 up to 10, in milliseconds; nil
+    /// after reporting why not.
+    mutating func joinMilliseconds(_ value: any TOMLValueConvertible, key: String) -> Int64? {
+        guard let delay = self.seconds(value, key: key, allowZero: true) else { return nil }
         guard delay <= .seconds(10) else {
             self.report(key, "\(Self.describe(value)) is out of range; expected seconds from 0 up to 10")
-            return PathPlan.defaultJoinDelayMilliseconds
+            return nil
         }
         let (seconds, attoseconds) = delay.components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000

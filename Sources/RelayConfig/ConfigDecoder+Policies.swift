@@ -5,7 +5,7 @@ import TOMLKit
 /// The `[[policy]]` tables.
 extension ConfigDecoder {
     /// The keys of a `[[policy]]` table, in documented order.
-    static let policyKeys = ["name", "match", "paths", "backup", "backup_mode", "congestion"]
+    static let policyKeys = ["name", "match", "paths", "backup", "backup_mode", "congestion", "join_after"]
     /// The keys of a policy's `match` table.
     static let matchKeys = ["destination_ports", "destinations"]
 
@@ -103,6 +103,11 @@ extension ConfigDecoder {
         } else if table.contains(key: "congestion") {
             valid = false
         }
+        var joinAfter: Int64?
+        if let value = table["join_after"] {
+            joinAfter = self.joinMilliseconds(value, key: "\(path).join_after")
+            if joinAfter == nil { valid = false }
+        }
         guard valid, let name, let primaries else { return nil }
         return SubflowPolicy(
             name: name,
@@ -110,7 +115,8 @@ extension ConfigDecoder {
             paths: primaries,
             backups: backups,
             backupMode: mode,
-            congestion: congestion
+            congestion: congestion,
+            joinAfterMilliseconds: joinAfter
         )
     }
 

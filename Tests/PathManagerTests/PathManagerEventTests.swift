@@ -8,8 +8,8 @@ import Testing
 @Suite("PathManagerService: the kernel's MPTCP events build the connection table")
 struct PathManagerEventTests {
     /// A service on the three-uplink plan with every path up and its IPv4 source set, without sockets.
-    func service() -> PathManagerService {
-        let board = PathBoard(plan: threeUplinks)
+    func service(plan: PathPlan = threeUplinks) -> PathManagerService {
+        let board = PathBoard(plan: plan)
         let service = PathManagerService(board: board, logger: Logger(label: "test"))
         for (index, text) in ["198.18.1.1", "198.18.2.1", "198.18.3.1"].enumerated() {
             service.statuses[index] = PathStatus(up: true, v4: IPAddress(text))
@@ -20,6 +20,34 @@ struct PathManagerEventTests {
     }
 
     let converter = IPAddress("198.18.1.2")
+
+    @Test("joins wait in due order when policies wait differently long (join_after)")
+    func joinsWaitInDueOrder() {
+        let plan = PathPlan(
+            mode: .relay,
+            paths: threeUplinks.paths,
+            policies: [
+                SubflowPolicy(name: "slow", paths: [0, 1], joinAfterMilliseconds: 5_000),
+                SubflowPolicy(name: "fast", paths: [0, 1], joinAfterMilliseconds: 0),
+            ]
+        )
+        let service = service(plan: plan)
+        for (token, (port, policy)) in [(UInt32(1), (UInt16(40000), 0)), (2, (40001, 1))] {
+            service.board.register(ConnectionKey(path: 0, ipv6: false, port: port), policy: policy)
+            _ = service.apply(
+                MPTCPEvent(
+                    kind: .created,
+                    token: token,
+                    localAddress: IPAddress("198.18.1.1"),
+                    remoteAddress: converter,
+                    localPort: port,
+                    remotePort: 8443
+                )
+            )
+            _ = service.apply(MPTCPEvent(kind: .established, token: token))
+        }
+        #expect(service.joinsWaiting.map(\.token) == [2, 1], "the one with no wait first")
+    }
 
     @Test("only connections a worker registered are managed; subflows are added, re-flagged and removed")
     func lifecycle() {

@@ -1,4 +1,5 @@
 import ConvertProtocol
+import Foundation
 import PathManager
 import RelayConfig
 import Testing
@@ -122,6 +123,10 @@ struct PathConfigTests {
                 "t.toml:13: policy[1].congestion: \"B B R\" is not a congestion control name; expected one such as \"bbr\" or \"cubic\""
             ),
             (
+                "[[path]]\nname = \"dsl\"\ninterface = \"x\"\n[[policy]]\nname = \"p\"\npaths = [\"dsl\"]\njoin_after = 20\n",
+                "t.toml:13: policy[1].join_after: integer 20 is out of range; expected seconds from 0 up to 10"
+            ),
+            (
                 "[[path]]\nname = \"dsl\"\ninterface = \"x\"\n[[policy]]\nname = \"default\"\npaths = [\"dsl\"]\n",
                 "t.toml:11: policy[1].name: \"default\" is already the name of the implicit default policy; names must be unique"
             ),
@@ -159,6 +164,35 @@ struct PathConfigTests {
                 "t.toml:3: runtime.announce: announce works through the kernel path manager; it cannot be combined with path_manager = \"relay\""
             ]
         )
+    }
+
+    @Test("join_after: a policy's own join delay, in seconds; policies without it use join_delay")
+    func joinAfter() throws {
+        let text =
+            validForward + "\n"
+            + pathsAndPolicies.replacingOccurrences(
+                of: "congestion = \"bbr\"",
+                with: "congestion = \"bbr\"\njoin_after = 1.5"
+            )
+        let plan = try ConfigLoader.parse(text, file: "t.toml").pathPlan
+        #expect(plan.policies.map(\.joinAfterMilliseconds) == [nil, 1_500, nil])
+        let planner = SubflowPlanner(plan: plan)
+        var bulk = ManagedConnection(
+            token: 1,
+            key: ConnectionKey(path: 0, ipv6: false, port: 40000),
+            policy: 1,
+            remote: try endpoint("198.18.1.2:8443"),
+            initial: ManagedSubflow(
+                path: 0,
+                local: try endpoint("198.18.1.1:40000"),
+                remote: try endpoint("198.18.1.2:8443"),
+                backup: false
+            )
+        )
+        bulk.establishedAt = 10_000
+        #expect(planner.joinsDue(bulk) == 11_500)
+        bulk.policy = 0
+        #expect(planner.joinsDue(bulk) == 10_000 + plan.joinDelayMilliseconds)
     }
 
     @Test("join_delay: seconds before a connection's joins, 0.2 by default, 0 to 10")
