@@ -27,13 +27,27 @@ public final class ClientAuthenticator: Sendable {
 
     /// An authenticator for `clients`, accepting timestamps within `windowSeconds` of its clock and
     /// remembering up to `replayCacheCapacity` cookies.
-    public init(clients: [ClientCredentials], windowSeconds: UInt64 = 60, replayCacheCapacity: Int = 131_072) {
+    public convenience init(
+        clients: [ClientCredentials],
+        windowSeconds: UInt64 = 60,
+        replayCacheCapacity: Int = 131_072
+    ) {
+        self.init(clients: clients, windowSeconds: windowSeconds, replays: ReplayCache(capacity: replayCacheCapacity))
+    }
+
+    /// An authenticator for `clients` that keeps this one's window and replay cache (a reload: a cookie
+    /// seen before it is still refused after). Connections admitted by this one are released to it.
+    public func withClients(_ clients: [ClientCredentials]) -> ClientAuthenticator {
+        ClientAuthenticator(clients: clients, windowSeconds: windowSeconds, replays: replays)
+    }
+
+    private init(clients: [ClientCredentials], windowSeconds: UInt64, replays: ReplayCache) {
         self.clients = clients
         self.windowSeconds = windowSeconds
         var names: [String: Int] = [:]
         for (index, client) in clients.enumerated() { names[client.name] = index }
         indexByName = names
-        replays = ReplayCache(capacity: replayCacheCapacity)
+        self.replays = replays
         usage = Mutex(Array(repeating: ClientUsage(), count: clients.count))
     }
 

@@ -1,5 +1,6 @@
 public import Logging
 public import PathManager
+public import RelayConfig
 public import RelayCore
 public import ServiceLifecycle
 import UnixSignals
@@ -25,10 +26,24 @@ public struct RelayService: Service {
     public let version: String
     /// systemd's notify socket (Type=notify); does nothing when not started by systemd.
     public let notifier: ServiceNotifier
-    private let logger: Logger
+    /// Where SIGHUP reloads read the configuration, and what runs now; nil: SIGHUP is not handled.
+    let reloads: ReloadState?
+    let logger: Logger
 
-    /// A service running `blueprint`; its start line names `version`.
-    public init(blueprint: EngineBlueprint, version: String = "unknown", logger: Logger) {
+    /// A service running `blueprint`; its start line names `version`. With `configuration` and `source`,
+    /// SIGHUP reloads: `source` reads the file again and what can change while running is applied.
+    public init(
+        blueprint: EngineBlueprint,
+        version: String = "unknown",
+        logger: Logger,
+        configuration: RelayConfiguration? = nil,
+        source: ConfigurationSource? = nil
+    ) {
+        if let configuration, let source {
+            reloads = ReloadState(source: source, running: configuration)
+        } else {
+            reloads = nil
+        }
         let plan = blueprint.pathPlan
         let board = plan.isManaged ? PathBoard(plan: plan) : nil
         pathManager = board.map { PathManagerService(board: $0, logger: logger) }
@@ -65,6 +80,15 @@ public struct RelayService: Service {
             )
         }
         logger.info("relay started", metadata: ["version": "\(version)", "workers": "\(engine.settings.workers)"])
+        // Trapped before READY=1: from then on a SIGHUP reloads instead of ending the process.
+        let reloadTask: Task<Void, Never>? =
+            reloads == nil
+            ? nil
+            : await {
+                let hangups = await UnixSignalsSequence(trapping: .sighup)
+                return Task { await serveReloads(hangups) }
+            }()
+        defer { reloadTask?.cancel() }
         // Type=notify: systemd counts the service as started only now, with every listener accepting.
         notifier.notify(
             "READY=1\nSTATUS=relaying: \(engine.listeners.count) listener(s), \(engine.settings.workers) worker(s)"

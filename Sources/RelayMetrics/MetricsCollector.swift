@@ -26,6 +26,8 @@ public actor MetricsCollector {
     /// By path: the byte totals exported so far (they only grow).
     private var exportedPathBytes: [PathByteCount] = []
     private var inFlight: Task<[UInt8], Never>?
+    /// Listeners (statistics indices) whose instruments exist; a reload may add more.
+    private var instrumentedListeners = 0
     /// `mptcp_relay_io_uring_fallback`: which backend the started engine runs on.
     private let fallbackGauge: Gauge
 
@@ -51,148 +53,13 @@ public actor MetricsCollector {
             registry.gauge("mptcp_relay_pipes", [("state", "idle")], help: pipesHelp)
         )
         var feeds: [CounterFeed] = []
-        func feed(_ name: String, _ labels: [(String, String)], _ help: String, listener: Int, slot: Int) {
-            feeds.append(
-                CounterFeed(
-                    counter: registry.counter(name, labels, help: help),
-                    listener: listener,
-                    slot: slot
-                )
-            )
-        }
         for (listener, name) in statistics.listenerNames.enumerated() {
-            let label = ("listener", name)
-            feed(
-                "mptcp_relay_connections_accepted_total",
-                [label],
-                "Connections accepted.",
-                listener: listener,
-                slot: RelayStatistics.Slot.accepted
-            )
-            for (index, result) in ConnectionResult.labels.enumerated() {
-                feed(
-                    "mptcp_relay_connections_closed_total",
-                    [label, ("result", result)],
-                    "Connections closed, by how they ended.",
-                    listener: listener,
-                    slot: RelayStatistics.Slot.closed(index)
-                )
-            }
-            feed(
-                "mptcp_relay_connections_refused_total",
-                [label, ("reason", "table_full")],
-                "Connections refused at accept.",
-                listener: listener,
-                slot: RelayStatistics.Slot.refusedFull
-            )
-            feed(
-                "mptcp_relay_connections_refused_total",
-                [label, ("reason", "pending_headers")],
-                "Connections refused at accept.",
-                listener: listener,
-                slot: RelayStatistics.Slot.refusedPendingHeaders
-            )
-            feed(
-                "mptcp_relay_bytes_total",
-                [label, ("direction", "upstream")],
-                "Bytes relayed: upstream is from the accepting side to the dialed side.",
-                listener: listener,
-                slot: RelayStatistics.Slot.bytesToUpstream
-            )
-            feed(
-                "mptcp_relay_bytes_total",
-                [label, ("direction", "downstream")],
-                "Bytes relayed: upstream is from the accepting side to the dialed side.",
-                listener: listener,
-                slot: RelayStatistics.Slot.bytesToDownstream
-            )
-            feed(
-                "mptcp_relay_mptcp_fallbacks_total",
-                [label],
-                "MPTCP connections that fell back to plain TCP (accepted on convert, dialed on forward and transparent).",
-                listener: listener,
-                slot: RelayStatistics.Slot.fallbacks
-            )
-            feed(
-                "mptcp_relay_stalled_reads_recovered_total",
-                [label],
-                "Reads that found bytes waiting although the socket's readiness never fired (a kernel MPTCP stall).",
-                listener: listener,
-                slot: RelayStatistics.Slot.stalledReadsRecovered
-            )
-            feed(
-                "mptcp_relay_accept_failures_total",
-                [label],
-                "Accepts that failed, out of descriptors (EMFILE) or memory above all; accept then pauses 100 ms.",
-                listener: listener,
-                slot: RelayStatistics.Slot.acceptFailures
-            )
-            feed(
-                "mptcp_relay_path_redials_total",
-                [label],
-                "MPTCP connects that failed because their path went away (unreachable) and were tried again on the policy's next up path.",
-                listener: listener,
-                slot: RelayStatistics.Slot.redials
-            )
-            for (index, code) in ConvertErrorCode.allCases.enumerated() {
-                feed(
-                    "mptcp_relay_convert_errors_total",
-                    [label, ("code", code.description), ("direction", "sent")],
-                    "RFC 8803 Error TLVs sent (converter) and received (forward side), by code.",
-                    listener: listener,
-                    slot: RelayStatistics.Slot.convertErrorSent(index)
-                )
-                feed(
-                    "mptcp_relay_convert_errors_total",
-                    [label, ("code", code.description), ("direction", "received")],
-                    "RFC 8803 Error TLVs sent (converter) and received (forward side), by code.",
-                    listener: listener,
-                    slot: RelayStatistics.Slot.convertErrorReceived(index)
-                )
-            }
-            for failure in AuthenticationFailure.allCases {
-                feed(
-                    "mptcp_relay_auth_failures_total",
-                    [label, ("reason", failure.rawValue)],
-                    "Requests a converter refused before connecting anywhere: no, bad, stale or replayed cookie, or a client over its limits.",
-                    listener: listener,
-                    slot: RelayStatistics.Slot.authFailures(failure.index)
-                )
-            }
-            for (index, reason) in DestinationRefusal.allLabels.enumerated() {
-                feed(
-                    "mptcp_relay_acl_denials_total",
-                    [label, ("reason", reason)],
-                    "Destinations the converter refused, by reason.",
-                    listener: listener,
-                    slot: RelayStatistics.Slot.aclDenied(index)
-                )
-            }
-            activeGauges.append(
-                (
-                    listener,
-                    registry.gauge(
-                        "mptcp_relay_connections_active",
-                        [label],
-                        help: "Connections open now."
-                    )
-                )
-            )
-            let buckets = RelayStatistics.connectBuckets.map { Duration.nanoseconds(Int64($0 * 1e9)) }
-            histograms.append(
-                (
-                    listener,
-                    registry.durationHistogram(
-                        "mptcp_relay_connect_duration_seconds",
-                        [label],
-                        buckets: buckets,
-                        help: "Time the outbound connect took (MPTCP to the converter, or TCP to the destination)."
-                    ),
-                    Array(repeating: 0, count: buckets.count + 1),
-                    Array(repeating: 0, count: buckets.count + 1)
-                )
-            )
+            let instruments = Self.instruments(registry: registry, listener: listener, name: name)
+            feeds += instruments.feeds
+            activeGauges.append(instruments.active)
+            histograms.append(instruments.histogram)
         }
+        instrumentedListeners = statistics.listenerNames.count
         self.feeds = feeds
         if let board {
             if board.plan.mode == .relay {
@@ -275,7 +142,166 @@ public actor MetricsCollector {
         return text
     }
 
+    /// The counters, gauge and histogram of one listener (at start, and for listeners a reload adds).
+    private struct ListenerInstruments {
+        var feeds: [CounterFeed]
+        var active: (listener: Int, gauge: Gauge)
+        var histogram: (listener: Int, histogram: DurationHistogram, last: [UInt64], lastNanoseconds: [UInt64])
+    }
+
+    private static func instruments(
+        registry: PrometheusCollectorRegistry,
+        listener: Int,
+        name: String
+    ) -> ListenerInstruments {
+        var feeds: [CounterFeed] = []
+        func feed(_ name: String, _ labels: [(String, String)], _ help: String, listener: Int, slot: Int) {
+            feeds.append(
+                CounterFeed(
+                    counter: registry.counter(name, labels, help: help),
+                    listener: listener,
+                    slot: slot
+                )
+            )
+        }
+        let label = ("listener", name)
+        feed(
+            "mptcp_relay_connections_accepted_total",
+            [label],
+            "Connections accepted.",
+            listener: listener,
+            slot: RelayStatistics.Slot.accepted
+        )
+        for (index, result) in ConnectionResult.labels.enumerated() {
+            feed(
+                "mptcp_relay_connections_closed_total",
+                [label, ("result", result)],
+                "Connections closed, by how they ended.",
+                listener: listener,
+                slot: RelayStatistics.Slot.closed(index)
+            )
+        }
+        feed(
+            "mptcp_relay_connections_refused_total",
+            [label, ("reason", "table_full")],
+            "Connections refused at accept.",
+            listener: listener,
+            slot: RelayStatistics.Slot.refusedFull
+        )
+        feed(
+            "mptcp_relay_connections_refused_total",
+            [label, ("reason", "pending_headers")],
+            "Connections refused at accept.",
+            listener: listener,
+            slot: RelayStatistics.Slot.refusedPendingHeaders
+        )
+        feed(
+            "mptcp_relay_bytes_total",
+            [label, ("direction", "upstream")],
+            "Bytes relayed: upstream is from the accepting side to the dialed side.",
+            listener: listener,
+            slot: RelayStatistics.Slot.bytesToUpstream
+        )
+        feed(
+            "mptcp_relay_bytes_total",
+            [label, ("direction", "downstream")],
+            "Bytes relayed: upstream is from the accepting side to the dialed side.",
+            listener: listener,
+            slot: RelayStatistics.Slot.bytesToDownstream
+        )
+        feed(
+            "mptcp_relay_mptcp_fallbacks_total",
+            [label],
+            "MPTCP connections that fell back to plain TCP (accepted on convert, dialed on forward and transparent).",
+            listener: listener,
+            slot: RelayStatistics.Slot.fallbacks
+        )
+        feed(
+            "mptcp_relay_stalled_reads_recovered_total",
+            [label],
+            "Reads that found bytes waiting although the socket's readiness never fired (a kernel MPTCP stall).",
+            listener: listener,
+            slot: RelayStatistics.Slot.stalledReadsRecovered
+        )
+        feed(
+            "mptcp_relay_accept_failures_total",
+            [label],
+            "Accepts that failed, out of descriptors (EMFILE) or memory above all; accept then pauses 100 ms.",
+            listener: listener,
+            slot: RelayStatistics.Slot.acceptFailures
+        )
+        feed(
+            "mptcp_relay_path_redials_total",
+            [label],
+            "MPTCP connects that failed because their path went away (unreachable) and were tried again on the policy's next up path.",
+            listener: listener,
+            slot: RelayStatistics.Slot.redials
+        )
+        for (index, code) in ConvertErrorCode.allCases.enumerated() {
+            feed(
+                "mptcp_relay_convert_errors_total",
+                [label, ("code", code.description), ("direction", "sent")],
+                "RFC 8803 Error TLVs sent (converter) and received (forward side), by code.",
+                listener: listener,
+                slot: RelayStatistics.Slot.convertErrorSent(index)
+            )
+            feed(
+                "mptcp_relay_convert_errors_total",
+                [label, ("code", code.description), ("direction", "received")],
+                "RFC 8803 Error TLVs sent (converter) and received (forward side), by code.",
+                listener: listener,
+                slot: RelayStatistics.Slot.convertErrorReceived(index)
+            )
+        }
+        for failure in AuthenticationFailure.allCases {
+            feed(
+                "mptcp_relay_auth_failures_total",
+                [label, ("reason", failure.rawValue)],
+                "Requests a converter refused before connecting anywhere: no, bad, stale or replayed cookie, or a client over its limits.",
+                listener: listener,
+                slot: RelayStatistics.Slot.authFailures(failure.index)
+            )
+        }
+        for (index, reason) in DestinationRefusal.allLabels.enumerated() {
+            feed(
+                "mptcp_relay_acl_denials_total",
+                [label, ("reason", reason)],
+                "Destinations the converter refused, by reason.",
+                listener: listener,
+                slot: RelayStatistics.Slot.aclDenied(index)
+            )
+        }
+        let active = registry.gauge("mptcp_relay_connections_active", [label], help: "Connections open now.")
+        let buckets = RelayStatistics.connectBuckets.map { Duration.nanoseconds(Int64($0 * 1e9)) }
+        let histogram = (
+            listener,
+            registry.durationHistogram(
+                "mptcp_relay_connect_duration_seconds",
+                [label],
+                buckets: buckets,
+                help: "Time the outbound connect took (MPTCP to the converter, or TCP to the destination)."
+            ),
+            [UInt64](repeating: 0, count: buckets.count + 1),
+            [UInt64](repeating: 0, count: buckets.count + 1)
+        )
+        return ListenerInstruments(feeds: feeds, active: (listener, active), histogram: histogram)
+    }
+
+    /// Adds the instruments of listeners a reload added since the last scrape.
+    private func instrumentNewListeners() {
+        let names = engine.statistics.listenerNames
+        guard names.count > instrumentedListeners else { return }
+        for listener in instrumentedListeners..<names.count {
+            let instruments = Self.instruments(registry: registry, listener: listener, name: names[listener])
+            feeds += instruments.feeds
+            activeGauges.append(instruments.active)
+            histograms.append(instruments.histogram)
+        }
+        instrumentedListeners = names.count
+    }
+
     private func collect() async -> [UInt8] {
+        instrumentNewListeners()
         let snapshot = await engine.snapshot()
         let connections = snapshot.connections
         let statistics = engine.statistics

@@ -10,13 +10,14 @@ import UnixSignals
 import Glibc
 #endif
 
-/// `mptcp-relay run`: starts every listener of a configuration file and runs until SIGTERM or SIGINT.
+/// `mptcp-relay run`: starts every listener of a configuration file and runs until SIGTERM or SIGINT;
+/// SIGHUP reloads the file.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the relay with every listener the configuration file names.",
         discussion:
-            "Stops on SIGTERM or SIGINT: listeners close, live connections get [runtime] drain_timeout (30 s) to finish, the rest are reset, the process exits 0; a second signal resets them at once."
+            "Stops on SIGTERM or SIGINT: listeners close, live connections get [runtime] drain_timeout (30 s) to finish, the rest are reset, the process exits 0; a second signal resets them at once. Reloads on SIGHUP: the file is read again; listeners, their settings and [[client]] tables change without dropping a connection (live ones keep what they started with); an invalid file changes nothing and each error is logged; [runtime], [[path]], [[policy]] and [metrics] changes wait for a restart."
     )
 
     @Option(name: .long, help: "The TOML configuration file.")
@@ -54,10 +55,19 @@ struct RunCommand: AsyncParsableCommand {
             )
             throw ExitCode(1)
         }
+        let path = config
         let service = RelayService(
             blueprint: EngineBlueprint(configuration),
             version: BuildInfo.description,
-            logger: logger
+            logger: logger,
+            configuration: configuration,
+            source: {
+                do throws(IsolatedConfigLoader.Failure) {
+                    return .success(try IsolatedConfigLoader.load(path: path))
+                } catch {
+                    return .failure(ConfigurationLoadFailure(lines: IsolatedConfigLoader.lines(error, path: path)))
+                }
+            }
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)

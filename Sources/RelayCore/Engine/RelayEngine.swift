@@ -21,11 +21,11 @@ public final class RelayEngine: Sendable {
     /// The counters of every worker and listener, for metrics.
     public let statistics: RelayStatistics
     /// One per worker: stop and snapshot requests.
-    private let controls: [WorkerControl]
+    let controls: [WorkerControl]
     let logger: Logger
-    private let state = Mutex(EngineState())
+    let state = Mutex(EngineState())
 
-    private struct EngineState {
+    struct EngineState {
         var started = false
         /// Stopping: listeners closed, connections draining (`/healthz` answers 503, so balancers move on).
         var draining = false
@@ -37,6 +37,10 @@ public final class RelayEngine: Sendable {
         var failure: SystemCallError?
         /// The backend the workers run on (`.ioUring` or `.epoll`), once started.
         var ioBackend: IOBackend?
+        /// Every listener entry the workers hold, in their order (reloads append and retire entries).
+        var table: [ListenerEntry] = []
+        /// Whether convert listeners set TCP_FASTOPEN (decided once, at the first open).
+        var serverFastOpen = false
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
@@ -52,14 +56,7 @@ public final class RelayEngine: Sendable {
         self.logger = logger
         let own = Set(LocalAddresses.current())
         localAddresses = own
-        self.listeners = listeners.map { spec in
-            var spec = spec
-            if case .convert(var policy, let backend) = spec.role {
-                policy.ownAddresses.formUnion(own)
-                spec.role = .convert(policy: policy, backend: backend)
-            }
-            return spec
-        }
+        self.listeners = listeners.map { RelayEngine.withOwnAddresses($0, own) }
     }
 
     /// Whether the engine started and every worker thread is still running (for `/healthz`).
@@ -127,27 +124,48 @@ public final class RelayEngine: Sendable {
             settings.fastOpen && listeners.contains { $0.role.listensWithMPTCP } && serverFastOpenIsSafe()
         do throws(SystemCallError) {
             for spec in listeners {
-                var endpoint = spec.listen
-                for worker in 0..<workerCount {
-                    let fd = try SocketCalls.makeListener(
-                        endpoint,
-                        mptcp: spec.role.listensWithMPTCP,
-                        backlog: 4096,
-                        transparent: spec.role.listensTransparently
-                    )
-                    if serverFastOpen && spec.role.listensWithMPTCP {
-                        // Accept a Convert request carried in the SYN (queue of pending TFO handshakes).
-                        try? SocketCalls.setOption(fd, Int32(IPPROTO_TCP), TCP_FASTOPEN, 4096, name: "TCP_FASTOPEN")
-                    }
-                    if worker == 0, let local = SocketAddress.local(of: fd)?.endpoint {
-                        endpoint = local
-                        bound[spec.name] = local
-                    }
-                    perWorker[worker].append((spec, fd))
-                }
+                let (fds, endpoint) = try openSockets(for: spec, serverFastOpen: serverFastOpen)
+                bound[spec.name] = endpoint
+                for worker in 0..<workerCount { perWorker[worker].append((spec, fds[worker])) }
             }
         } catch {
             for listenersOfWorker in perWorker { for (_, fd) in listenersOfWorker { close(fd) } }
+            throw error
+        }
+        state.withLock {
+            $0.opened = perWorker
+            $0.bound = bound
+            $0.serverFastOpen = serverFastOpen
+        }
+    }
+
+    /// One listening socket per worker for `spec` (SO_REUSEPORT), and where they listen (port 0 resolved).
+    /// Throws, with none left open, when one cannot be opened.
+    func openSockets(
+        for spec: ListenerSpec,
+        serverFastOpen: Bool
+    ) throws(SystemCallError) -> (fds: [Int32], endpoint: Endpoint) {
+        var endpoint = spec.listen
+        var fds: [Int32] = []
+        do throws(SystemCallError) {
+            for _ in 0..<max(1, settings.workers) {
+                let fd = try SocketCalls.makeListener(
+                    endpoint,
+                    mptcp: spec.role.listensWithMPTCP,
+                    backlog: 4096,
+                    transparent: spec.role.listensTransparently
+                )
+                fds.append(fd)
+                if serverFastOpen && spec.role.listensWithMPTCP {
+                    // Accept a Convert request carried in the SYN (queue of pending TFO handshakes).
+                    try? SocketCalls.setOption(fd, Int32(IPPROTO_TCP), TCP_FASTOPEN, 4096, name: "TCP_FASTOPEN")
+                }
+                if fds.count == 1, let local = SocketAddress.local(of: fd)?.endpoint {
+                    endpoint = local
+                }
+            }
+        } catch {
+            for fd in fds { close(fd) }
             if error.errno == EPERM && error.call.contains("TRANSPARENT") {
                 logger.error(
                     "a transparent listener needs CAP_NET_ADMIN (for IP_TRANSPARENT): run as root or grant the capability, e.g. systemd AmbientCapabilities=CAP_NET_ADMIN",
@@ -156,10 +174,7 @@ public final class RelayEngine: Sendable {
             }
             throw error
         }
-        state.withLock {
-            $0.opened = perWorker
-            $0.bound = bound
-        }
+        return (fds, endpoint)
     }
 
     /// Opens the listeners (unless ``openListeners()`` did) and starts the workers. Throws, having opened
@@ -172,6 +187,16 @@ public final class RelayEngine: Sendable {
             return state.opened ?? []
         }
         precondition(perWorker.count == workerCount, "RelayEngine.start() called twice")
+        state.withLock { state in
+            state.table = listeners.indices.map { index in
+                ListenerEntry(
+                    spec: listeners[index],
+                    fds: perWorker.map { $0[index].1 },
+                    statisticsIndex: index,
+                    open: true
+                )
+            }
+        }
         let backend = chooseIOBackend()
         state.withLock { $0.ioBackend = backend }
         var chosen = settings

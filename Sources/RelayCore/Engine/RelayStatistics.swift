@@ -9,10 +9,15 @@ public final class RelayStatistics: @unchecked Sendable {
     // @unchecked: `cells` is allocated once in init, freed in deinit, and only ever accessed through
     // Atomic operations.
 
-    /// The listener names, in engine order (the `listener` label).
-    public let listenerNames: [String]
+    /// The listener names, by statistics index (the `listener` label); a reload may add names.
+    public var listenerNames: [String] {
+        names.withLock { $0 }
+    }
     /// The number of workers.
     public let workerCount: Int
+    /// The most listener names the counters have room for over the process's life (reloads included).
+    public let listenerCapacity: Int
+    private let names: Mutex<[String]>
     private let cells: UnsafeMutablePointer<Atomic<UInt64>>
     private let cellCount: Int
 
@@ -21,11 +26,13 @@ public final class RelayStatistics: @unchecked Sendable {
         0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
     ]
 
-    /// Counters for `workers` workers and `listeners`, all zero.
-    public init(listeners: [String], workers: Int) {
-        listenerNames = listeners
+    /// Counters for `workers` workers and `listeners`, all zero, with room for listeners that reloads add
+    /// (`capacity` names in all).
+    public init(listeners: [String], workers: Int, capacity: Int = 64) {
+        names = Mutex(listeners)
         workerCount = max(workers, 1)
-        cellCount = workerCount * max(listeners.count, 1) * Slot.blockSize
+        listenerCapacity = max(capacity, listeners.count, 1)
+        cellCount = workerCount * listenerCapacity * Slot.blockSize
         cells = .allocate(capacity: cellCount)
         for index in 0..<cellCount {
             (cells + index).initialize(to: Atomic(0))
@@ -37,9 +44,19 @@ public final class RelayStatistics: @unchecked Sendable {
         cells.deallocate()
     }
 
+    /// The statistics index of the listener called `name`, added when new; nil when the counters are full.
+    func index(of name: String) -> Int? {
+        names.withLock { names in
+            if let index = names.firstIndex(of: name) { return index }
+            guard names.count < listenerCapacity else { return nil }
+            names.append(name)
+            return names.count - 1
+        }
+    }
+
     /// The counter `slot` of `worker` and `listener`, for the worker to add to.
     func cell(worker: Int, listener: Int, _ slot: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
-        cells + ((worker * listenerNames.count + listener) * Slot.blockSize + slot)
+        cells + ((worker * listenerCapacity + listener) * Slot.blockSize + slot)
     }
 
     /// Adds `amount` to counter `slot` (a worker's own block).
@@ -50,7 +67,7 @@ public final class RelayStatistics: @unchecked Sendable {
     /// Counter `slot` of `worker`, summed over its listeners (for the worker's own stop line).
     func total(worker: Int, _ slot: Int) -> UInt64 {
         var sum: UInt64 = 0
-        for listener in listenerNames.indices {
+        for listener in 0..<names.withLock({ $0.count }) {
             sum &+= cell(worker: worker, listener: listener, slot).pointee.load(ordering: .relaxed)
         }
         return sum

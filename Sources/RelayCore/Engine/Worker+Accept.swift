@@ -39,11 +39,11 @@ extension Worker {
 
     /// Takes a slot for a new accepted socket and starts its role's first step.
     private func startConnection(fd: Int32, listenerIndex: Int) {
-        statistics.add(worker: index, listener: listenerIndex, RelayStatistics.Slot.accepted)
+        count(RelayStatistics.Slot.accepted, listener: listenerIndex)
         if case .convert(_, nil) = listeners[listenerIndex].spec.role,
             pendingHeaders >= settings.maxPendingHeadersPerWorker
         {
-            statistics.add(worker: index, listener: listenerIndex, RelayStatistics.Slot.refusedPendingHeaders)
+            count(RelayStatistics.Slot.refusedPendingHeaders, listener: listenerIndex)
             SocketCalls.setLingerZero(fd)
             close(fd)
             if let count = listeners[listenerIndex].clientLimitLog.admit(now: now) {
@@ -59,7 +59,7 @@ extension Worker {
             return
         }
         guard let free = freeSlots.popLast() else {
-            statistics.add(worker: index, listener: listenerIndex, RelayStatistics.Slot.refusedFull)
+            count(RelayStatistics.Slot.refusedFull, listener: listenerIndex)
             SocketCalls.setLingerZero(fd)
             close(fd)
             logger.warning(
@@ -85,12 +85,12 @@ extension Worker {
         slots[slotIndex].peer = SocketAddress.peer(of: fd)?.endpoint
         slots[slotIndex].toUpstream.byteCounter = statistics.cell(
             worker: index,
-            listener: listenerIndex,
+            listener: listeners[listenerIndex].statisticsIndex,
             RelayStatistics.Slot.bytesToUpstream
         )
         slots[slotIndex].toDownstream.byteCounter = statistics.cell(
             worker: index,
-            listener: listenerIndex,
+            listener: listeners[listenerIndex].statisticsIndex,
             RelayStatistics.Slot.bytesToDownstream
         )
         SocketCalls.setNoDelay(fd)
@@ -113,7 +113,7 @@ extension Worker {
             let multipath = CLiburing_mptcp_is_active(fd) == 1
             slots[slotIndex].multipath = multipath
             if !multipath {
-                statistics.add(worker: index, listener: listenerIndex, RelayStatistics.Slot.fallbacks)
+                count(RelayStatistics.Slot.fallbacks, listener: listenerIndex)
             }
             if let backend, let address = listeners[listenerIndex].backendAddress {
                 slots[slotIndex].destination = backend

@@ -16,7 +16,7 @@ extension Worker {
     /// spinning, and live connections keep their descriptors. Failures are counted and logged at most
     /// once per interval.
     func acceptFailed(_ listenerIndex: Int, errno code: Int32) {
-        statistics.add(worker: index, listener: listenerIndex, RelayStatistics.Slot.acceptFailures)
+        count(RelayStatistics.Slot.acceptFailures, listener: listenerIndex)
         if code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM {
             listeners[listenerIndex].acceptPausedUntil = now &+ Worker.acceptPauseNanoseconds
             if listeners[listenerIndex].acceptArmed {

@@ -62,18 +62,14 @@ extension Worker {
         }
         logClose(slot.pointee)
         let listener = slot.pointee.listener
-        statistics.add(worker: index, listener: listener, RelayStatistics.Slot.closed(slot.pointee.result.labelIndex))
+        count(RelayStatistics.Slot.closed(slot.pointee.result.labelIndex), listener: listener)
         switch slot.pointee.result {
         case .converterError(let code):
-            statistics.add(
-                worker: index,
-                listener: listener,
-                RelayStatistics.Slot.convertErrorReceived(code.counterIndex)
-            )
+            count(RelayStatistics.Slot.convertErrorReceived(code.counterIndex), listener: listener)
         case .destinationRefused(let refusal):
-            statistics.add(worker: index, listener: listener, RelayStatistics.Slot.aclDenied(refusal.labelIndex))
+            count(RelayStatistics.Slot.aclDenied(refusal.labelIndex), listener: listener)
         case .unauthorized(let failure):
-            statistics.add(worker: index, listener: listener, RelayStatistics.Slot.authFailures(failure.index))
+            count(RelayStatistics.Slot.authFailures(failure.index), listener: listener)
         default:
             break
         }

@@ -9,7 +9,7 @@ extension Worker {
     /// the kernel disables active MPTCP for the namespace (`net.mptcp.blackhole_timeout`) and then every
     /// connection falls back: the line must say so, not repeat it thousands of times.
     func upstreamFellBack(_ slotIndex: Int) {
-        statistics.add(worker: index, listener: slots[slotIndex].listener, RelayStatistics.Slot.fallbacks)
+        count(RelayStatistics.Slot.fallbacks, listener: slots[slotIndex].listener)
         guard let fallbacks = upstreamFallbackLog.admit(now: now) else { return }
         logger.warning(
             "upstream MPTCP fell back to plain TCP: one path only",

@@ -26,13 +26,8 @@ extension Worker {
         }
         let took = Worker.preciseNow() &- slot.pointee.dialedAt
         let bucket = RelayStatistics.connectBucket(nanoseconds: took)
-        statistics.add(worker: index, listener: slot.pointee.listener, RelayStatistics.Slot.connectBucket(bucket))
-        statistics.add(
-            worker: index,
-            listener: slot.pointee.listener,
-            RelayStatistics.Slot.connectBucketNanoseconds(bucket),
-            took
-        )
+        count(RelayStatistics.Slot.connectBucket(bucket), listener: slot.pointee.listener)
+        count(RelayStatistics.Slot.connectBucketNanoseconds(bucket), listener: slot.pointee.listener, took)
         switch listener.spec.role {
         case .forward, .transparent:
             trySendingRequest(slotIndex)
@@ -284,11 +279,7 @@ extension Worker {
 
     /// Converter side: answer with an Error TLV, then close without relaying anything.
     func refuse(_ slotIndex: Int, answer: ConvertErrorCode, result: ConnectionResult) {
-        statistics.add(
-            worker: index,
-            listener: slots[slotIndex].listener,
-            RelayStatistics.Slot.convertErrorSent(answer.counterIndex)
-        )
+        count(RelayStatistics.Slot.convertErrorSent(answer.counterIndex), listener: slots[slotIndex].listener)
         let downstream = slots[slotIndex].downstream
         _ = SocketCalls.send(downstream, ConvertResponse.failure(answer).encoded())
         shutdown(downstream, Int32(SHUT_WR))

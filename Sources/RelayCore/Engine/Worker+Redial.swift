@@ -37,7 +37,7 @@ extension Worker {
         }
         close(slots[slotIndex].upstream)
         slots[slotIndex].upstream = -1
-        statistics.add(worker: index, listener: slots[slotIndex].listener, RelayStatistics.Slot.redials)
+        count(RelayStatistics.Slot.redials, listener: slots[slotIndex].listener)
         logger.debug(
             "connect failed on its path; trying the next path that is up",
             metadata: [

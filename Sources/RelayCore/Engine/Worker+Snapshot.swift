@@ -41,7 +41,7 @@ extension Worker {
             list.append(
                 ConnectionSnapshot(
                     id: UInt64(index) << 48 | UInt64(slot.generation & 0x00FF_FFFF) << 24 | UInt64(slotIndex),
-                    listener: slot.listener,
+                    listener: listeners[slot.listener].statisticsIndex,
                     client: slot.peer,
                     destination: slot.destination,
                     ageSeconds: Double(current &- slot.startedAt) / 1e9,

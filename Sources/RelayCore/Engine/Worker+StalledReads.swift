@@ -49,7 +49,7 @@ extension Worker {
     }
 
     private func countRecoveredStall(listener: Int) {
-        statistics.add(worker: index, listener: listener, RelayStatistics.Slot.stalledReadsRecovered)
+        count(RelayStatistics.Slot.stalledReadsRecovered, listener: listener)
         logger.debug(
             "a read found bytes that readiness never reported",
             metadata: ["listener": "\(listeners[listener].spec.name)"]

@@ -81,7 +81,9 @@ final class Worker {
         case .auto, .ioUring: events = try IOUring(entries: UInt32(min(max(capacity / 4, 256), 4096)))
         }
         pipes = PipePool(pipeSize: settings.pipeSize, keepFree: 256)
-        self.listeners = listeners.map { WorkerListener(spec: $0.0, fd: $0.1) }
+        self.listeners = listeners.enumerated().map {
+            WorkerListener(spec: $0.element.0, fd: $0.element.1, statisticsIndex: $0.offset)
+        }
         slots = .allocate(capacity: capacity)
         slots.initialize(repeating: ConnectionSlot(), count: capacity)
         connectAddresses = .allocate(capacity: capacity)
@@ -174,6 +176,12 @@ final class Worker {
         case .wake:
             if control.stopRequested.load(ordering: .acquiring) { beginStop() }
             if control.stopNowRequested.load(ordering: .acquiring) { endDrain() }
+            if control.reloadRequested.exchange(false, ordering: .acquiringAndReleasing) {
+                for reload in control.takeReloads() {
+                    applyReload(reload)
+                    control.reloadsApplied.add(1, ordering: .releasing)
+                }
+            }
             if control.snapshotRequested.exchange(false, ordering: .acquiringAndReleasing) {
                 control.deliver(snapshot())
             }
@@ -228,6 +236,11 @@ final class Worker {
         default:
             break
         }
+    }
+
+    /// Adds `amount` to counter `slot` of the listener entry `listener` (its statistics index).
+    func count(_ slot: Int, listener: Int, _ amount: UInt64 = 1) {
+        statistics.add(worker: index, listener: listeners[listener].statisticsIndex, slot, amount)
     }
 
     // MARK: Ring operations

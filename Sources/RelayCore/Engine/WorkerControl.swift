@@ -11,6 +11,25 @@ final class WorkerControl: Sendable {
     /// Set before the wake eventfd is written: the worker takes a snapshot and delivers it.
     let snapshotRequested = Atomic<Bool>(false)
     private let delivered = Mutex<EngineSnapshot?>(nil)
+    /// Set before the wake eventfd is written: a reload waits in `pendingReload`.
+    let reloadRequested = Atomic<Bool>(false)
+    private let pendingReload = Mutex<[WorkerReload]>([])
+    /// Reloads this worker has applied (the engine waits for it to move).
+    let reloadsApplied = Atomic<Int>(0)
+
+    /// Queues a reload for the worker (the caller then writes the wake eventfd).
+    func request(_ reload: WorkerReload) {
+        pendingReload.withLock { $0.append(reload) }
+        reloadRequested.store(true, ordering: .releasing)
+    }
+
+    /// The queued reloads, in order, taken.
+    func takeReloads() -> [WorkerReload] {
+        pendingReload.withLock { queue in
+            defer { queue = [] }
+            return queue
+        }
+    }
 
     /// The worker hands over its snapshot.
     func deliver(_ snapshot: EngineSnapshot) {

@@ -1,0 +1,184 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension NetworkTestSuites {
+
+    /// SIGHUP reloads both relays while 200 transfers run through them: listeners come and go and change,
+    /// the converter's allow list changes, and not one transfer breaks; an invalid file changes nothing.
+    @Suite(
+        "reload: SIGHUP applies listener and client changes without dropping a connection",
+        .serialized,
+        .enabled(if: NetworkTestEnvironment.shouldRun, NetworkTestEnvironment.skipReason),
+        .timeLimit(.minutes(4))
+    )
+    struct ReloadNetworkTests {
+        static let transfers = 200
+        static let reloads = 5
+
+        @Test("200 transfers through five reloads of both relays arrive intact; a bad file is refused")
+        func reloadUnderLoad() async throws {
+            try await RelayTestHarness.run(tag: "rl", rate: "50mbit") { harness, topology in
+                let converter = try harness.startRelay("converter", in: topology.srv, config: Self.converter(round: 0))
+                let gateway = try harness.startRelay("gateway", in: topology.gw, config: Self.gateway(round: 0))
+                try await converter.waitListening(on: 8443, in: topology, namespace: topology.srv)
+                try await gateway.waitListening(on: 8000, in: topology, namespace: topology.gw)
+
+                let server = try await LoadPeer.serve(
+                    harness,
+                    "198.19.0.2:5201",
+                    in: topology.dst,
+                    name: "serve",
+                    arguments: ["--count", "\(Self.transfers + 5)", "--timeout", "60", "--seconds", "150"]
+                )
+                let clients = try LoadPeer.start(
+                    harness,
+                    "churn",
+                    [
+                        "--connect", "198.18.0.1:8000", "--count", "\(Self.transfers)", "--parallel", "8",
+                        "--upload", "524288", "--download", "524288", "--timeout", "60", "--seconds", "120",
+                    ],
+                    in: topology.cli,
+                    name: "churn"
+                )
+                for round in 1...Self.reloads {
+                    try await Task.sleep(nanoseconds: 700_000_000)
+                    try Self.gateway(round: round).write(to: gateway.configURL, atomically: true, encoding: .utf8)
+                    try Self.converter(round: round).write(to: converter.configURL, atomically: true, encoding: .utf8)
+                    kill(gateway.child.processIdentifier, SIGHUP)
+                    kill(converter.child.processIdentifier, SIGHUP)
+                    for relay in [gateway, converter] {
+                        let count = try await Self.waitForCount(of: "reloaded", in: relay, count: round)
+                        #expect(count == round, "\(relay.name): \(count) reloads logged after round \(round)")
+                    }
+                    // Odd rounds add the second LAN listener, even rounds remove it again.
+                    let listening = try await Self.listens(on: 8001, in: topology.gw)
+                    #expect(listening == (round % 2 == 1), "round \(round): lan2 listening \(listening)")
+                }
+                #expect(
+                    try await gateway.waitForLogLine(containing: ["reloaded", "added=lan2"]),
+                    "\(gateway.log.suffix(3000))"
+                )
+                #expect(
+                    try await gateway.waitForLogLine(containing: ["reloaded", "removed=lan2", "changed=lan"]),
+                    "\(gateway.log.suffix(3000))"
+                )
+                #expect(
+                    try await converter.waitForLogLine(containing: ["reloaded", "changed=converter"]),
+                    "\(converter.log.suffix(3000))"
+                )
+                let report = try await LoadPeer.report(clients, seconds: 150)
+                #expect(report.ok == Self.transfers, "through the reloads: \(report)")
+
+                // A file that does not parse changes nothing: the error names file, line and key; the relay
+                // goes on serving with what it ran.
+                try "[runtime]\nworkers = \"two\"\n".write(to: gateway.configURL, atomically: true, encoding: .utf8)
+                kill(gateway.child.processIdentifier, SIGHUP)
+                #expect(
+                    try await gateway.waitForLogLine(containing: ["reload refused", "gateway.toml:2: runtime.workers"]),
+                    "\(gateway.log.suffix(2000))"
+                )
+                let after = try LoadPeer.start(
+                    harness,
+                    "churn",
+                    [
+                        "--connect", "198.18.0.1:8000", "--count", "5", "--parallel", "5", "--upload", "4096",
+                        "--download", "4096", "--timeout", "30", "--seconds", "30",
+                    ],
+                    in: topology.cli,
+                    name: "after"
+                )
+                let afterReport = try await LoadPeer.report(after, seconds: 40)
+                #expect(afterReport.ok == 5, "after a refused reload: \(afterReport)")
+                _ = try await LoadPeer.report(server, seconds: 30)
+                #expect(gateway.child.isRunning && converter.child.isRunning)
+                // The counters carry on across the reloads under the same listener label, and the listener a
+                // reload added has its own.
+                let metrics = try await ShellCommand.run(
+                    ["ip", "netns", "exec", topology.gw, "curl", "-sf", "http://127.0.0.1:9090/metrics"],
+                    seconds: 10
+                )
+                let accepted = metrics.stdout.split(separator: "\n").first {
+                    $0.hasPrefix("mptcp_relay_connections_accepted_total{listener=\"lan\"}")
+                }
+                let count = accepted.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+                #expect(count >= Double(Self.transfers + 5), "lan accepted \(count): \(accepted ?? "no line")")
+                #expect(metrics.stdout.contains("mptcp_relay_connections_accepted_total{listener=\"lan2\"}"))
+            }
+        }
+
+        /// Waits (bounded) until `fragment` appears `count` times in the relay's log; returns how often it did.
+        static func waitForCount(of fragment: String, in relay: RelayProcess, count: Int) async throws -> Int {
+            let deadline = Date().addingTimeInterval(15)
+            var seen = 0
+            repeat {
+                seen =
+                    relay.log.split(separator: "\n").filter { $0.contains(fragment) && !$0.contains("refused") }
+                    .count
+                if seen >= count { return seen }
+                try await Task.sleep(nanoseconds: 100_000_000)
+            } while Date() < deadline
+            return seen
+        }
+
+        /// Whether something listens on TCP `port` in `namespace`.
+        static func listens(on port: Int, in namespace: String) async throws -> Bool {
+            let result = try await ShellCommand.run(
+                ["ip", "netns", "exec", namespace, "ss", "-Hltn", "sport = :\(port)"],
+                seconds: 10
+            )
+            return !result.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+        }
+
+        /// The gateway's file in `round`: `lan` always (its mark changes, so it counts as changed and hands
+        /// its socket over), `lan2` in odd rounds.
+        static func gateway(round: Int) -> String {
+            var text = """
+                [runtime]
+                workers = 2
+
+                [[listener]]
+                name = "lan"
+                role = "forward"
+                listen = "198.18.0.1:8000"
+                upstream = "198.18.1.2:8443"
+                destination = "198.19.0.2:5201"
+                mark = \(round + 1)
+
+                """
+            if round % 2 == 1 {
+                text += """
+
+                    [[listener]]
+                    name = "lan2"
+                    role = "forward"
+                    listen = "198.18.0.1:8001"
+                    upstream = "198.18.1.2:8443"
+                    destination = "198.19.0.2:5201"
+
+                    """
+            }
+            return text
+        }
+
+        /// The converter's file in `round`: its allow list grows and shrinks.
+        static func converter(round: Int) -> String {
+            let allow = round % 2 == 1 ? "[\"198.19.0.0/24\", \"198.19.7.0/24\"]" : "[\"198.19.0.0/24\"]"
+            return """
+                [runtime]
+                workers = 2
+
+                [[listener]]
+                name = "converter"
+                role = "convert"
+                authentication = "none"
+                listen = "0.0.0.0:8443"
+                allow = \(allow)
+
+                """
+        }
+    }
+}
