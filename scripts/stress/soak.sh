@@ -23,6 +23,8 @@
 # connection closed silently), or if the gateway's fds or RSS, measured idle after a warm-up and again
 # idle after the traffic, grew beyond SOAK_FD_TOLERANCE (default 2) fds or SOAK_RSS_TOLERANCE_PCT
 # (default 20) percent. Resets are counted, not failures: a killed converter resets what it carried.
+# SOAK_BLACKHOLE_TIMEOUT sets gw's net.mptcp.blackhole_timeout (kernel default 3600: a flap that eats
+# MP_CAPABLE SYNs can turn active MPTCP off for an hour; the summary counts the gateway's fallbacks).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -31,7 +33,7 @@ root=$PWD
 source "$root/scripts/lib/topology.sh"
 
 usage() {
-    sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 case ${1:-} in
@@ -120,6 +122,9 @@ now() { date +%s.%N; }
 # --- topology and relays ---------------------------------------------------------------------------
 say "$minutes min; relay $binary; output $out"
 topo_create "$P" 100mbit
+if [[ -n ${SOAK_BLACKHOLE_TIMEOUT:-} ]]; then
+    ip netns exec "$gw" sysctl -qw "net.mptcp.blackhole_timeout=$SOAK_BLACKHOLE_TIMEOUT"
+fi
 
 cat >"$out/gateway.toml" <<'EOF'
 [runtime]
@@ -208,18 +213,25 @@ proc_usage() {
     fi
 }
 
-# Prints "active closed_not_completed" from a relay's /metrics in NS on PORT, or "NaN NaN".
+# Writes what a pid's fds point to (socket:[…], pipe:[…], anon_inode:[io_uring], …), counted by kind.
+fd_kinds() {
+    local pid=$1
+    find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 -printf '%l\n' 2>/dev/null | sed 's/\[[0-9]*\]$//' | sort | uniq -c
+}
+
+# Prints "active closed_not_completed mptcp_fallbacks" from a relay's /metrics in NS on PORT, or NaNs.
 relay_metrics() {
     local ns=$1 port=$2 text
     if ! text=$(ip netns exec "$ns" curl -sf --max-time 2 "http://127.0.0.1:$port/metrics" 2>/dev/null); then
-        echo "NaN NaN"
+        echo "NaN NaN NaN"
         return
     fi
     # shellcheck disable=SC2016 # an awk program
     awk '
         /^mptcp_relay_connections_active[{ ]/ { active += $NF }
         /^mptcp_relay_connections_closed_total[{ ]/ && !/result="completed"/ { errors += $NF }
-        END { printf "%d %d\n", active, errors }' <<<"$text"
+        /^mptcp_relay_mptcp_fallbacks_total[{ ]/ { fallbacks += $NF }
+        END { printf "%d %d %d\n", active, errors, fallbacks }' <<<"$text"
 }
 
 # Prints "ok reset damaged lost lost_bytes" summed over the generators' status files.
@@ -261,11 +273,12 @@ wait_quiet 30
 sleep 2
 read -r base_rss base_fds < <(proc_usage "$gateway_pid")
 read -r cbase_rss cbase_fds < <(proc_usage "$(cat "$out/converter.pid")")
+fd_kinds "$gateway_pid" >"$out/gateway-fds-baseline.txt"
 say "baseline: gateway RSS ${base_rss} KiB, ${base_fds} fds; converter RSS ${cbase_rss} KiB, ${cbase_fds} fds"
 
 # --- the sampler ------------------------------------------------------------------------------------
 start=$(now)
-echo "t,gw_rss_mib,gw_fds,conv_rss_mib,conv_fds,gw_active,conv_active,gw_errors,conv_errors,ok,reset,damaged,lost,lost_bytes,link_a_up" \
+echo "t,gw_rss_mib,gw_fds,conv_rss_mib,conv_fds,gw_active,conv_active,gw_errors,conv_errors,ok,reset,damaged,lost,lost_bytes,link_a_up,gw_fallbacks" \
     >"$out/soak.csv"
 echo "t,event" >"$out/events.csv"
 (
@@ -275,15 +288,15 @@ echo "t,event" >"$out/events.csv"
         t=$(awk -v a="$(now)" -v b="$start" 'BEGIN { printf "%.1f", a - b }')
         read -r g_rss g_fds < <(proc_usage "$gateway_pid")
         read -r c_rss c_fds < <(proc_usage "$(cat "$out/converter.pid")")
-        read -r g_active g_err < <(relay_metrics "$gw" 9090)
-        read -r c_active c_err < <(relay_metrics "$srv" 9091)
+        read -r g_active g_err g_fallbacks < <(relay_metrics "$gw" 9090)
+        read -r c_active c_err _ < <(relay_metrics "$srv" 9091)
         read -r ok reset damaged lost lost_bytes < <(transfer_counts)
         if [[ $(ip -n "$gw" -o link show upa0) == *"state UP"* ]]; then link=1; else link=0; fi
         awk -v OFS=, -v t="$t" -v gr="$g_rss" -v gf="$g_fds" -v cr="$c_rss" -v cf="$c_fds" \
             -v ga="$g_active" -v ca="$c_active" -v ge="$g_err" -v ce="$c_err" -v ok="$ok" -v rs="$reset" \
-            -v dm="$damaged" -v ls="$lost" -v lb="$lost_bytes" -v l="$link" 'BEGIN {
+            -v dm="$damaged" -v ls="$lost" -v lb="$lost_bytes" -v l="$link" -v fb="$g_fallbacks" 'BEGIN {
                 print t, (gr == "NaN" ? "NaN" : sprintf("%.2f", gr / 1024)), gf,
-                    (cr == "NaN" ? "NaN" : sprintf("%.2f", cr / 1024)), cf, ga, ca, ge, ce, ok, rs, dm, ls, lb, l
+                    (cr == "NaN" ? "NaN" : sprintf("%.2f", cr / 1024)), cf, ga, ca, ge, ce, ok, rs, dm, ls, lb, l, fb
             }' >>"$out/soak.csv"
         sleep 1
     done
@@ -311,6 +324,9 @@ helpers+=("$!")
             kill -KILL "$(cat "$out/converter.pid")" 2>/dev/null || true
             sleep 2
             start_converter || echo "soak: the converter did not come back" >&2
+            # What the gateway still holds towards the dead converter a few seconds later (a connection
+            # that was not reset shows up here).
+            (sleep 5 && ip netns exec "$gw" ss -tniM >"$out/gw-ss-after-restart-$(elapsed).txt" 2>&1) &
             s=$((s + 2))
             next_restart=$((next_restart + restart_every))
         fi
@@ -354,6 +370,10 @@ wait_quiet 60
 sleep 3
 read -r end_rss end_fds < <(proc_usage "$gateway_pid")
 read -r cend_rss cend_fds < <(proc_usage "$(cat "$out/converter.pid")")
+fd_kinds "$gateway_pid" >"$out/gateway-fds-end.txt"
+for ns in "$gw" "$srv"; do
+    ip netns exec "$ns" nstat -asz 2>/dev/null | grep -i -e '^Mptcp' -e 'Blackhole' >"$out/nstat-${ns#"$P"}.txt" || true
+done
 sleep 2
 touch "$out/stop"
 for pid in "${helpers[@]}"; do
@@ -362,7 +382,7 @@ done
 helpers=()
 
 # --- accounting, chart, summary -------------------------------------------------------------------------------
-read -r ok reset damaged lost lost_bytes unmatched < <(
+read -r ok reset damaged lost lost_bytes unmatched lost_by damaged_by < <(
     python3 "$traffic" report --out "$out" --bytes "$bulk_bytes" 2>"$out/problems.log" |
         sed 's/[a-z_]*=//g'
 )
@@ -394,8 +414,16 @@ if [[ $end_rss == NaN ]] || ((end_rss * 100 > base_rss * (100 + rss_tolerance_pc
     verdict=FAIL
     reasons+=("gateway RSS grew beyond +$rss_tolerance_pct%")
 fi
-summary="soak: $minutes min, transfers ok $ok, reset $reset, damaged $damaged, lost $lost_bytes bytes ($lost transfers);"
-summary+=" $flaps flaps, $restarts converter restarts;"
+fallbacks=$(awk -F, 'NR > 1 && $16 != "NaN" { f = $16 } END { print f + 0 }' "$out/soak.csv")
+first_fallback=$(awk -F, 'NR > 1 && $16 > 0 && $16 != "NaN" { print $1; exit }' "$out/soak.csv")
+summary="soak: $minutes min, transfers ok $ok, reset $reset, damaged $damaged"
+[[ $damaged_by == - ]] || summary+=" ($damaged_by)"
+summary+=", lost $lost_bytes bytes ($lost transfers"
+[[ $lost_by == - ]] || summary+=": $lost_by"
+summary+=");"
+summary+=" $flaps flaps, $restarts converter restarts, gateway MPTCP fallbacks $fallbacks"
+[[ -z $first_fallback ]] || summary+=" (from ${first_fallback}s)"
+summary+=";"
 summary+=" gateway RSS $(change_mib "$base_rss" "$end_rss"), fds $base_fds -> $end_fds;"
 summary+=" converter RSS $(change_mib "$cbase_rss" "$cend_rss"), fds $cbase_fds -> $cend_fds (first instance -> last)"
 summary+="; $verdict"
@@ -426,7 +454,9 @@ summary+="; $verdict"
         esac
     done < <(tail -n +2 "$out/events.csv")
     # gnuplot reads the \n in a double-quoted title as a line break.
-    printf 'set multiplot layout 4,1 title "%s\\n%s" font ",9"\n' "${summary//\"/}" \
+    title=${summary//\"/}
+    printf 'set multiplot layout 4,1 title "%s\\n%s\\n%s" font ",10"\n' "${title%% gateway RSS*}" \
+        "gateway RSS${title#* gateway RSS}" \
         "shaded: uplink A down; red dashes: converter killed and restarted; grey: traffic stops"
     echo "set ylabel 'RSS (MiB)'"
     echo "plot '$out/soak.csv' using 1:2 skip 1 with lines lw 2 title 'gateway', '' using 1:4 skip 1 with lines lw 2 title 'converter'"
@@ -437,12 +467,14 @@ summary+="; $verdict"
     echo "set ylabel 'count (cumulative)'"
     echo "set xlabel 'seconds'"
     echo "set logscale y"
+    echo "set key bottom right vertical"
     echo "plot '$out/soak.csv' using 1:(\$11 > 0 ? \$11 : NaN) skip 1 with lines lw 2 title 'transfers reset'," \
         "'' using 1:(\$12 > 0 ? \$12 : NaN) skip 1 with lines lw 2 lc rgb 'red' title 'damaged'," \
         "'' using 1:(\$13 > 0 ? \$13 : NaN) skip 1 with lines lw 2 lc rgb 'black' title 'lost'," \
         "'' using 1:(\$8 > 0 ? \$8 : NaN) skip 1 with lines title 'gateway closes not completed'," \
         "'' using 1:(\$9 > 0 ? \$9 : NaN) skip 1 with lines title 'converter closes not completed (per start)'," \
-        "'' using 1:(\$10 > 0 ? \$10 : NaN) skip 1 with lines lc rgb '#888888' title 'transfers ok'"
+        "'' using 1:(\$10 > 0 ? \$10 : NaN) skip 1 with lines lc rgb '#888888' title 'transfers ok'," \
+        "'' using 1:(\$16 > 0 ? \$16 : NaN) skip 1 with lines dt 2 title 'gateway MPTCP fallbacks'"
     echo "unset multiplot"
 } >"$out/soak.gp"
 gnuplot "$out/soak.gp" 2>"$out/gnuplot.log" || say "gnuplot failed: $(head -3 "$out/gnuplot.log")"
