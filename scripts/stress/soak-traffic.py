@@ -65,6 +65,13 @@ class Tally:
         self.lock = threading.Lock()
         self.written_at = 0.0
         self.write(force=True)
+        # Writes are throttled, so a burst's last counts would wait for the next event: flush them.
+        threading.Thread(target=self._flush, daemon=True).start()
+
+    def _flush(self):
+        for _ in range(MAX_ITERATIONS):
+            time.sleep(0.5)
+            self.write(force=True)
 
     def add(self, outcome, lost_bytes=0, record=None):
         with self.lock:
