@@ -483,10 +483,11 @@ summary+="; $verdict"
     echo "set xlabel 'seconds'"
     echo "set logscale y"
     echo "set key bottom right vertical"
+    echo "set yrange [0.5:*]"
     echo "plot '$out/soak.csv' using 1:(\$11 > 0 ? \$11 : NaN) skip 1 with lines lw 2 title 'transfers reset'," \
         "'' using 1:(\$12 > 0 ? \$12 : NaN) skip 1 with lines lw 2 lc rgb 'red' title 'damaged'," \
         "'' using 1:(\$13 > 0 ? \$13 : NaN) skip 1 with lines lw 2 lc rgb 'black' title 'lost'," \
-        "'' using 1:(\$8 > 0 ? \$8 : NaN) skip 1 with lines title 'gateway closes not completed'," \
+        "'' using 1:(\$8 > 0 ? \$8 : NaN) skip 1 with lines dt 3 lw 2 lc rgb '#009e73' title 'gateway closes not completed'," \
         "'' using 1:(\$9 > 0 ? \$9 : NaN) skip 1 with lines title 'converter closes not completed (per start)'," \
         "'' using 1:(\$10 > 0 ? \$10 : NaN) skip 1 with lines lc rgb '#888888' title 'transfers ok'," \
         "'' using 1:(\$16 > 0 ? \$16 : NaN) skip 1 with lines dt 2 lc rgb '#e69f00' title 'gateway MPTCP fallbacks'"
