@@ -300,7 +300,7 @@ echo "t,event" >"$out/events.csv"
         read -r g_active g_err g_fallbacks < <(relay_metrics "$gw" 9090)
         read -r c_active c_err _ < <(relay_metrics "$srv" 9091)
         read -r ok reset damaged lost lost_bytes < <(transfer_counts)
-        if [[ $(ip -n "$gw" -o link show upa0) == *"state UP"* ]]; then link=1; else link=0; fi
+        if [[ $(ip -n "$gw" -o link show upa0 2>/dev/null) == *"state UP"* ]]; then link=1; else link=0; fi
         awk -v OFS=, -v t="$t" -v gr="$g_rss" -v gf="$g_fds" -v cr="$c_rss" -v cf="$c_fds" \
             -v ga="$g_active" -v ca="$c_active" -v ge="$g_err" -v ce="$c_err" -v ok="$ok" -v rs="$reset" \
             -v dm="$damaged" -v ls="$lost" -v lb="$lost_bytes" -v l="$link" -v fb="$g_fallbacks" 'BEGIN {
