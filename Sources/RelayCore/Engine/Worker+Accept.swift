@@ -95,6 +95,9 @@ extension Worker {
         )
         SocketCalls.setNoDelay(fd)
         SocketCalls.setKeepalive(fd, settings.keepalive)
+        // Until the connection ends well, a close resets: should this process die (kill -9, a crash), the
+        // kernel's close of its sockets must not look like a clean end to either peer (finishClose clears it).
+        SocketCalls.setLingerZero(fd)
 
         let spec = listeners[listenerIndex].spec
         switch spec.role {
@@ -156,6 +159,7 @@ extension Worker {
         }
         SocketCalls.setNoDelay(fd)
         SocketCalls.setKeepalive(fd, settings.keepalive)
+        SocketCalls.setLingerZero(fd)  // as for the accepted socket: a dying process resets, never FINs
         if mptcp && settings.fastOpen {
             // connect() then returns at once; the first sendmsg sends the SYN, with the request in it
             // when a cookie from this converter is known.

@@ -88,10 +88,17 @@ extension Worker {
     /// Both directions, for loops over them.
     static let directions: [DirectionID] = [.toUpstream, .toDownstream]
 
-    /// Closes an open socket, with a reset instead of a FIN when `abortive`.
+    /// Closes an open socket, with a reset instead of a FIN when `abortive`. Every relayed socket has
+    /// SO_LINGER {1, 0} from its start (so that a relay that dies resets its peers instead of seeming to
+    /// end cleanly, docs/RELIABILITY.md finding 8): a close that ends well clears it first, so that the FIN
+    /// goes out after everything still queued.
     private func closeSocket(_ fd: Int32, abortive: Bool) {
         guard fd >= 0 else { return }
-        if abortive { SocketCalls.setLingerZero(fd) }
+        if abortive {
+            SocketCalls.setLingerZero(fd)
+        } else {
+            SocketCalls.clearLinger(fd)
+        }
         close(fd)
     }
 

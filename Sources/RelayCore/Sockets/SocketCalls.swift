@@ -107,6 +107,12 @@ enum SocketCalls {
         _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &value, socklen_t(MemoryLayout<linger>.size))
     }
 
+    /// Undoes ``setLingerZero(_:)``: the next close sends a FIN after what is still queued.
+    static func clearLinger(_ fd: Int32) {
+        var value = linger(l_onoff: 0, l_linger: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &value, socklen_t(MemoryLayout<linger>.size))
+    }
+
     /// The pending socket error (SO_ERROR), 0 when none.
     static func pendingError(_ fd: Int32) -> Int32 {
         var value: Int32 = 0
