@@ -73,7 +73,7 @@ public struct ConnectionsDocument: Codable, Sendable, Equatable {
     ) {
         connections = snapshots.sorted { $0.ageSeconds > $1.ageSeconds }.map { snapshot in
             Connection(
-                id: String(snapshot.id, radix: 16),
+                id: snapshot.readableID,
                 listener: snapshot.listener < listenerNames.count ? listenerNames[snapshot.listener] : "?",
                 client: snapshot.client.map { "\($0)" },
                 destination: snapshot.destination.map { "\($0)" },

@@ -51,6 +51,12 @@ public struct PathByteCount: Sendable, Hashable {
 public struct ConnectionSnapshot: Sendable, Hashable {
     /// Unique while the connection lives: worker, slot and generation packed together.
     public var id: UInt64
+
+    /// ``id`` as a person reads and pastes it: `WORKER-SLOT-GENERATION` in decimal, e.g. `1-17-3` (worker 1,
+    /// slot 17, the slot's third connection).
+    public var readableID: String {
+        "\(id >> 48)-\(id & 0x00FF_FFFF)-\((id >> 24) & 0x00FF_FFFF)"
+    }
     /// The index of its listener in the engine's listener list.
     public var listener: Int
     /// The accepted side's peer (the LAN client, or the MPTCP client on a converter).
