@@ -2,6 +2,10 @@ import ConvertProtocol
 import PathManager
 import TOMLKit
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The `[[path]]` tables and `[runtime] path_manager`.
 extension ConfigDecoder {
     /// The keys of a `[[path]]` table, in documented order.
@@ -48,6 +52,12 @@ extension ConfigDecoder {
                 valid = false
             } else {
                 interface = text
+                if if_nametoindex(text) == 0 {
+                    self.warn(
+                        "\(path).interface",
+                        "no interface \"\(text)\" on this host (yet): the path stays down until it appears"
+                    )
+                }
             }
         } else if table.contains(key: "interface") {
             valid = false

@@ -16,6 +16,8 @@ struct ConfigDecoder {
 
     /// The problems found so far, in the order they were found.
     private(set) var errors: [ConfigError] = []
+    /// What is valid but worth a look, such as a path naming an interface this host does not have yet.
+    private(set) var warnings: [ConfigError] = []
 
     /// Listener names seen so far, with the key path of the listener that used each first.
     var seenNames: [String: String] = [:]
@@ -36,6 +38,12 @@ struct ConfigDecoder {
         self.errors.enumerated()
             .sorted { ($0.element.line, $0.offset) < ($1.element.line, $1.offset) }
             .map(\.element)
+    }
+
+    /// Records something that is valid but probably not what was meant (the relay still starts).
+    mutating func warn(_ key: String, _ message: String) {
+        let line = self.sourceMap.nearestLine(for: key)
+        self.warnings.append(ConfigError(file: self.file, line: line, key: key, message: message))
     }
 
     /// Records a problem with `key`, located at the key's line or, if it is not written, at its table.

@@ -50,9 +50,10 @@ public enum ConfigLoader {
         }
         var decoder = ConfigDecoder(file: file, sourceMap: ConfigSourceMap(text: text))
         let configuration = decoder.decode(root: root)
-        guard let configuration, decoder.errors.isEmpty else {
+        guard var configuration, decoder.errors.isEmpty else {
             throw ConfigErrors(decoder.sortedErrors)
         }
+        configuration.warnings = decoder.warnings
         return configuration
     }
 

@@ -29,6 +29,9 @@ public struct RelayConfiguration: Sendable, Hashable {
     /// The clients a converter knows (`[[client]]`), for listeners with `authentication = "clients"`.
     public var clients: [ClientCredentials]
 
+    /// What is valid but worth a look (`check-config` prints them, `run` logs them); never a reason to stop.
+    public var warnings: [ConfigError] = []
+
     /// Creates a configuration from parts; ``ConfigLoader`` is the validating way to get one.
     public init(
         runtime: RuntimeSettings = RuntimeSettings(),

@@ -22,6 +22,7 @@ struct CheckConfigCommand: ParsableCommand {
         }
         do {
             let configuration = try IsolatedConfigLoader.load(path: file)
+            for warning in configuration.warnings { printError("warning: \(warning)") }
             print("\(file): valid, \(configuration.listeners.count) listener(s)")
         } catch {
             for line in IsolatedConfigLoader.lines(error, path: file) { printError(line) }

@@ -47,6 +47,9 @@ struct RunCommand: AsyncParsableCommand {
             for line in IsolatedConfigLoader.lines(error, path: config) { printError(line) }
             throw ExitCode(2)
         }
+        for warning in configuration.warnings {
+            logger.warning("configuration", metadata: ["warning": "\(warning)"])
+        }
         if let user = configuration.runtime.user, geteuid() != 0 {
             printError(
                 "\(config): runtime.user: switching to \"\(user)\" needs the relay to start as root, but it runs as uid "
