@@ -318,7 +318,8 @@ def counter_at(samples, t):
 
 def sustained_figures(path, window):
     """Per-window and per-sample connection rates of one bench.py sustained run: connections
-    that reached dst (its Tcp PassiveOpens), windows of `window` seconds from wrk's start."""
+    that reached dst (its Tcp PassiveOpens), in windows of `window` seconds that end at the
+    run's end."""
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
@@ -596,8 +597,9 @@ def sustained_markdown(sus):
     nwin = max(len(e["windows_rps"]) for e in sus.values())
     lines = ["## Sustained connections: conn/s per window\n",
              f"wrk `Connection: close`, 32 connections, 1 KiB from nginx, run without pause; "
-             f"connections that reached dst (its Tcp PassiveOpens) per {window:g}-s window from "
-             "wrk's start, median over rounds; each contender on a fresh chain. TIME_WAIT: "
+             f"connections that reached dst (its Tcp PassiveOpens) per second in {window:g}-s "
+             "windows (the last one ends when wrk ends), median over rounds; each contender on a "
+             "fresh chain. TIME_WAIT: "
              "sockets in that state in each namespace when wrk ends (cli / gw / srv / dst); "
              "joins: srv's MP_JOIN SYNs per MPTCP connection.\n"]
     head = ["contender"] + [f"{i * window:g}–{(i + 1) * window:g} s" for i in range(nwin)] + \
