@@ -21,7 +21,7 @@
 # What each figure means and its caveats: docs/BENCHMARKS.md.
 #
 # usage: sudo Benchmarks/run.sh [--quick] [--rounds N] [--out DIR] [--contenders "a b ..."]
-#                              [--sustained-seconds N] [--only paths]
+#                              [--sustained-seconds N] [--only paths|sustained]
 #   --quick         1 round, short runs, 1000 idle connections (about 2 minutes with a built binary);
 #                   results go to Benchmarks/results/tmp/quick unless --out says otherwise
 #   --rounds N      rounds (default 3, --quick 1)
@@ -32,6 +32,8 @@
 #                   (N/3 s when N < 30)
 #   --only paths    only the path-manager section: writes paths.md and paths.json (latest.* and
 #                   machine.txt stay as they are); about 1 minute, 30 s with --quick
+#   --only sustained  only the sustained section: writes sustained.md and sustained.json (about
+#                   5 minutes per round with all five contenders)
 # Installs what is missing with apt-get, builds the relay with
 # scripts/build-release.sh (the .deb's release build, in .build-release), removes every namespace and process it
 # created on exit (also on Ctrl-C). Exit status is non-zero only when the harness breaks (a
@@ -53,7 +55,7 @@ source "$lib/paths.sh"
 source "$lib/sustained.sh"
 
 usage() {
-    sed -n '23,38p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '23,40p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 quick=0
@@ -82,9 +84,9 @@ while (($# > 0)); do
         shift
         ;;
     --only)
-        only=${2:?--only needs a section (paths)}
-        [[ $only == paths ]] || {
-            echo "run.sh: --only takes: paths" >&2
+        only=${2:?--only needs a section (paths, sustained)}
+        [[ $only == paths || $only == sustained ]] || {
+            echo "run.sh: --only takes: paths, sustained" >&2
             exit 2
         }
         shift
@@ -390,7 +392,9 @@ if [[ -z $only ]]; then
         done
     done
     main_seconds=$((SECONDS - measure_started))
+fi
 
+if [[ -z $only || $only == sustained ]]; then
     sustained_started=$SECONDS
     say "Sustained connections: ${sustained_seconds} s of wrk per contender, each on a fresh chain: $rounds round(s)"
     for ((round = 1; round <= rounds; round++)); do
@@ -399,7 +403,9 @@ if [[ -z $only ]]; then
         done
     done
     sustained_secs=$((SECONDS - sustained_started))
+fi
 
+if [[ -z $only ]]; then
     say "Two $tbf_rate uplinks (tbf on both ends of A and B): $rounds round(s)"
     for ns in "${P}gw" "${P}srv"; do
         topo_rate_limit "$ns" upa0 "$tbf_rate"
@@ -412,10 +418,13 @@ if [[ -z $only ]]; then
     done
 fi
 
-paths_started=$SECONDS
-say "Path manager: uplinks A, B and C at $PATHS_RATE, aggregation and failover: $rounds round(s)"
-paths_rounds "$rounds" "$paths_agg_bytes" "$paths_fail_bytes" "${paths_contenders[@]}"
-paths_seconds=$((SECONDS - paths_started))
+paths_seconds=0
+if [[ -z $only || $only == paths ]]; then
+    paths_started=$SECONDS
+    say "Path manager: uplinks A, B and C at $PATHS_RATE, aggregation and failover: $rounds round(s)"
+    paths_rounds "$rounds" "$paths_agg_bytes" "$paths_fail_bytes" "${paths_contenders[@]}"
+    paths_seconds=$((SECONDS - paths_started))
+fi
 
 # --- 5. report -------------------------------------------------------------------------------------
 say "Report"
@@ -427,7 +436,16 @@ paths_params=$(printf '"paths_rounds": %d, "paths_rate": "%s", "paths_agg_bytes"
     "$rounds" "$PATHS_RATE" "$paths_agg_bytes" "$paths_fail_bytes" "$PATHS_EVENT_AT" \
     "${paths_contenders[*]}" "$paths_seconds")
 mkdir -p "$out"
-if [[ -n $only ]]; then
+if [[ $only == sustained ]]; then
+    params=$(printf '{"command": "%s", "rounds": %d, "sustained_seconds": %d, "sustained_window": %s, "contenders": "%s", "build_seconds": %d, "measure_seconds": %d}' \
+        "$cmdline" "$rounds" "$sustained_seconds" "$sustained_window" "${contenders[*]}" \
+        "$build_seconds" $((SECONDS - measure_started)))
+    python3 "$lib/bench.py" sustained-report --raw "$raw" --machine "$work/machine.json" \
+        --params "$params" --out "$out"
+    cat "$out/sustained.md"
+    echo
+    echo "results: $out/sustained.md, sustained.json"
+elif [[ $only == paths ]]; then
     params=$(printf '{"command": "%s", "build_seconds": %d, "measure_seconds": %d, %s}' \
         "$cmdline" "$build_seconds" $((SECONDS - measure_started)) "$paths_params")
     python3 "$lib/bench.py" paths-report --raw "$raw" --machine "$work/machine.json" \

@@ -31,6 +31,8 @@ report --raw FILE --machine FILE --out DIR [--gnuplot]
     latest.json include their tables too.
 paths-report --raw FILE --machine FILE --params JSON --out DIR
     Only the path-manager figures: writes DIR/paths.md and DIR/paths.json.
+sustained-report --raw FILE --machine FILE --params JSON --out DIR
+    Only the sustained-connections figures: writes DIR/sustained.md and DIR/sustained.json.
 """
 
 import argparse
@@ -644,6 +646,31 @@ def write_markdown(path, summary, machine, params, sustained=None):
                     f"{params['sustained_window']} s, each contender on a fresh chain (new "
                     "namespaces, no TIME_WAIT left from anything before)"
                     if "sustained_seconds" in params else "") + ".\n")
+    lines += figure_table(summary)
+    lines.append("")
+    lines.append("↑ higher is better, ↓ lower is better. Latency cells show, in brackets after the "
+                 "range, the latency added over direct (ms). CPU and memory count only the "
+                 "contender's own processes in gw and srv (direct has none). "
+                 "Direct uses uplink A only, so it cannot exceed 50 % in the aggregation rows. "
+                 "tbf limits Ethernet frames while iperf3 counts payload, so one TCP stream gets "
+                 "about 95.6 % of a 100 Mbit/s link and an MPTCP stream (DSS options in every "
+                 "segment) somewhat less: the last two rows take direct's goodput over one uplink, "
+                 "measured in the same round, as 100 % of a link. " + RELAY_PM_NOTE)
+    lines.append("")
+    if sustained:
+        lines += sustained_markdown(sustained)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines))
+
+
+RELAY_PM_NOTE = ("\"relay as PM\" is mptcp-relay with `path_manager = \"relay\"` in gw (subflows "
+                 "over uplinks A and B opened by the relay, not by the kernel's endpoints); it runs "
+                 "only the connection rows.")
+
+
+def figure_table(summary):
+    """The main table: one row per figure of `summary`, with ratios, targets and verdicts."""
+    lines = []
     head = ["figure", "unit"] + [LABELS[c] for c in CONTENDERS] + \
         ["relay / HAProxy", "relay as PM / HAProxy", "relay / direct", "target", "result"]
     lines.append("| " + " | ".join(head) + " |")
@@ -678,21 +705,40 @@ def write_markdown(path, summary, machine, params, sustained=None):
             text, result = "", ""
         cells += [text, result]
         lines.append("| " + " | ".join(cells) + " |")
-    lines.append("")
-    lines.append("↑ higher is better, ↓ lower is better. Latency cells show, in brackets after the "
-                 "range, the latency added over direct (ms). CPU and memory count only the "
-                 "contender's own processes in gw and srv (direct has none). "
-                 "Direct uses uplink A only, so it cannot exceed 50 % in the aggregation rows. "
-                 "tbf limits Ethernet frames while iperf3 counts payload, so one TCP stream gets "
-                 "about 95.6 % of a 100 Mbit/s link and an MPTCP stream (DSS options in every "
-                 "segment) somewhat less: the last two rows take direct's goodput over one uplink, "
-                 "measured in the same round, as 100 % of a link. \"relay as PM\" is mptcp-relay "
-                 "with `path_manager = \"relay\"` in gw (subflows over uplinks A and B opened by "
-                 "the relay, not by the kernel's endpoints); it runs only the connection rows.")
-    lines.append("")
-    if sustained:
-        lines += sustained_markdown(sustained)
-    with open(path, "w", encoding="utf-8") as f:
+    return lines
+
+
+SUSTAINED_FIGURES = ("cps_sust", "cps_sust_last", "cpu_kconn")
+
+
+def cmd_sustained_report(args):
+    """Only the sustained section (run.sh --only sustained): DIR/sustained.md and .json."""
+    recs = [r for r in load_raw(args.raw) if r.get("test") == "sustained"]
+    if not recs:
+        fail(f"{args.raw}: no sustained records")
+    with open(args.machine, encoding="utf-8") as f:
+        machine = json.load(f)
+    params = json.loads(args.params)
+    summary = {k: v for k, v in summarize(recs).items() if k in SUSTAINED_FIGURES}
+    sustained = sustained_summarize(recs)
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "sustained.json"), "w", encoding="utf-8") as f:
+        json.dump({"machine": machine, "params": params, "summary": summary,
+                   "sustained": sustained, "records": recs}, f, indent=1)
+        f.write("\n")
+    lines = ["# mptcp-relay benchmark: sustained connections\n",
+             f"Run {machine.get('date', '?')} with `{params.get('command', 'Benchmarks/run.sh')}`: "
+             f"{params['rounds']} round(s), median shown, [min–max] over rounds; wrk for "
+             f"{params['sustained_seconds']} s per contender, each on a fresh chain. Relay commit "
+             f"`{machine.get('relay_commit', '?')}`. Machine: Linux {machine.get('kernel', '?')}, "
+             f"{machine.get('cpus', '?')} CPUs, load average before/after: "
+             f"{machine.get('load_before', '?')} / {machine.get('load_after', '?')}. How to read "
+             "it: [docs/BENCHMARKS.md](../../docs/BENCHMARKS.md#sustained-connections-on-a-fresh-chain)."
+             "\n"]
+    lines += figure_table(summary)
+    lines += ["", RELAY_PM_NOTE, ""]
+    lines += sustained_markdown(sustained)
+    with open(os.path.join(args.out, "sustained.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(lines))
 
 
@@ -1117,6 +1163,11 @@ def main():
     p.add_argument("--counters-before", help="srv's MPTcpExt counters (bench.py counters)")
     p.add_argument("--counters-after")
     p.add_argument("--share-of", type=float, help="Mbit/s that count as 100 %%")
+    p = sub.add_parser("sustained-report")
+    p.add_argument("--raw", required=True)
+    p.add_argument("--machine", required=True)
+    p.add_argument("--params", required=True, help="JSON object of run settings")
+    p.add_argument("--out", required=True)
     p = sub.add_parser("paths-report")
     p.add_argument("--raw", required=True)
     p.add_argument("--machine", required=True)
@@ -1125,7 +1176,8 @@ def main():
     args = parser.parse_args()
     {"cpu": cmd_cpu, "counters": cmd_counters, "sustained": cmd_sustained, "record": cmd_record, "report": cmd_report,
      "machine": cmd_machine, "machine-finish": cmd_machine_finish,
-     "paths-record": cmd_paths_record, "paths-report": cmd_paths_report}[args.cmd](args)
+     "paths-record": cmd_paths_record, "paths-report": cmd_paths_report,
+     "sustained-report": cmd_sustained_report}[args.cmd](args)
 
 
 if __name__ == "__main__":
