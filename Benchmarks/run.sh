@@ -6,25 +6,34 @@
 # Contenders, each in turn on the same chain, interleaved over rounds (medians reported):
 #   direct       kernel routing cli -> dst, no proxy (the upper bound)
 #   mptcp-relay  forward in gw, convert in srv
+#   mptcp-relay-pm  the same with the relay as gw's MPTCP path manager (connection rows only)
 #   haproxy      `mptcpize run haproxy` (mode tcp, option splice-auto, nbthread 2) in gw and srv
 #   socat        `mptcpize run socat TCP-LISTEN:...,fork TCP:...` in gw and srv
 # Figures: iperf3 1 stream both ways and 8 streams, wrk connections/s (Connection: close) and
 # keep-alive latency against nginx in dst, CPU seconds per GB and RSS per idle connection of the
 # contender's processes, and the share of 2 x 100 Mbit/s (tbf) that one stream gets.
+# Then the sustained section (Benchmarks/lib/sustained.sh): the same wrk with Connection: close
+# without pause for 60 s, each contender on a fresh chain; conn/s per 10 s window and the
+# contender's CPU seconds per 1 000 connections.
 # Then the path-manager section (Benchmarks/lib/paths.sh): the relay as gw's MPTCP path manager
 # with a third uplink C; aggregation share over A+B, and the failover stall when A goes down with C
 # as standby or on-demand backup (and the kernel path manager for comparison).
 # What each figure means and its caveats: docs/BENCHMARKS.md.
 #
-# usage: sudo Benchmarks/run.sh [--quick] [--rounds N] [--out DIR] [--contenders "a b ..."] [--only paths]
+# usage: sudo Benchmarks/run.sh [--quick] [--rounds N] [--out DIR] [--contenders "a b ..."]
+#                              [--sustained-seconds N] [--only paths|sustained]
 #   --quick         1 round, short runs, 1000 idle connections (about 2 minutes with a built binary);
 #                   results go to Benchmarks/results/tmp/quick unless --out says otherwise
 #   --rounds N      rounds (default 3, --quick 1)
 #   --out DIR       where latest.md, latest.json, latest.png, paths.md, paths.json and machine.txt
 #                   go (default Benchmarks/results)
-#   --contenders L  subset, e.g. "direct mptcp-relay haproxy" (default: all four)
+#   --contenders L  subset, e.g. "direct mptcp-relay haproxy" (default: all five)
+#   --sustained-seconds N  length of each sustained run (default 60, --quick 6); windows of 10 s
+#                   (N/3 s when N < 30)
 #   --only paths    only the path-manager section: writes paths.md and paths.json (latest.* and
 #                   machine.txt stay as they are); about 1 minute, 30 s with --quick
+#   --only sustained  only the sustained section: writes sustained.md and sustained.json (about
+#                   5 minutes per round with all five contenders)
 # Installs what is missing with apt-get, builds the relay with
 # scripts/build-release.sh (the .deb's release build, in .build-release), removes every namespace and process it
 # created on exit (also on Ctrl-C). Exit status is non-zero only when the harness breaks (a
@@ -42,16 +51,19 @@ source "$lib/common.sh"
 source "$lib/contenders.sh"
 # shellcheck source=Benchmarks/lib/paths.sh
 source "$lib/paths.sh"
+# shellcheck source=Benchmarks/lib/sustained.sh
+source "$lib/sustained.sh"
 
 usage() {
-    sed -n '19,31p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '23,40p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 quick=0
 rounds=""
 out=""
-contenders=(direct mptcp-relay haproxy socat)
+contenders=(direct mptcp-relay mptcp-relay-pm haproxy socat)
 only=""
+sustained_seconds=""
 while (($# > 0)); do
     case $1 in
     --quick) quick=1 ;;
@@ -67,10 +79,14 @@ while (($# > 0)); do
         read -r -a contenders <<<"${2:?--contenders needs a list}"
         shift
         ;;
+    --sustained-seconds)
+        sustained_seconds=${2:?--sustained-seconds needs a number}
+        shift
+        ;;
     --only)
-        only=${2:?--only needs a section (paths)}
-        [[ $only == paths ]] || {
-            echo "run.sh: --only takes: paths" >&2
+        only=${2:?--only needs a section (paths, sustained)}
+        [[ $only == paths || $only == sustained ]] || {
+            echo "run.sh: --only takes: paths, sustained" >&2
             exit 2
         }
         shift
@@ -95,6 +111,7 @@ if ((quick)); then
     idle_n=1000
     idle_n_socat=300
     tbf_seconds=2
+    sustained_seconds=${sustained_seconds:-6}
     paths_agg_bytes=$((40 * 1048576))
     paths_fail_bytes=$((32 * 1048576))
     paths_contenders=(relay-standby relay-on-demand kernel)
@@ -107,6 +124,7 @@ else
     idle_n=10000
     idle_n_socat=1000
     tbf_seconds=5
+    sustained_seconds=${sustained_seconds:-60}
     paths_agg_bytes=$((96 * 1048576))
     paths_fail_bytes=$((48 * 1048576))
     paths_contenders=(relay-standby relay-on-demand kernel)
@@ -125,11 +143,21 @@ if ! [[ $rounds =~ ^[0-9]+$ ]] || ((rounds < 1 || rounds > 20)); then
     echo "run.sh: --rounds takes 1..20" >&2
     exit 2
 fi
+if ! [[ $sustained_seconds =~ ^[0-9]+$ ]] || ((sustained_seconds < 3 || sustained_seconds > 600)); then
+    echo "run.sh: --sustained-seconds takes 3..600" >&2
+    exit 2
+fi
+# Windows of 10 s show a collapse in a 60 s run; a short run (--quick) gets three windows.
+if ((sustained_seconds >= 30)); then
+    sustained_window=10
+else
+    sustained_window=$(awk -v s="$sustained_seconds" 'BEGIN { printf "%g", s / 3 }')
+fi
 for c in "${contenders[@]}"; do
     case $c in
-    direct | mptcp-relay | haproxy | socat) ;;
+    direct | mptcp-relay | mptcp-relay-pm | haproxy | socat) ;;
     *)
-        echo "run.sh: unknown contender $c (direct, mptcp-relay, haproxy, socat)" >&2
+        echo "run.sh: unknown contender $c (direct, mptcp-relay, mptcp-relay-pm, haproxy, socat)" >&2
         exit 2
         ;;
     esac
@@ -140,6 +168,7 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 P="bn$$-"
+main_prefix=$P
 pids=()
 keep_work=0
 work=""
@@ -148,7 +177,8 @@ cleanup() {
     local status=$?
     trap - EXIT INT TERM
     stop_pids
-    topo_destroy "$P"
+    [[ -n $sustained_prefix ]] && topo_destroy "$sustained_prefix"
+    topo_destroy "$main_prefix"
     if [[ -n $work && -d $work ]]; then
         # Kept when something broke (for its logs); removed after success and after Ctrl-C.
         if ((keep_work || (status != 0 && status != 130 && status != 143))); then
@@ -215,19 +245,9 @@ raw=$work/raw.jsonl
 python3 "$lib/bench.py" machine --repo "$repo" --json "$work/machine.json"
 
 say "Topology ${P}{cli,gw,srv,dst} (no rate limit) and services in dst"
-topo_create "$P"
-for ns in $(topo_namespaces "$P"); do
-    # Room for the connection tests: ephemeral ports above every listening port, TIME_WAIT reuse
-    # for outgoing connections, deep accept queues.
-    ns_sysctl "$ns" net.ipv4.ip_local_port_range="10240 65000" net.ipv4.tcp_tw_reuse=1 \
-        net.core.somaxconn=8192 net.ipv4.tcp_max_syn_backlog=8192
-done
-# TCP Fast Open as a gateway and a server would run it (client and server bits), so that a relay
-# configured with fast_open = true can use it (off by default); HAProxy and socat are not configured
-# for it, as their documented setups are not.
-for ns in gw srv; do
-    ns_sysctl "${P}$ns" net.ipv4.tcp_fastopen=3
-done
+# Room for the connection tests (ephemeral ports, TIME_WAIT reuse, deep accept queues) and TCP
+# Fast Open in gw and srv: bench_topo_create in Benchmarks/lib/common.sh.
+bench_topo_create "$P"
 if [[ -z $only ]]; then
     dst_services_start
     echo "dst: nginx on :80 (/1k), iperf3 -s on :5201, idle echo on :9000"
@@ -310,12 +330,18 @@ mptcp_counters() {
     ip netns exec "${P}srv" python3 "$lib/bench.py" counters >"$1"
 }
 
-# turn_main ROUND NAME: every unthrottled figure of one contender.
+# turn_main ROUND NAME: every unthrottled figure of one contender (mptcp-relay-pm: only the
+# connection rate, the figure that the path manager changes).
 turn_main() {
     local round=$1 name=$2
     echo "-- round $round: $name"
     contender_start "$name"
     mptcp_counters "$work/counters-$round-$name-0.json"
+    if [[ $name == mptcp-relay-pm ]]; then
+        run_wrk "$round" "$name" close -t 2 -c 32 -d "${wrk_seconds}s" -H 'Connection: close'
+        turn_main_end "$round" "$name"
+        return
+    fi
     run_iperf main "$round" "$name" up -t "$iperf_seconds"
     run_iperf main "$round" "$name" down -t "$iperf_seconds" -R
     run_iperf main "$round" "$name" up8 -t "$iperf_seconds" -P 8
@@ -323,6 +349,12 @@ turn_main() {
     run_wrk "$round" "$name" keepalive -t 2 -c 32 -d "${wrk_seconds}s"
     run_wrk "$round" "$name" latency1 -t 1 -c 1 -d "${lat1_seconds}s"
     [[ $name == direct ]] || run_idle "$round" "$name"
+    turn_main_end "$round" "$name"
+}
+
+# turn_main_end ROUND NAME: srv's MPTCP counters over the turn, and the contender stopped.
+turn_main_end() {
+    local round=$1 name=$2
     mptcp_counters "$work/counters-$round-$name-1.json"
     python3 "$lib/bench.py" record --raw "$raw" --phase main --round "$round" --contender "$name" \
         --test mptcp --counters-before "$work/counters-$round-$name-0.json" \
@@ -330,9 +362,11 @@ turn_main() {
     contender_stop
 }
 
-# turn_tbf ROUND NAME: one stream each way over the two rate-limited uplinks.
+# turn_tbf ROUND NAME: one stream each way over the two rate-limited uplinks (not for
+# mptcp-relay-pm: the path-manager section measures the relay's aggregation as path manager).
 turn_tbf() {
     local round=$1 name=$2
+    [[ $name == mptcp-relay-pm ]] && return 0
     echo "-- round $round: $name"
     contender_start "$name"
     run_iperf tbf "$round" "$name" agg_up -t "$tbf_seconds" -O 1
@@ -349,6 +383,7 @@ rotated() {
 }
 
 main_seconds=0
+sustained_secs=0
 if [[ -z $only ]]; then
     say "Unthrottled chain: $rounds round(s) of ${contenders[*]}"
     for ((round = 1; round <= rounds; round++)); do
@@ -357,7 +392,20 @@ if [[ -z $only ]]; then
         done
     done
     main_seconds=$((SECONDS - measure_started))
+fi
 
+if [[ -z $only || $only == sustained ]]; then
+    sustained_started=$SECONDS
+    say "Sustained connections: ${sustained_seconds} s of wrk per contender, each on a fresh chain: $rounds round(s)"
+    for ((round = 1; round <= rounds; round++)); do
+        for name in $(rotated "$round"); do
+            sustained_turn "$round" "$name"
+        done
+    done
+    sustained_secs=$((SECONDS - sustained_started))
+fi
+
+if [[ -z $only ]]; then
     say "Two $tbf_rate uplinks (tbf on both ends of A and B): $rounds round(s)"
     for ns in "${P}gw" "${P}srv"; do
         topo_rate_limit "$ns" upa0 "$tbf_rate"
@@ -370,10 +418,13 @@ if [[ -z $only ]]; then
     done
 fi
 
-paths_started=$SECONDS
-say "Path manager: uplinks A, B and C at $PATHS_RATE, aggregation and failover: $rounds round(s)"
-paths_rounds "$rounds" "$paths_agg_bytes" "$paths_fail_bytes" "${paths_contenders[@]}"
-paths_seconds=$((SECONDS - paths_started))
+paths_seconds=0
+if [[ -z $only || $only == paths ]]; then
+    paths_started=$SECONDS
+    say "Path manager: uplinks A, B and C at $PATHS_RATE, aggregation and failover: $rounds round(s)"
+    paths_rounds "$rounds" "$paths_agg_bytes" "$paths_fail_bytes" "${paths_contenders[@]}"
+    paths_seconds=$((SECONDS - paths_started))
+fi
 
 # --- 5. report -------------------------------------------------------------------------------------
 say "Report"
@@ -385,7 +436,16 @@ paths_params=$(printf '"paths_rounds": %d, "paths_rate": "%s", "paths_agg_bytes"
     "$rounds" "$PATHS_RATE" "$paths_agg_bytes" "$paths_fail_bytes" "$PATHS_EVENT_AT" \
     "${paths_contenders[*]}" "$paths_seconds")
 mkdir -p "$out"
-if [[ -n $only ]]; then
+if [[ $only == sustained ]]; then
+    params=$(printf '{"command": "%s", "rounds": %d, "sustained_seconds": %d, "sustained_window": %s, "contenders": "%s", "build_seconds": %d, "measure_seconds": %d}' \
+        "$cmdline" "$rounds" "$sustained_seconds" "$sustained_window" "${contenders[*]}" \
+        "$build_seconds" $((SECONDS - measure_started)))
+    python3 "$lib/bench.py" sustained-report --raw "$raw" --machine "$work/machine.json" \
+        --params "$params" --out "$out"
+    cat "$out/sustained.md"
+    echo
+    echo "results: $out/sustained.md, sustained.json"
+elif [[ $only == paths ]]; then
     params=$(printf '{"command": "%s", "build_seconds": %d, "measure_seconds": %d, %s}' \
         "$cmdline" "$build_seconds" $((SECONDS - measure_started)) "$paths_params")
     python3 "$lib/bench.py" paths-report --raw "$raw" --machine "$work/machine.json" \
@@ -394,10 +454,10 @@ if [[ -n $only ]]; then
     echo
     echo "results: $out/paths.md, paths.json"
 else
-    params=$(printf '{"command": "%s", "rounds": %d, "iperf_seconds": %d, "wrk_seconds": %d, "lat1_seconds": %d, "idle_n": %d, "idle_n_socat": %d, "tbf_rate": "%s", "tbf_seconds": %d, "contenders": "%s", "build_seconds": %d, "measure_seconds": %d, "main_seconds": %d, %s}' \
+    params=$(printf '{"command": "%s", "rounds": %d, "iperf_seconds": %d, "wrk_seconds": %d, "lat1_seconds": %d, "idle_n": %d, "idle_n_socat": %d, "tbf_rate": "%s", "tbf_seconds": %d, "sustained_seconds": %d, "sustained_window": %s, "contenders": "%s", "build_seconds": %d, "measure_seconds": %d, "main_seconds": %d, "sustained_section_seconds": %d, %s}' \
         "$cmdline" "$rounds" "$iperf_seconds" "$wrk_seconds" "$lat1_seconds" "$idle_n" "$idle_n_socat" \
-        "$tbf_rate" "$tbf_seconds" "${contenders[*]}" "$build_seconds" $((SECONDS - measure_started)) \
-        "$main_seconds" "$paths_params")
+        "$tbf_rate" "$tbf_seconds" "$sustained_seconds" "$sustained_window" "${contenders[*]}" \
+        "$build_seconds" $((SECONDS - measure_started)) "$main_seconds" "$sustained_secs" "$paths_params")
     python3 "$lib/bench.py" report --raw "$raw" --machine "$work/machine.json" --params "$params" \
         --out "$out" --gnuplot
     python3 "$lib/bench.py" paths-report --raw "$raw" --machine "$work/machine.json" \

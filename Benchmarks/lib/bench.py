@@ -7,10 +7,16 @@ cpu --ns NS [--ns NS ...] --comm NAME[,NAME...]
     exited and been reaped (socat forks one child per connection).
 counters
     Prints the MPTcpExt counters of the current network namespace (/proc/net/netstat) as JSON.
+sustained --prefix P --seconds S --wrk-out FILE --samples FILE [--interval I] -- WRK_ARGS...
+    Runs wrk WRK_ARGS in namespace Pcli (its output to --wrk-out) and, every I seconds while it
+    runs, samples dst's accepted TCP connections (Tcp PassiveOpens in Pdst), cli's connection
+    attempts (ActiveOpens) and the TIME_WAIT sockets of each namespace (/proc/net/sockstat):
+    writes them as JSON to --samples. Exits with wrk's status.
 record --raw FILE --phase P --round R --contender C --test T [sources...]
     Turns one measurement into a JSON line appended to FILE, and prints a one-line summary.
     Sources: --iperf FILE (iperf3 -J), --wrk FILE (wrk --latency), --hold FILE (holdconns.py),
-    --cpu-before S --cpu-after S, --counters-before FILE --counters-after FILE.
+    --cpu-before S --cpu-after S, --counters-before FILE --counters-after FILE,
+    --samples FILE --window W (bench.py sustained: per-window connection rates).
     Exits non-zero when the measurement shows that no data passed (a broken harness).
 paths-record --raw FILE --round R --contender C --test T --client FILE --server FILE
              --bytes-up N --bytes-down N [--tx-before FILE --tx-after FILE] [--subflows TEXT]
@@ -25,6 +31,8 @@ report --raw FILE --machine FILE --out DIR [--gnuplot]
     latest.json include their tables too.
 paths-report --raw FILE --machine FILE --params JSON --out DIR
     Only the path-manager figures: writes DIR/paths.md and DIR/paths.json.
+sustained-report --raw FILE --machine FILE --params JSON --out DIR
+    Only the sustained-connections figures: writes DIR/sustained.md and DIR/sustained.json.
 """
 
 import argparse
@@ -36,8 +44,9 @@ import subprocess
 import sys
 import tempfile
 
-CONTENDERS = ["direct", "mptcp-relay", "haproxy", "socat"]
-LABELS = {"direct": "direct", "mptcp-relay": "mptcp-relay", "haproxy": "HAProxy", "socat": "socat"}
+CONTENDERS = ["direct", "mptcp-relay", "mptcp-relay-pm", "haproxy", "socat"]
+LABELS = {"direct": "direct", "mptcp-relay": "mptcp-relay", "mptcp-relay-pm": "relay as PM",
+          "haproxy": "HAProxy", "socat": "socat"}
 
 
 def fail(msg):
@@ -85,6 +94,89 @@ def cmd_counters(_args):
         if head.startswith("MPTcpExt:"):
             out = {k: int(v) for k, v in zip(head.split()[1:], vals.split()[1:])}
     print(json.dumps(out))
+
+
+CLONE_NEWNET = 0x40000000
+
+
+class NetnsReader:
+    """Reads /proc/net files of other network namespaces by switching this thread into them
+    (setns(2) on /run/netns/NAME) and back; needs root, as the harness runs."""
+
+    def __init__(self, names):
+        import ctypes
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.home = os.open("/proc/self/ns/net", os.O_RDONLY)
+        self.fds = {n: os.open(f"/run/netns/{n}", os.O_RDONLY) for n in names}
+
+    def _setns(self, fd):
+        if self.libc.setns(fd, CLONE_NEWNET) != 0:
+            import ctypes
+            fail(f"setns: {os.strerror(ctypes.get_errno())}")
+
+    def read(self, name, path):
+        self._setns(self.fds[name])
+        try:
+            with open(path, encoding="utf-8") as f:
+                return f.read()
+        finally:
+            self._setns(self.home)
+
+
+def snmp_tcp(text):
+    """The Tcp: counters of a /proc/net/snmp text as a dict."""
+    rows = [l.split()[1:] for l in text.splitlines() if l.startswith("Tcp:")]
+    return {k: int(v) for k, v in zip(rows[0], rows[1])}
+
+
+def sockstat_tw(text):
+    """TIME_WAIT sockets of the namespace (the `tw` field of /proc/net/sockstat's TCP line)."""
+    m = re.search(r"^TCP:.*\btw (\d+)", text, re.M)
+    return int(m.group(1)) if m else None
+
+
+def cmd_sustained(args):
+    """wrk for a long run in Pcli, sampled every --interval seconds (see the module doc)."""
+    import time
+    names = [args.prefix + n for n in ("cli", "gw", "srv", "dst")]
+    reader = NetnsReader(names)
+    wrk_args = args.wrk_args[1:] if args.wrk_args[:1] == ["--"] else args.wrk_args
+
+    def sample(t0):
+        dst = snmp_tcp(reader.read(args.prefix + "dst", "/proc/net/snmp"))
+        cli = snmp_tcp(reader.read(args.prefix + "cli", "/proc/net/snmp"))
+        tw = [sockstat_tw(reader.read(n, "/proc/net/sockstat")) for n in names]
+        return [round(time.monotonic() - t0, 3), dst["PassiveOpens"], cli["ActiveOpens"]] + tw
+
+    t0 = time.monotonic()
+    samples = [sample(t0)]
+    with open(args.wrk_out, "w", encoding="utf-8") as out:
+        proc = subprocess.Popen(["ip", "netns", "exec", args.prefix + "cli", "timeout",
+                                 str(int(args.seconds) + 30), "wrk"] + wrk_args,
+                                stdout=out, stderr=subprocess.STDOUT)
+    # One sample per interval on a fixed grid (no drift), bounded by wrk's own timeout.
+    # wrk's end is noticed within 20 ms, so that the last sample closes the run, not an idle
+    # second after it.
+    deadline = t0 + args.seconds + 40
+    k = 1
+    while proc.poll() is None and time.monotonic() < deadline:
+        while proc.poll() is None and time.monotonic() < t0 + k * args.interval:
+            time.sleep(min(0.02, max(0.0, t0 + k * args.interval - time.monotonic())))
+        k += 1
+        if proc.poll() is None:
+            samples.append(sample(t0))
+    try:
+        status = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        status = proc.wait()
+    samples.append(sample(t0))
+    with open(args.samples, "w", encoding="utf-8") as f:
+        json.dump({"columns": ["t", "dst_passive_opens", "cli_active_opens", "tw_cli", "tw_gw",
+                               "tw_srv", "tw_dst"],
+                   "interval": args.interval, "samples": samples}, f)
+        f.write("\n")
+    sys.exit(status)
 
 
 def first_line(cmd):
@@ -218,6 +310,51 @@ def parse_wrk(path):
     return out
 
 
+def counter_at(samples, t):
+    """The dst connection counter at time t, interpolated linearly between two samples."""
+    for (t0, n0, *_), (t1, n1, *_) in zip(samples, samples[1:]):
+        if t0 <= t <= t1:
+            return n0 if t1 == t0 else n0 + (n1 - n0) * (t - t0) / (t1 - t0)
+    return samples[-1][1] if t > samples[-1][0] else samples[0][1]
+
+
+def sustained_figures(path, window):
+    """Per-window and per-sample connection rates of one bench.py sustained run: connections
+    that reached dst (its Tcp PassiveOpens), in windows of `window` seconds that end at the
+    run's end."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError) as e:
+        fail(f"{path}: no samples ({e})")
+    samples = data["samples"]
+    if len(samples) < 3:
+        fail(f"{path}: only {len(samples)} samples")
+    # Windows end at the run's end (the last sample, taken as wrk exits), so that the last window
+    # is the run's last `window` seconds; the first one starts at wrk's start or just after it.
+    end = samples[-1][0]
+    n = min(int((end + 0.5 * window) // window), 1000)
+    windows = []
+    for k in range(n, 0, -1):
+        a, b = max(0.0, end - k * window), end - (k - 1) * window
+        windows.append(round((counter_at(samples, b) - counter_at(samples, a)) / (b - a), 1))
+    # Per sample interval; the short last one (wrk ended between two grid points) is left out.
+    step = data.get("interval", 1.0)
+    timeline = [[round(s1[0], 1), round((s1[1] - s0[1]) / (s1[0] - s0[0]), 1)]
+                for s0, s1 in zip(samples, samples[1:]) if s1[0] - s0[0] >= 0.5 * step]
+    cols = data["columns"]
+    last = dict(zip(cols, samples[-1]))
+    out = {"window_s": window, "windows_rps": windows, "timeline_rps": timeline,
+           "dst_connections": samples[-1][1] - samples[0][1],
+           "cli_connect_attempts": samples[-1][2] - samples[0][2],
+           "time_wait_end": {n: last[f"tw_{n}"] for n in ("cli", "gw", "srv", "dst")},
+           "time_wait_cli_max": max(s[cols.index("tw_cli")] or 0 for s in samples)}
+    if windows:
+        out["last_window_rps"] = windows[-1]
+        out["min_window_rps"] = min(windows)
+    return out
+
+
 def cmd_record(args):
     rec = {"phase": args.phase, "round": args.round, "contender": args.contender,
            "test": args.test}
@@ -239,10 +376,14 @@ def cmd_record(args):
                  "passed data")
         rec["kib_per_conn"] = (hold["rss_after_kib"] - hold["rss_before_kib"]) / hold["n"]
         rec["pss_kib_per_conn"] = (hold["pss_after_kib"] - hold["pss_before_kib"]) / hold["n"]
+    if args.samples:
+        rec.update(sustained_figures(args.samples, args.window))
     if args.cpu_before is not None and args.cpu_after is not None:
         rec["cpu_s"] = round(args.cpu_after - args.cpu_before, 3)
         if "bytes" in rec:
             rec["cpu_s_per_gb"] = rec["cpu_s"] / (rec["bytes"] / 1e9)
+        if args.samples and rec.get("requests"):
+            rec["cpu_s_per_kconn"] = rec["cpu_s"] / rec["requests"] * 1000
     if args.counters_before and args.counters_after:
         with open(args.counters_before, encoding="utf-8") as f:
             c0 = json.load(f)
@@ -268,13 +409,18 @@ def cmd_record(args):
     for key, fmt in (("gbps", "{:.2f} Gbit/s"), ("rps", "{:.0f} req/s"), ("p50_ms", "p50 {:.3f} ms"),
                      ("p99_ms", "p99 {:.3f} ms"), ("cpu_s_per_gb", "{:.2f} CPU s/GB"),
                      ("kib_per_conn", "RSS {:.1f} KiB/conn"),
-                     ("pss_kib_per_conn", "PSS {:.1f} KiB/conn"), ("mptcp_connections", "{} MPTCP conns"),
-                     ("mptcp_joins", "{} joins")):
+                     ("pss_kib_per_conn", "PSS {:.1f} KiB/conn"),
+                     ("last_window_rps", "last window {:.0f} conn/s"),
+                     ("cpu_s_per_kconn", "{:.3f} CPU s/1000 conns"),
+                     ("mptcp_connections", "{} MPTCP conns"), ("mptcp_joins", "{} joins")):
         if key in rec and not (key == "gbps" and args.phase == "tbf"):
             shown.append(fmt.format(rec[key]))
     if args.phase == "tbf" and "mbps" in rec:
         shown.append(f"{rec['mbps']:.1f} Mbit/s")
-    print(f"  [{args.phase} r{args.round}] {args.contender:12s} {args.test:10s} " + ", ".join(shown),
+    if "windows_rps" in rec:
+        shown.append("windows " + " ".join(f"{w:.0f}" for w in rec["windows_rps"]))
+        shown.append(f"TIME_WAIT in cli at the end {rec['time_wait_end']['cli']}")
+    print(f"  [{args.phase} r{args.round}] {args.contender:14s} {args.test:10s} " + ", ".join(shown),
           flush=True)
 
 
@@ -288,6 +434,10 @@ FIGURES = [
     ("up_8", "Throughput cli→dst, 8 streams (-P 8)", "Gbit/s", "high", "up8", "gbps", "{:.2f}"),
     ("cps", "New connections/s (wrk, Connection: close, 32 conns)", "conn/s", "high", "close",
      "rps", "{:.0f}"),
+    ("cps_sust", "Sustained connections/s, whole run (same wrk, fresh chain)", "conn/s", "high",
+     "sustained", "rps", "{:.0f}"),
+    ("cps_sust_last", "Sustained connections/s, last window of the run", "conn/s", "high",
+     "sustained", "last_window_rps", "{:.0f}"),
     ("ka_rps", "Requests/s keep-alive (wrk, 32 conns)", "req/s", "high", "keepalive", "rps",
      "{:.0f}"),
     ("ka_p50", "Latency p50 keep-alive, 32 conns", "ms", "low", "keepalive", "p50_ms", "{:.3f}"),
@@ -301,6 +451,8 @@ FIGURES = [
     ("cpu_both", "Relay CPU per GB, both single-stream runs", "CPU s/GB", "low", None, None,
      "{:.2f}"),
     ("cpu_up8", "Relay CPU per GB, 8 streams", "CPU s/GB", "low", "up8", "cpu_s_per_gb", "{:.2f}"),
+    ("cpu_kconn", "Relay CPU per 1 000 connections, sustained run", "CPU s", "low", "sustained",
+     "cpu_s_per_kconn", "{:.3f}"),
     ("mem", "Memory per idle relayed connection (VmRSS growth / N)", "KiB", "low", "idle",
      "kib_per_conn", "{:.1f}"),
     ("mem_pss", "Memory per idle relayed connection (Pss growth / N)", "KiB", "low", "idle",
@@ -325,6 +477,9 @@ TARGETS = {
     "down_1": ("vs_haproxy_min", 1.5, "≥ 1.5× HAProxy"),
     "up_8": ("vs_haproxy_min", 1.5, "≥ 1.5× HAProxy"),
     "cps": ("vs_haproxy_min", 1.5, "≥ 1.5× HAProxy"),
+    "cps_sust": ("vs_haproxy_min", 1.5, "≥ 1.5× HAProxy"),
+    "cps_sust_last": ("vs_haproxy_min", 1.5, "≥ 1.5× HAProxy"),
+    "cpu_kconn": ("vs_haproxy_max", 0.6, "≤ 0.6× HAProxy"),
     "cpu_both": ("vs_haproxy_max", 0.6, "≤ 0.6× HAProxy"),
     "mem": ("abs_max", 16.0, "≤ 16 KiB"),
     "scrape_metrics": ("abs_max", 1.0, "well under 1 s"),
@@ -409,7 +564,68 @@ def summarize(recs):
     return summary
 
 
-def write_markdown(path, summary, machine, params):
+def sustained_summarize(recs):
+    """Per contender: the median over rounds of each window's conn/s, of the per-sample timeline,
+    of TIME_WAIT sockets per namespace at the end, and of MPTCP joins per connection."""
+    out = {}
+    for c in CONTENDERS:
+        rs = [r for r in recs if r["contender"] == c and r["test"] == "sustained"]
+        if not rs:
+            continue
+        nwin = min(len(r["windows_rps"]) for r in rs)
+        ntl = min(len(r["timeline_rps"]) for r in rs)
+        out[c] = {
+            "window_s": rs[0]["window_s"],
+            "windows_rps": [statistics.median(r["windows_rps"][i] for r in rs)
+                            for i in range(nwin)],
+            "timeline_rps": [[rs[0]["timeline_rps"][i][0],
+                              statistics.median(r["timeline_rps"][i][1] for r in rs)]
+                             for i in range(ntl)],
+            "requests": statistics.median(r["requests"] for r in rs),
+            "socket_errors": statistics.median(r.get("socket_errors", 0) for r in rs),
+            "time_wait_end": {n: statistics.median(r["time_wait_end"][n] or 0 for r in rs)
+                              for n in ("cli", "gw", "srv", "dst")},
+            "joins_per_conn": statistics.median(
+                r.get("mptcp_joins", 0) / r["mptcp_connections"] for r in rs
+                if r.get("mptcp_connections")) if any(r.get("mptcp_connections") for r in rs)
+            else None,
+        }
+    return out
+
+
+def sustained_markdown(sus):
+    """The per-window table of the sustained-connections run."""
+    window = next(iter(sus.values()))["window_s"]
+    nwin = max(len(e["windows_rps"]) for e in sus.values())
+    lines = ["## Sustained connections: conn/s per window\n",
+             f"wrk `Connection: close`, 32 connections, 1 KiB from nginx, run without pause; "
+             f"connections that reached dst (its Tcp PassiveOpens) per second in {window:g}-s "
+             "windows (the last one ends when wrk ends), median over rounds; each contender on a "
+             "fresh chain. TIME_WAIT: "
+             "sockets in that state in each namespace when wrk ends (cli / gw / srv / dst); "
+             "joins: srv's MP_JOIN SYNs per MPTCP connection.\n"]
+    head = ["contender"] + [f"{i * window:g}–{(i + 1) * window:g} s" for i in range(nwin)] + \
+        ["last / first", "completed", "socket errors", "TIME_WAIT cli / gw / srv / dst", "joins"]
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|---|" + "---:|" * (nwin + 3) + "---:|---:|")
+    for c in CONTENDERS:
+        e = sus.get(c)
+        if not e:
+            continue
+        w = e["windows_rps"]
+        cells = [LABELS[c]] + [f"{v:.0f}" for v in w] + ["–"] * (nwin - len(w))
+        cells.append(f"{w[-1] / w[0]:.2f}" if w and w[0] else "–")
+        cells.append(f"{e['requests']:.0f}")
+        cells.append(f"{e['socket_errors']:.0f}")
+        tw = e["time_wait_end"]
+        cells.append(" / ".join(f"{tw[n]:.0f}" for n in ("cli", "gw", "srv", "dst")))
+        cells.append("–" if e["joins_per_conn"] is None else f"{e['joins_per_conn']:.2f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
+
+
+def write_markdown(path, summary, machine, params, sustained=None):
     lines = []
     lines.append("# mptcp-relay benchmark: latest run\n")
     lines.append(f"Run {machine.get('date', '?')} with `{params.get('command', 'Benchmarks/run.sh')}`: "
@@ -425,11 +641,41 @@ def write_markdown(path, summary, machine, params):
                  f"(latency with 1 connection: {params['lat1_seconds']} s); idle connections: "
                  f"{params['idle_n']} ({params['idle_n_socat']} for socat, which forks a process per "
                  f"connection); uplinks limited to {params['tbf_rate']} each for the aggregation "
-                 f"rows ({params['tbf_seconds']} s after 1 s omitted).\n")
+                 f"rows ({params['tbf_seconds']} s after 1 s omitted)"
+                 + (f"; sustained connections: wrk for {params['sustained_seconds']} s, windows of "
+                    f"{params['sustained_window']} s, each contender on a fresh chain (new "
+                    "namespaces, no TIME_WAIT left from anything before)"
+                    if "sustained_seconds" in params else "") + ".\n")
+    lines += figure_table(summary)
+    lines.append("")
+    lines.append("↑ higher is better, ↓ lower is better. Latency cells show, in brackets after the "
+                 "range, the latency added over direct (ms). CPU and memory count only the "
+                 "contender's own processes in gw and srv (direct has none). "
+                 "Direct uses uplink A only, so it cannot exceed 50 % in the aggregation rows. "
+                 "tbf limits Ethernet frames while iperf3 counts payload, so one TCP stream gets "
+                 "about 95.6 % of a 100 Mbit/s link and an MPTCP stream (DSS options in every "
+                 "segment) somewhat less: the last two rows take direct's goodput over one uplink, "
+                 "measured in the same round, as 100 % of a link. " + RELAY_PM_NOTE)
+    lines.append("")
+    if sustained:
+        lines += sustained_markdown(sustained)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines))
+
+
+RELAY_PM_NOTE = ("\"relay as PM\" is mptcp-relay with `path_manager = \"relay\"` in gw (subflows "
+                 "over uplinks A and B opened by the relay, not by the kernel's endpoints); it runs "
+                 "only the connection rows.")
+
+
+def figure_table(summary):
+    """The main table: one row per figure of `summary`, with ratios, targets and verdicts."""
+    lines = []
     head = ["figure", "unit"] + [LABELS[c] for c in CONTENDERS] + \
-        ["relay / HAProxy", "relay / direct", "target", "result"]
+        ["relay / HAProxy", "relay as PM / HAProxy", "relay / direct", "target", "result"]
     lines.append("| " + " | ".join(head) + " |")
-    lines.append("|" + "|".join(["---", "---"] + ["---:"] * 6 + ["---", "---"]) + "|")
+    lines.append("|" + "|".join(["---", "---"] + ["---:"] * (len(CONTENDERS) + 3) + ["---", "---"])
+                 + "|")
     fmts = {f[0]: f[6] for f in FIGURES}
     for key, entry in summary.items():
         fmt = fmts[key]
@@ -449,46 +695,74 @@ def write_markdown(path, summary, machine, params):
                     f" ({e['added_vs_direct']:.3f})"
             cells.append(cell)
         relay = meds.get("mptcp-relay")
-        for ref in ("haproxy", "direct"):
-            r = meds.get(ref)
-            cells.append(f"{relay / r:.2f}×" if relay is not None and r else "–")
+        for mine, ref in (("mptcp-relay", "haproxy"), ("mptcp-relay-pm", "haproxy"),
+                          ("mptcp-relay", "direct")):
+            v, r = meds.get(mine), meds.get(ref)
+            cells.append(f"{v / r:.2f}×" if v is not None and r else "–")
         if key in TARGETS:
             text, result = judge(key, relay, meds.get("haproxy"))
         else:
             text, result = "", ""
         cells += [text, result]
         lines.append("| " + " | ".join(cells) + " |")
-    lines.append("")
-    lines.append("↑ higher is better, ↓ lower is better. Latency cells show, in brackets after the "
-                 "range, the latency added over direct (ms). CPU and memory count only the "
-                 "contender's own processes in gw and srv (direct has none). "
-                 "Direct uses uplink A only, so it cannot exceed 50 % in the aggregation rows. "
-                 "tbf limits Ethernet frames while iperf3 counts payload, so one TCP stream gets "
-                 "about 95.6 % of a 100 Mbit/s link and an MPTCP stream (DSS options in every "
-                 "segment) somewhat less: the last two rows take direct's goodput over one uplink, "
-                 "measured in the same round, as 100 % of a link.")
-    lines.append("")
-    with open(path, "w", encoding="utf-8") as f:
+    return lines
+
+
+SUSTAINED_FIGURES = ("cps_sust", "cps_sust_last", "cpu_kconn")
+
+
+def cmd_sustained_report(args):
+    """Only the sustained section (run.sh --only sustained): DIR/sustained.md and .json."""
+    recs = [r for r in load_raw(args.raw) if r.get("test") == "sustained"]
+    if not recs:
+        fail(f"{args.raw}: no sustained records")
+    with open(args.machine, encoding="utf-8") as f:
+        machine = json.load(f)
+    params = json.loads(args.params)
+    summary = {k: v for k, v in summarize(recs).items() if k in SUSTAINED_FIGURES}
+    sustained = sustained_summarize(recs)
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "sustained.json"), "w", encoding="utf-8") as f:
+        json.dump({"machine": machine, "params": params, "summary": summary,
+                   "sustained": sustained, "records": recs}, f, indent=1)
+        f.write("\n")
+    lines = ["# mptcp-relay benchmark: sustained connections\n",
+             f"Run {machine.get('date', '?')} with `{params.get('command', 'Benchmarks/run.sh')}`: "
+             f"{params['rounds']} round(s), median shown, [min–max] over rounds; wrk for "
+             f"{params['sustained_seconds']} s per contender, each on a fresh chain. Relay commit "
+             f"`{machine.get('relay_commit', '?')}`. Machine: Linux {machine.get('kernel', '?')}, "
+             f"{machine.get('cpus', '?')} CPUs, load average before/after: "
+             f"{machine.get('load_before', '?')} / {machine.get('load_after', '?')}. How to read "
+             "it: [docs/BENCHMARKS.md](../../docs/BENCHMARKS.md#sustained-connections-on-a-fresh-chain)."
+             "\n"]
+    lines += figure_table(summary)
+    lines += ["", RELAY_PM_NOTE, ""]
+    lines += sustained_markdown(sustained)
+    with open(os.path.join(args.out, "sustained.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(lines))
 
 
-def write_chart(path, summary, workdir):
+def write_chart(path, summary, sustained, workdir):
     panels = [
         ("Throughput, Gbit/s", [("up_1", "1 stream up"), ("down_1", "1 stream down"),
                                 ("up_8", "8 streams up")]),
-        ("Connections/s and keep-alive requests/s", [("cps", "conn/s (close)"),
-                                                     ("ka_rps", "req/s (keep-alive)")]),
+        ("New connections/s", [("cps", "peak (short run)"), ("cps_sust", "sustained, whole run"),
+                               ("cps_sust_last", "sustained, last window")]),
+        ("Requests/s keep-alive, 32 conns", [("ka_rps", "req/s")]),
         ("Latency added over direct, ms", [("ka_p50", "p50, 32 conns"),
                                            ("ka_p99", "p99, 32 conns"),
                                            ("c1_p50", "p50, 1 conn"),
                                            ("c1_p99", "p99, 1 conn")]),
         ("Relay CPU s per GB", [("cpu_up", "up"), ("cpu_down", "down"), ("cpu_up8", "8 streams")]),
+        ("Relay CPU s per 1 000 connections (sustained)", [("cpu_kconn", "CPU s")]),
         ("Memory per idle connection, KiB (log scale)", [("mem", "VmRSS"), ("mem_pss", "Pss")]),
         ("Share of 2 × 100 Mbit/s, %", [("agg_up", "up"), ("agg_down", "down")]),
     ]
-    script = ["set terminal pngcairo size 1600,900 font 'DejaVu Sans,10'",
+    # Only the contenders this run measured (a --contenders subset leaves no empty slots).
+    shown = [c for c in CONTENDERS if any(c in e["contenders"] for e in summary.values())]
+    script = ["set terminal pngcairo size 1600,1350 font 'DejaVu Sans,10'",
               f"set output '{path}'",
-              "set multiplot layout 2,3 title 'mptcp-relay vs HAProxy vs socat vs direct "
+              "set multiplot layout 3,3 title 'mptcp-relay vs HAProxy vs socat vs direct "
               "(medians)'",
               "set style data histograms", "set style histogram clustered gap 1",
               "set style fill solid 0.85 border -1", "set boxwidth 0.9", "set grid ytics",
@@ -497,7 +771,7 @@ def write_chart(path, summary, workdir):
         datafile = os.path.join(workdir, f"panel{i}.dat")
         with open(datafile, "w", encoding="utf-8") as f:
             f.write("contender " + " ".join(f'"{s[1]}"' for s in series) + "\n")
-            for c in CONTENDERS:
+            for c in shown:
                 row = []
                 for key, _ in series:
                     e = summary[key]["contenders"].get(c)
@@ -516,6 +790,25 @@ def write_chart(path, summary, workdir):
             script += ["unset logscale y", "set yrange [0:*]"]
         plots = [f"'{datafile}' using {j + 2}:xtic(1) title columnheader({j + 2})"
                  for j in range(len(series))]
+        script.append("plot " + ", ".join(plots))
+    # The sustained run over time: connections per second that reached dst, per contender.
+    cols = [c for c in CONTENDERS if c in (sustained or {})]
+    if cols:
+        datafile = os.path.join(workdir, "timeline.dat")
+        n = max(len(sustained[c]["timeline_rps"]) for c in cols)
+        with open(datafile, "w", encoding="utf-8") as f:
+            for i in range(n):
+                row = []
+                for c in cols:
+                    tl = sustained[c]["timeline_rps"]
+                    row += [f"{tl[i][0]:.6g}", f"{tl[i][1]:.6g}"] if i < len(tl) else ["NaN", "NaN"]
+                f.write(" ".join(row) + "\n")
+        script += ["set title 'Sustained run: conn/s reaching dst, per sample'",
+                   "unset logscale y", "set yrange [0:*]", "set style data lines",
+                   "set xlabel 'seconds since wrk started' font ',9'", "set xtics auto",
+                   "set key top right font ',8'"]
+        plots = [f"'{datafile}' using {2 * j + 1}:{2 * j + 2} with lines lw 2 title '{LABELS[c]}'"
+                 for j, c in enumerate(cols)]
         script.append("plot " + ", ".join(plots))
     script.append("unset multiplot")
     gp = os.path.join(workdir, "chart.gp")
@@ -794,20 +1087,21 @@ def cmd_report(args):
         machine = json.load(f)
     params = json.loads(args.params)
     summary = summarize(recs)
+    sustained = sustained_summarize(recs)
     paths = paths_summarize(recs)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "latest.json"), "w", encoding="utf-8") as f:
-        json.dump({"machine": machine, "params": params, "summary": summary, "paths": paths,
-                   "records": recs}, f, indent=1)
+        json.dump({"machine": machine, "params": params, "summary": summary,
+                   "sustained": sustained, "paths": paths, "records": recs}, f, indent=1)
         f.write("\n")
     md = os.path.join(args.out, "latest.md")
-    write_markdown(md, summary, machine, params)
+    write_markdown(md, summary, machine, params, sustained)
     if paths is not None:
         with open(md, "a", encoding="utf-8") as f:
             f.write("\n" + "\n".join(paths_markdown(paths, params)))
     if args.gnuplot:
         with tempfile.TemporaryDirectory() as tmp:
-            write_chart(os.path.join(args.out, "latest.png"), summary, tmp)
+            write_chart(os.path.join(args.out, "latest.png"), summary, sustained, tmp)
 
 
 def main():
@@ -818,6 +1112,13 @@ def main():
     p.add_argument("--ns", action="append", required=True)
     p.add_argument("--comm", required=True)
     sub.add_parser("counters")
+    p = sub.add_parser("sustained")
+    p.add_argument("--prefix", required=True, help="namespace prefix: PREFIXcli ... PREFIXdst")
+    p.add_argument("--seconds", type=float, required=True, help="wrk's -d, for the time bounds")
+    p.add_argument("--interval", type=float, default=1.0)
+    p.add_argument("--wrk-out", required=True)
+    p.add_argument("--samples", required=True)
+    p.add_argument("wrk_args", nargs=argparse.REMAINDER)
     p = sub.add_parser("machine")
     p.add_argument("--repo", required=True)
     p.add_argument("--json", required=True)
@@ -838,6 +1139,8 @@ def main():
     p.add_argument("--cpu-after", type=float)
     p.add_argument("--counters-before")
     p.add_argument("--counters-after")
+    p.add_argument("--samples", help="bench.py sustained's samples")
+    p.add_argument("--window", type=float, default=10.0, help="seconds per window (--samples)")
     p.add_argument("--set", action="append", help="KEY=JSON extra fields")
     p = sub.add_parser("report")
     p.add_argument("--raw", required=True)
@@ -860,15 +1163,21 @@ def main():
     p.add_argument("--counters-before", help="srv's MPTcpExt counters (bench.py counters)")
     p.add_argument("--counters-after")
     p.add_argument("--share-of", type=float, help="Mbit/s that count as 100 %%")
+    p = sub.add_parser("sustained-report")
+    p.add_argument("--raw", required=True)
+    p.add_argument("--machine", required=True)
+    p.add_argument("--params", required=True, help="JSON object of run settings")
+    p.add_argument("--out", required=True)
     p = sub.add_parser("paths-report")
     p.add_argument("--raw", required=True)
     p.add_argument("--machine", required=True)
     p.add_argument("--params", required=True, help="JSON object of run settings")
     p.add_argument("--out", required=True)
     args = parser.parse_args()
-    {"cpu": cmd_cpu, "counters": cmd_counters, "record": cmd_record, "report": cmd_report,
+    {"cpu": cmd_cpu, "counters": cmd_counters, "sustained": cmd_sustained, "record": cmd_record, "report": cmd_report,
      "machine": cmd_machine, "machine-finish": cmd_machine_finish,
-     "paths-record": cmd_paths_record, "paths-report": cmd_paths_report}[args.cmd](args)
+     "paths-record": cmd_paths_record, "paths-report": cmd_paths_report,
+     "sustained-report": cmd_sustained_report}[args.cmd](args)
 
 
 if __name__ == "__main__":

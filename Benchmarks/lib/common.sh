@@ -72,3 +72,21 @@ ns_sysctl() {
         ip netns exec "$ns" sysctl -qw "$kv" >/dev/null
     done
 }
+
+# bench_topo_create PREFIX: the reference topology (topo_create, no rate limit) with the harness's
+# settings. In every namespace: ephemeral ports above every listening port (10240-65000), TIME_WAIT
+# reuse for outgoing connections (tcp_tw_reuse = 1), deep accept queues (somaxconn and
+# tcp_max_syn_backlog 8192). In gw and srv, TCP Fast Open as a gateway and a server would run it
+# (client and server bits), so that a relay configured with fast_open = true can use it (off by
+# default); HAProxy and socat are not configured for it, as their documented setups are not.
+bench_topo_create() {
+    local prefix=$1 ns
+    topo_create "$prefix" || die "could not create the topology ${prefix}*"
+    for ns in $(topo_namespaces "$prefix"); do
+        ns_sysctl "$ns" net.ipv4.ip_local_port_range="10240 65000" net.ipv4.tcp_tw_reuse=1 \
+            net.core.somaxconn=8192 net.ipv4.tcp_max_syn_backlog=8192
+    done
+    for ns in gw srv; do
+        ns_sysctl "${prefix}$ns" net.ipv4.tcp_fastopen=3
+    done
+}

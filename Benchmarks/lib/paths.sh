@@ -85,15 +85,10 @@ paths_start() {
     wait_listen "${P}gw" 8000 "$log-gw.log"
 }
 
-# paths_stop: ends the relays, and checks that the gateway gave the namespace its path manager back.
+# paths_stop: ends the relays (contender_stop checks that the gateway gave the namespace its path
+# manager back).
 paths_stop() {
     contender_stop
-    local pm
-    pm=$(ip netns exec "${P}gw" sysctl -n net.mptcp.path_manager 2>/dev/null || echo kernel)
-    if [[ $pm != kernel ]]; then
-        echo "run.sh: gw's net.mptcp.path_manager is still '$pm' after the relay stopped; resetting it" >&2
-        ns_sysctl "${P}gw" net.mptcp.path_manager=kernel
-    fi
 }
 
 # paths_restore_a: A up again, with the routes that `ip link set upa0 down` deleted (table 101 and
