@@ -20,7 +20,7 @@ extension NetworkTestSuites {
         static let connections = 4
 
         @Test(
-            "converter killed: the LAN clients and the destination see resets",
+            "a relay killed with -9 (converter or forwarder): the LAN clients see resets, the destination too",
             arguments: ["converter", "forwarder"]
         )
         func killed(_ victim: String) async throws {

@@ -17,6 +17,17 @@ import sys
 import threading
 import time
 
+# Threads report at the same moment (one kill resets every connection): one lock, one write per line, so
+# that two reports never interleave on a line.
+OUTPUT = threading.Lock()
+
+
+def say(line):
+    """Prints one whole line."""
+    with OUTPUT:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
 
 def watch(connection, index, deadline, announce_after=None):
     """Reads until the connection ends; prints how."""
@@ -25,7 +36,7 @@ def watch(connection, index, deadline, announce_after=None):
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            print(f"END {index} timeout {received}", flush=True)
+            say(f"END {index} timeout {received}")
             return
         connection.settimeout(min(remaining, 1.0))
         try:
@@ -33,18 +44,18 @@ def watch(connection, index, deadline, announce_after=None):
         except socket.timeout:
             continue
         except ConnectionResetError:
-            print(f"END {index} reset {received}", flush=True)
+            say(f"END {index} reset {received}")
             return
         except OSError as error:
-            print(f"END {index} error:{error.errno} {received}", flush=True)
+            say(f"END {index} error:{error.errno} {received}")
             return
         if not chunk:
-            print(f"END {index} eof {received}", flush=True)
+            say(f"END {index} eof {received}")
             return
         received += len(chunk)
         if not announced and received >= announce_after:
             announced = True
-            print(f"READY {index}", flush=True)
+            say(f"READY {index}")
 
 
 def main():
@@ -65,7 +76,7 @@ def main():
         listener.bind((host, int(port)))
         listener.listen(64)
         listener.settimeout(arguments.seconds)
-        print("LISTENING", flush=True)
+        say("LISTENING")
         for index in range(arguments.count):
             try:
                 connection, _ = listener.accept()
