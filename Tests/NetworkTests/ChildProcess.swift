@@ -38,8 +38,14 @@ final class ChildProcess {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
         process.standardError = try FileHandle(forWritingTo: stderrURL)
+        // One spawn at a time: CI once crashed inside Foundation's Process.run() (a memcpy from a bad
+        // pointer) while other test tasks were spawning; the lock costs nothing and rules that race out.
+        ChildProcess.spawnLock.lock()
+        defer { ChildProcess.spawnLock.unlock() }
         try process.run()
     }
+
+    private static let spawnLock = NSLock()
 
     var processIdentifier: Int32 { process.processIdentifier }
     var isRunning: Bool { process.isRunning }
