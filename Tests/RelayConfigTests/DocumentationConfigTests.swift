@@ -7,9 +7,8 @@ import Testing
 /// user copies works.
 @Suite("TOML examples in README.md and docs/")
 struct DocumentationConfigTests {
-    /// The package root, found from this file's path.
-    static let root: URL = URL(fileURLWithPath: "\(#filePath)").deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+    /// The package root.
+    static let root = URL(fileURLWithPath: ExampleConfigTests.packageRoot)
 
     /// The documents with TOML examples.
     static let documents = ["README.md", "docs/METRICS.md", "docs/PATH-MANAGER.md", "packaging/tproxy/README.md"]

@@ -10,12 +10,15 @@ import Darwin
 
 @Suite("Example configs in config/")
 struct ExampleConfigTests {
-    /// `config/` at the package root, found from this file's path.
-    static let configDirectory: String = {
+    /// The package root, found from this file's path (the documentation tests read from it too).
+    static let packageRoot: String = {
         var components = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
         components.removeLast(3)  // Tests/RelayConfigTests/ExampleConfigTests.swift
-        return components.joined(separator: "/") + "/config"
+        return components.joined(separator: "/")
     }()
+
+    /// `config/` at the package root.
+    static let configDirectory = packageRoot + "/config"
 
     /// The `.toml` files in `config/`, sorted.
     static let exampleFiles: [String] = {
