@@ -126,6 +126,13 @@ extension NetworkTestSuites {
                 let report = try await Self.runChurn(harness, topology, count: count, name: "churn")
                 print("churn: \(count) connections: \(report)")
                 #expect(report.ok == count, "clients: \(report)")
+                if report.ok != count {
+                    // What the relays and the kernels saw of it: each relay's warnings (close lines of failed
+                    // connections) and the MPTCP counters (checksum errors, resets, fallbacks).
+                    print("churn: forwarder log: \(relays.forwarder.log.suffix(3000))")
+                    print("churn: converter log: \(relays.converter.log.suffix(3000))")
+                    print("churn: MPTCP counters: \(await topology.mptcpCounters())")
+                }
                 let quiet = try await relays.waitQuiet()
                 let now = try relays.resources()
                 print("churn: after: forwarder \(now.forwarder), converter \(now.converter)")

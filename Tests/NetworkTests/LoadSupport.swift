@@ -96,6 +96,9 @@ struct LoadPeerReport: Decodable, CustomStringConvertible {
     var errors: [String: Int]
     var seconds: Double
     var peakOpen: Int?
+    /// The peer's first error messages (its "loadpeer LABEL: ..." lines on standard error), so that a
+    /// failure says which connection, from where, and how many bytes.
+    var examples: [String] = []
 
     enum CodingKeys: String, CodingKey {
         case connections, ok, errors, seconds
@@ -103,7 +106,9 @@ struct LoadPeerReport: Decodable, CustomStringConvertible {
     }
 
     var description: String {
-        "\(ok) of \(connections) ok in \(seconds) s" + (errors.isEmpty ? "" : ", errors \(errors)")
+        "\(ok) of \(connections) ok in \(seconds) s"
+            + (errors.isEmpty ? "" : ", errors \(errors)")
+            + (examples.isEmpty ? "" : "; " + examples.joined(separator: "; "))
     }
 }
 
@@ -160,7 +165,14 @@ enum LoadPeer {
         guard let line = child.stdout.split(separator: "\n").last(where: { $0.hasPrefix("{") }) else {
             throw ShellCommandError(command: child.command, reason: "no report", output: child.stdout + child.stderr)
         }
-        return try JSONDecoder().decode(LoadPeerReport.self, from: Data(line.utf8))
+        var report = try JSONDecoder().decode(LoadPeerReport.self, from: Data(line.utf8))
+        report.examples = child.stderr.split(separator: "\n")
+            .filter {
+                $0.hasPrefix("loadpeer ") && !$0.contains("listening on") && !$0.contains("uploads in")
+                    && !$0.contains("holding")
+            }
+            .map(String.init)
+        return report
     }
 }
 

@@ -93,7 +93,8 @@ extension NetworkTestSuites {
                 )
                 let afterReport = try await LoadPeer.report(after, seconds: 40)
                 #expect(afterReport.ok == 5, "after a refused reload: \(afterReport)")
-                _ = try await LoadPeer.report(server, seconds: 30)
+                let served = try await LoadPeer.report(server, seconds: 30)
+                #expect(served.ok == Self.transfers + 5, "destination: \(served)")
                 #expect(gateway.child.isRunning && converter.child.isRunning)
                 // The counters carry on across the reloads under the same listener label, and the listener a
                 // reload added has its own.

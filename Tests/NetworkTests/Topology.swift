@@ -33,6 +33,22 @@ struct Topology {
         try await counter("topo_if_tx_bytes", namespace, device)
     }
 
+    /// The kernel's MPTCP counters in gw and srv that are not zero ("gw: MPJoinSynTx=…"), for the message of
+    /// a failed integrity check: a checksum error or a reset there says where bytes went wrong.
+    func mptcpCounters() async -> String {
+        var lines: [String] = []
+        for (name, namespace) in [("gw", gw), ("srv", srv)] {
+            let output = (try? await ShellCommand.run(["ip", "netns", "exec", namespace, "nstat", "-az"]).stdout) ?? ""
+            let counters = output.split(separator: "\n").compactMap { line -> String? in
+                let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+                guard fields.count >= 2, fields[0].hasPrefix("MPTcpExt"), fields[1] != "0" else { return nil }
+                return "\(fields[0].dropFirst(8))=\(fields[1])"
+            }
+            lines.append("\(name): " + counters.joined(separator: " "))
+        }
+        return lines.joined(separator: "; ")
+    }
+
     /// Received bytes of interface `device` in namespace `namespace`.
     func rxBytes(_ namespace: String, _ device: String) async throws -> UInt64 {
         try await counter("topo_if_rx_bytes", namespace, device)

@@ -11,6 +11,7 @@ serve --listen ADDR:PORT --count N [--hold N --release-file PATH]
     Serves until N connections have ended (well or not), or --seconds passed. With --hold, no reply is sent
     until N uploads have arrived (so that N connections are open at once) and PATH exists.
 many --connect ADDR:PORT --count N --upload U --download D [--connecting C]
+    (serve, many and churn take --mptcp: MPTCP sockets, for runs without a relay)
     Opens N connections (at most C connects in flight) and keeps each open until its reply is complete.
 churn --connect ADDR:PORT --count N --parallel C --upload U --download D
     N short connections, C at a time, as fast as they go.
@@ -28,6 +29,7 @@ Each command prints one JSON line on stdout: {"connections": ..., "ok": ..., "er
 import argparse
 import asyncio
 import collections
+import errno
 import hashlib
 import json
 import os
@@ -82,6 +84,13 @@ def parse_endpoint(text):
     return host, int(port)
 
 
+IPPROTO_MPTCP = 262
+
+
+def family_of(host):
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 def raise_file_limit():
     """Soft RLIMIT_NOFILE up to the hard limit: one process holds thousands of sockets."""
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -125,8 +134,8 @@ def describe(error):
     return type(error).__name__
 
 
-async def read_to_eof(reader):
-    """(count, SHA-256) of everything until EOF."""
+async def read_to_eof(reader, keep=None):
+    """(count, SHA-256) of everything until EOF; the first KEEP_BYTES go into `keep` (a bytearray) when given."""
     hasher = hashlib.sha256()
     count = 0
     while True:
@@ -134,7 +143,32 @@ async def read_to_eof(reader):
         if not data:
             return count, hasher.hexdigest()
         hasher.update(data)
+        if keep is not None and len(keep) < KEEP_BYTES:
+            keep += data[:KEEP_BYTES - len(keep)]
         count += len(data)
+
+
+KEEP_BYTES = 65536
+
+
+def explain_damage(received, connection, direction):
+    """Where `received` first differs from what `connection` sends in `direction`, and whose bytes it holds
+    there: the connection (of this direction's stream) whose window starts with the damaged bytes, if any."""
+    expected = b"".join(stream_chunks(connection, direction, len(received)))
+    offset = next((index for index, (a, b) in enumerate(zip(received, expected)) if a != b), None)
+    if offset is None:
+        return "no difference in the first %d bytes" % len(received)
+    sample = bytes(received[offset:offset + 16])
+    found = BASES[direction].find(sample) if len(sample) >= 8 else -1
+    owner = "not from this direction's stream"
+    if found >= 0:
+        # position = (c * 977 + direction * 131) % BLOCK, so the window start minus `offset` names c.
+        start = (found - offset) % BLOCK
+        candidate = (start - direction * 131) * pow(977, -1, BLOCK) % BLOCK
+        expected_at = ((connection * 977 + direction * 131) + offset) % BLOCK
+        owner = (f"stream position {found} (expected {expected_at}): connection {candidate} (mod {BLOCK}) if at the"
+                 " same offset")
+    return f"first difference at byte {offset}: got {sample.hex()}, {owner}"
 
 
 async def send_stream(writer, connection, direction, length):
@@ -173,12 +207,14 @@ async def serve(args):
                 await asyncio.wait_for(reader.readexactly(HEADER.size), args.timeout))
             if magic != MAGIC:
                 raise ValueError(f"bad header {magic!r}")
-            count, digest = await asyncio.wait_for(read_to_eof(reader), args.timeout)
+            kept = bytearray()
+            count, digest = await asyncio.wait_for(read_to_eof(reader, kept), args.timeout)
             if count != upload:
                 tally.fail("upload_length", f"connection {connection} from {peer}: {count} of {upload} bytes")
                 return
             if digest != expected_digest(connection, 0, upload):
-                tally.fail("upload_digest", f"connection {connection} from {peer}: {upload} bytes, wrong SHA-256")
+                tally.fail("upload_digest", f"connection {connection} from {peer}: {upload} bytes, wrong SHA-256; "
+                           + explain_damage(kept, connection, 0))
                 return
             if args.hold:
                 uploads_in += 1
@@ -198,7 +234,15 @@ async def serve(args):
             if tally.ok + sum(tally.errors.values()) >= args.count:
                 finished.set()
 
-    server = await asyncio.start_server(handle, host, port, backlog=4096, reuse_address=True)
+    if args.mptcp:
+        listener = socket.socket(family_of(host), socket.SOCK_STREAM, IPPROTO_MPTCP)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(4096)
+        listener.setblocking(False)
+        server = await asyncio.start_server(handle, sock=listener, backlog=4096)
+    else:
+        server = await asyncio.start_server(handle, host, port, backlog=4096, reuse_address=True)
     print(f"loadpeer serve: listening on {args.listen}", file=sys.stderr, flush=True)
     try:
         await asyncio.wait_for(finished.wait(), args.seconds)
@@ -212,23 +256,54 @@ async def serve(args):
 # MARK: clients
 
 
-async def exchange(host, port, connection, upload, download, timeout, connecting=None):
+async def open_stream(host, port, mptcp):
+    """asyncio streams of a new connection to (host, port), over MPTCP when `mptcp`."""
+    if not mptcp:
+        return await asyncio.open_connection(host, port)
+    sock = socket.socket(family_of(host), socket.SOCK_STREAM, IPPROTO_MPTCP)
+    sock.setblocking(False)
+    try:
+        # Not loop.sock_connect: it resolves the address with the socket's protocol, which getaddrinfo
+        # does not know for MPTCP.
+        code = sock.connect_ex((host, port))
+        if code not in (0, errno.EINPROGRESS):
+            raise OSError(code, os.strerror(code))
+        if code:
+            loop = asyncio.get_running_loop()
+            writable = loop.create_future()
+            loop.add_writer(sock.fileno(), lambda: writable.done() or writable.set_result(None))
+            try:
+                await writable
+            finally:
+                loop.remove_writer(sock.fileno())
+            code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if code:
+                raise OSError(code, os.strerror(code))
+    except BaseException:
+        sock.close()
+        raise
+    return await asyncio.open_connection(sock=sock)
+
+
+async def exchange(host, port, connection, upload, download, timeout, connecting=None, mptcp=False):
     """One well-behaved connection; raises on anything but every byte back with the right digest."""
     if connecting is not None:
         async with connecting:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+            reader, writer = await asyncio.wait_for(open_stream(host, port, mptcp), timeout)
     else:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        reader, writer = await asyncio.wait_for(open_stream(host, port, mptcp), timeout)
     try:
         local = "%s:%s" % writer.get_extra_info("sockname")[:2]
         writer.write(HEADER.pack(MAGIC, connection, upload, download))
         await asyncio.wait_for(send_stream(writer, connection, 0, upload), timeout)
         writer.write_eof()
-        count, digest = await asyncio.wait_for(read_to_eof(reader), timeout)
+        kept = bytearray()
+        count, digest = await asyncio.wait_for(read_to_eof(reader, kept), timeout)
         if count != download:
             raise ValueError(f"download_length: {count} of {download} bytes (from {local})")
         if digest != expected_digest(connection, 1, download):
-            raise ValueError(f"download_digest: {download} bytes, wrong SHA-256")
+            raise ValueError(f"download_digest: {download} bytes, wrong SHA-256 (from {local}); "
+                             + explain_damage(kept, connection, 1))
     finally:
         writer.close()
 
@@ -242,7 +317,8 @@ async def run_clients(args, parallel):
     async def one(connection):
         async with running:
             try:
-                await exchange(host, port, connection, args.upload, args.download, args.timeout, connecting)
+                await exchange(host, port, connection, args.upload, args.download, args.timeout, connecting,
+                               args.mptcp)
                 tally.ok += 1
             except Exception as error:  # noqa: BLE001
                 reason = str(error).split(":")[0] if isinstance(error, ValueError) else describe(error)
@@ -333,6 +409,8 @@ def main(argv):
         else:
             sub.add_argument("--connect", required=True, metavar="ADDR:PORT")
             sub.add_argument("--download", type=int, default=0, help="bytes each connection asks for")
+        if name in ("serve", "many", "churn"):
+            sub.add_argument("--mptcp", action="store_true", help="MPTCP sockets instead of TCP (no relay)")
         if name in ("many", "churn"):
             sub.add_argument("--upload", type=int, default=0, help="bytes each connection sends")
         sub.add_argument("--count", type=int, required=True, help="connections")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Usage: scripts/repro/early-join.sh [ROUNDS] [JOIN_DELAY_MS] [KIB]   (default 100 0 1024; needs root)
 #        EARLY_JOIN_PM=kernel scripts/repro/early-join.sh ...           (the in-kernel path manager)
+#        EARLY_JOIN_CHECKSUM=1 scripts/repro/early-join.sh ...          (DSS checksums on, in gw and srv)
 #
 # Many short MPTCP transfers whose join subflows a userspace path manager opens the moment each
 # connection is established, as the relay's path manager did: the trigger of the rare digest mismatch
@@ -63,6 +64,10 @@ topo 30 topo_add_uplink_c "$prefix" "$rate" || exit 2
 timeout 10 ip -n "$gw" mptcp endpoint flush
 timeout 10 ip -n "$gw" mptcp limits set subflows 8 add_addr_accepted 8
 timeout 10 ip -n "$srv" mptcp limits set subflows 8 add_addr_accepted 8
+checksum=${EARLY_JOIN_CHECKSUM:-0}
+for ns in "$gw" "$srv"; do
+    timeout 10 ip netns exec "$ns" sysctl -qw net.mptcp.checksum_enabled="$checksum"
+done
 variant=${EARLY_JOIN_PM:-userspace}
 if [[ $variant == kernel ]]; then
     timeout 10 ip -n "$gw" mptcp endpoint add 198.18.2.1 dev upb0 subflow
@@ -105,7 +110,8 @@ print(bad)
 EOF
 }
 
-echo "early-join: $rounds rounds of $conns transfers, $kib KiB each way, $variant path manager, joins ${delay} ms after ESTABLISHED;" \
+echo "early-join: $rounds rounds of $conns transfers, $kib KiB each way, $variant path manager, joins ${delay} ms after ESTABLISHED," \
+    "DSS checksums $checksum;" \
     "logs in $logs"
 started=$SECONDS
 streams=0
