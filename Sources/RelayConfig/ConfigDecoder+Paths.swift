@@ -206,6 +206,10 @@ extension ConfigDecoder {
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 
+    /// Why `path_manager = "kernel"` is a warning: its `subflow` endpoints open every join at once.
+    static let kernelJoinWarning =
+        "the in-kernel path manager opens join subflows the moment a connection is established, which Linux 6.18 has been seen to answer with a damaged stream (about one short connection in 100 000 under load, docs/RELIABILITY.md finding 2); \"relay\" (the default) opens them after join_delay"
+
     /// `[runtime] path_manager`, checked against the paths: `relay` and `kernel` need at least one path.
     /// Absent, it is `relay` when paths are configured and `none` otherwise.
     mutating func decodePathManagerMode(runtime: TOMLTable?, paths: [PathDefinition]) -> PathManagerMode {
@@ -218,6 +222,9 @@ extension ConfigDecoder {
         }
         if mode != .none && paths.isEmpty {
             self.report(key, "path_manager = \"\(text)\" needs at least one [[path]] table to manage")
+        }
+        if mode == .kernel {
+            self.warn(key, Self.kernelJoinWarning)
         }
         return mode
     }

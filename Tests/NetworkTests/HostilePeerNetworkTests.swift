@@ -23,6 +23,7 @@ extension NetworkTestSuites {
         func zeroWindowReaders() async throws {
             try await RelayTestHarness.run(tag: "hz") { harness, topology in
                 try await topology.tuneForLoad()
+                try await topology.withoutJoins()
                 let relays = try await LoadNetworkTests.startRelays(
                     harness,
                     topology,
@@ -100,6 +101,7 @@ extension NetworkTestSuites {
         func resetStorm() async throws {
             try await RelayTestHarness.run(tag: "hr") { harness, topology in
                 try await topology.tuneForLoad()
+                try await topology.withoutJoins()
                 let relays = try await LoadNetworkTests.startRelays(harness, topology, dataPath: "auto")
                 let before = try relays.resources()
                 let server = try await LoadPeer.serve(
@@ -173,6 +175,7 @@ extension NetworkTestSuites {
         func synFlood() async throws {
             try await RelayTestHarness.run(tag: "hs") { harness, topology in
                 try await topology.tuneForLoad()
+                try await topology.withoutJoins()
                 let relays = try await LoadNetworkTests.startRelays(harness, topology, dataPath: "auto")
                 // Spoofed sources in 198.18.128.0/17: srv routes them to gw, which drops them, so each SYN-ACK
                 // goes unanswered and every SYN leaves a half-open request on the converter's listeners.

@@ -33,6 +33,7 @@ extension NetworkTestSuites {
             try #require(count >= 1_000, "open-file limit \(NetworkTestEnvironment.openFileLimit) is too low")
             try await RelayTestHarness.run(tag: "lm") { harness, topology in
                 try await topology.tuneForLoad()
+                try await topology.withoutJoins()
                 let relays = try await Self.startRelays(harness, topology, dataPath: "auto")
                 let cold = try relays.resources()
                 print("load: \(count) connections; cold: forwarder \(cold.forwarder), converter \(cold.converter)")
@@ -111,6 +112,7 @@ extension NetworkTestSuites {
             let count = Self.churnConnections
             try await RelayTestHarness.run(tag: "lc") { harness, topology in
                 try await topology.tuneForLoad()
+                try await topology.withoutJoins()
                 // Splice on both relays: every direction of every connection takes a pipe and gives it back.
                 let relays = try await Self.startRelays(harness, topology, dataPath: "splice")
                 let cold = try relays.resources()

@@ -22,6 +22,7 @@ extension NetworkTestSuites {
         @Test("200 transfers through five reloads of both relays arrive intact; a bad file is refused")
         func reloadUnderLoad() async throws {
             try await RelayTestHarness.run(tag: "rl", rate: "50mbit") { harness, topology in
+                try await topology.withoutJoins()
                 let converter = try harness.startRelay("converter", in: topology.srv, config: Self.converter(round: 0))
                 let gateway = try harness.startRelay("gateway", in: topology.gw, config: Self.gateway(round: 0))
                 try await converter.waitListening(on: 8443, in: topology, namespace: topology.srv)

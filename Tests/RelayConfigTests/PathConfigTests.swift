@@ -69,6 +69,16 @@ struct PathConfigTests {
             file: "t.toml"
         )
         #expect(kernel.pathPlan.mode == .kernel)
+        // Its endpoints open every join at establishment, which reaches a kernel bug (RELIABILITY finding 2).
+        let warnings = kernel.warnings.map(\.description).filter { $0.contains("path_manager") }
+        #expect(warnings.count == 1, "\(warnings)")
+        #expect(
+            warnings.first?.hasPrefix(
+                "t.toml:2: runtime.path_manager: the in-kernel path manager opens join subflows the moment"
+            ) == true && warnings.first?.contains("finding 2") == true,
+            "\(warnings)"
+        )
+        #expect(configuration.warnings.isEmpty)
     }
 
     @Test(

@@ -168,7 +168,15 @@ def explain_damage(received, connection, direction):
         expected_at = ((connection * 977 + direction * 131) + offset) % BLOCK
         owner = (f"stream position {found} (expected {expected_at}): connection {candidate} (mod {BLOCK}) if at the"
                  " same offset")
-    return f"first difference at byte {offset}: got {sample.hex()}, {owner}"
+    return f"first difference at byte {offset}: got {sample.hex()}, {owner}; " + locate_tail(received, direction)
+
+
+def locate_tail(received, direction):
+    """Where the last 16 received bytes sit in this direction's stream (to tell a shift from a swap)."""
+    tail = bytes(received[-16:])
+    found = BASES[direction].find(tail) if len(tail) == 16 else -1
+    where = f"stream position {found}" if found >= 0 else "not from this direction's stream"
+    return f"last 16 bytes {tail.hex()}: {where}"
 
 
 async def send_stream(writer, connection, direction, length):

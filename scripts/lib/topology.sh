@@ -219,6 +219,16 @@ topo_tune_load() {
     done
 }
 
+# Takes gw's MPTCP `subflow` endpoints away, so that the in-kernel path manager opens no join subflow:
+# topo_no_joins PREFIX. Every connection then runs on its initial subflow only. For the suites that test
+# the relay's own handling of many connections (load, churn, hostile peers, reload): joins opened at
+# establishment reach a Linux MPTCP bug that damages about one short stream in 100 000 under load
+# (docs/RELIABILITY.md finding 2); scripts/stress/churn.sh keeps the endpoints and so still catches it.
+topo_no_joins() {
+    local prefix=${1:?topo_no_joins needs a prefix}
+    ip -n "${prefix}gw" mptcp endpoint flush
+}
+
 # ---------------------------------------------------------------------------------------------
 # IPv6 and extra destinations (opt-in: topo_create alone builds exactly the IPv4 topology above).
 #
