@@ -8,7 +8,8 @@ public struct ManagedConnection: Sendable, Hashable {
     public var key: ConnectionKey
     /// The index of its subflow policy in the plan.
     public var policy: Int
-    /// The converter's address and port (every subflow goes there).
+    /// The converter's address and port: the initial subflow's, and every join's unless the converter
+    /// forbade joins there (``joinRemote``).
     public var remote: Endpoint
     /// The connection's subflows that the path manager knows of, the initial one included.
     public var subflows: [ManagedSubflow]
@@ -18,8 +19,40 @@ public struct ManagedConnection: Sendable, Hashable {
     /// Extra subflows are opened from then on, after the plan's join delay.
     public var establishedAt: Int64?
 
+    /// Whether the converter forbade joins to its initial address and port (the C flag of its MP_CAPABLE,
+    /// `MPTCP_PM_EV_FLAG_DENY_JOIN_ID0`): its joins then go to an address it announced (docs/SCALE-OUT.md).
+    public var joinsToInitialDenied = false
+    /// The addresses (and ports) the converter announced on this connection (ADD_ADDR), by its address id.
+    public var announced: [UInt8: Endpoint] = [:]
+
     /// The kernel reported the connection fully established.
     public var established: Bool { establishedAt != nil }
+
+    /// Where this connection's joins go: the converter's initial address, or, when the converter forbade
+    /// that, the first address (by id) it announced that a join may go to (``acceptsJoin(to:)``); nil while
+    /// it has announced none, and then no join is opened.
+    public var joinRemote: Endpoint? {
+        guard joinsToInitialDenied else { return remote }
+        return announced.sorted { $0.key < $1.key }.first { acceptsJoin(to: $0.value) }?.value
+    }
+
+    /// Whether a join may go to `candidate`, an address the converter announced: one of the initial address's
+    /// family that names one host somewhere else, so never loopback, multicast, broadcast, unspecified,
+    /// link-local or IPv4-mapped (a hostile or broken converter cannot point the gateway's uplinks at the
+    /// gateway itself, its LAN's link or a group).
+    public func acceptsJoin(to candidate: Endpoint) -> Bool {
+        let address = candidate.address
+        guard address.isIPv4 == remote.address.isIPv4, candidate.port != 0 else { return false }
+        if address.isLoopback || address.isMulticast || address.isUnspecified || address.isLinkLocal {
+            return false
+        }
+        switch address {
+        case .v4(let value):
+            return value != 0xFFFF_FFFF
+        case .v6(let high, let low):
+            return !(high == 0 && low >> 32 == 0xFFFF)
+        }
+    }
 
     /// A connection with its initial subflow.
     public init(token: UInt32, key: ConnectionKey, policy: Int, remote: Endpoint, initial: ManagedSubflow) {

@@ -36,17 +36,20 @@ extension PathManagerService {
             else { return false }
             let key = ConnectionKey(path: path, ipv6: !local.address.isIPv4, port: local.port)
             guard let policy = board.policy(of: key) else { return false }
-            connections[event.token] = ManagedConnection(
+            var connection = ManagedConnection(
                 token: event.token,
                 key: key,
                 policy: policy,
                 remote: remote,
                 initial: ManagedSubflow(path: path, local: local, remote: remote, backup: false, localID: 0)
             )
+            connection.joinsToInitialDenied = event.deniesJoinToInitialAddress
+            connections[event.token] = connection
             return false
         case .established:
             guard var connection = connections[event.token] else { return false }
             connection.establishedAt = Self.monotonicMilliseconds()
+            if event.deniesJoinToInitialAddress { connection.joinsToInitialDenied = true }
             connections[event.token] = connection
             if let due = planner.joinsDue(connection) {
                 // Policies may wait differently long (join_after): keep the queue in due order.
@@ -103,6 +106,27 @@ extension PathManagerService {
             connection.subflows[index].backup = backup
             connections[event.token] = connection
             return false
+        case .announced:
+            // ADD_ADDR from the converter: where joins go when it forbids its initial address (joinRemote).
+            guard var connection = connections[event.token], let id = event.remoteID, let address = event.remoteAddress
+            else { return false }
+            // An ADD_ADDR without a port means the initial subflow's port (RFC 8684 section 3.4.1).
+            let port = event.remotePort.flatMap { $0 == 0 ? nil : $0 } ?? connection.remote.port
+            let announced = Endpoint(address: address, port: port)
+            connection.announced[id] = announced
+            connections[event.token] = connection
+            if !connection.acceptsJoin(to: announced) {
+                logger.info(
+                    "ignoring an announced address no join may go to",
+                    metadata: ["token": "\(event.token)", "address": "\(announced)"]
+                )
+            }
+            return connection.joinsToInitialDenied
+        case .removed:
+            guard var connection = connections[event.token], let id = event.remoteID else { return false }
+            connection.announced[id] = nil
+            connections[event.token] = connection
+            return false
         case .closed:
             connections[event.token] = nil
             holdOff[event.token] = nil
@@ -151,14 +175,15 @@ extension PathManagerService {
         guard var connection = connections[token] else { return }
         switch action {
         case .create(let path, let backup):
-            guard let source = board.source(of: path, for: connection.remote.address) else { return }
+            guard let target = connection.joinRemote, let source = board.source(of: path, for: target.address)
+            else { return }
             let local = MPTCPAddress(
                 address: source,
                 id: UInt8(path + 1),
                 flags: backup ? [.backup] : [],
                 interfaceIndex: statuses[path].interfaceIndex
             )
-            let remote = MPTCPAddress(connection.remote)
+            let remote = MPTCPAddress(target)
             do {
                 try sendPathManagerRequest("mptcp_pm SUBFLOW_CREATE") { family, sequence in
                     MPTCPPathManagerRequest.subflowCreate(
@@ -270,6 +295,9 @@ extension MPTCPAddress {
 }
 
 extension MPTCPEvent {
+    /// Whether the peer forbade joins to its initial address and port (`MPTCP_PM_EV_FLAG_DENY_JOIN_ID0`).
+    var deniesJoinToInitialAddress: Bool { (flags ?? 0) & 1 != 0 }
+
     /// The local address and port, when the event carries both.
     var localEndpoint: Endpoint? {
         guard let address = localAddress, let port = localPort else { return nil }

@@ -78,7 +78,9 @@ public struct SubflowPlanner: Sendable {
         if !covered.isEmpty {
             destructions += unwantedOnUpPaths.map { .destroy($0) }
         }
-        if let joinsDue = joinsDue(connection), now >= joinsDue {
+        // No creation before the joins are due, nor while the converter forbids joins to its initial address
+        // and has announced no other one a join may go to.
+        if let joinsDue = joinsDue(connection), now >= joinsDue, connection.joinRemote != nil {
             for (path, backup) in wanted.sorted(by: { $0.key < $1.key }) where !covered.contains(path) {
                 let bit: UInt64 = 1 << UInt64(path)
                 guard connection.creating & bit == 0, holdOff & bit == 0 else { continue }

@@ -133,5 +133,54 @@ extension NetworkTestSuites {
                 )
             }
         }
+
+        /// Scale-out (docs/SCALE-OUT.md): the converter forbids joins to its initial address (the C flag of
+        /// MP_CAPABLE, `allow_join_initial_addr_port = 0`) and announces another; RFC 8684 section 3.1 says
+        /// that no join may then go to the initial address, so the relay's path manager sends them to the
+        /// announced one.
+        @Test("relay as path manager: a converter that forbids its initial address gets the joins on its announced one")
+        func relayPathManagerJoinsTheAnnouncedAddress() async throws {
+            try await RelayTestHarness.run(tag: "ac", rate: "50mbit", uplinkC: true) { harness, topology in
+                try await ShellCommand.run(
+                    [
+                        "ip", "netns", "exec", topology.srv, "sysctl", "-qw",
+                        "net.mptcp.allow_join_initial_addr_port=0",
+                    ],
+                    seconds: 10
+                )
+                let converterConfig = PathManagerNetworkTests.converterConfig.replacingOccurrences(
+                    of: "workers = 2",
+                    with: "workers = 2\nannounce = [\"198.18.2.2\"]"
+                )
+                let converter = try harness.startRelay("converter", in: topology.srv, config: converterConfig)
+                let gateway = try harness.startRelay(
+                    "gateway",
+                    in: topology.gw,
+                    config: PathManagerNetworkTests.gatewayConfig
+                )
+                try await converter.waitListening(on: 8443, in: topology, namespace: topology.srv)
+                try await gateway.waitListening(on: 8000, in: topology, namespace: topology.gw)
+
+                // Long enough (about 2 s over both uplinks) that the joins are seen while it runs.
+                let bytes = 24 * PathManagerNetworkTests.mebibyte
+                let server = try await harness.serve("198.19.0.2:5201", bytes: bytes, in: topology.dst, name: "serve")
+                let client = try harness.send("198.18.0.1:8000", bytes: bytes, in: topology.cli, name: "bulk")
+                let view = try await topology.waitForSubflows(in: topology.gw, remotePort: 8443) { view in
+                    view.first?.contains { $0.local == "198.18.2.1" && $0.remote == "198.18.2.2" } == true
+                }
+                let subflows = view.first ?? []
+                #expect(
+                    subflows.contains { $0.local == "198.18.2.1" && $0.remote == "198.18.2.2" },
+                    "path b joins the announced address: \(view)"
+                )
+                #expect(
+                    subflows.filter { $0.remote == "198.18.1.2" }.map(\.local) == ["198.18.1.1"],
+                    "only the initial subflow goes to the initial address: \(view)"
+                )
+                let sent = try HashPeer.report(try await client.expectSuccess(seconds: 60).stdout, from: "bulk")
+                let served = try HashPeer.report(try await server.expectSuccess(seconds: 30).stdout, from: "serve")
+                RelayExpectations.intact(client: sent, server: served, bytes: bytes, "announce, C flag")
+            }
+        }
     }
 }

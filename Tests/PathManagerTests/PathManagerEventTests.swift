@@ -139,4 +139,30 @@ struct PathManagerEventTests {
         _ = service.apply(accepted)
         #expect(service.connections.isEmpty)
     }
+
+    @Test("a converter that forbids its initial address gets joins only at the address it announces")
+    func announcedAddressTakesTheJoins() {
+        let service = service()
+        service.board.register(ConnectionKey(path: 0, ipv6: false, port: 40000), policy: 1)
+        _ = service.apply(
+            MPTCPEvent(
+                kind: .created,
+                token: 5,
+                localAddress: IPAddress("198.18.1.1"),
+                remoteAddress: converter,
+                localPort: 40000,
+                remotePort: 8443,
+                flags: 1
+            )
+        )
+        #expect(service.connections[5]?.joinsToInitialDenied == true)
+        #expect(service.connections[5]?.joinRemote == nil)
+        let replan = service.apply(
+            MPTCPEvent(kind: .announced, token: 5, remoteAddress: IPAddress("198.18.9.2"), remoteID: 1)
+        )
+        #expect(replan, "an announcement re-plans a connection that waits for one")
+        #expect(service.connections[5]?.joinRemote == Endpoint(address: IPAddress("198.18.9.2")!, port: 8443))
+        _ = service.apply(MPTCPEvent(kind: .removed, token: 5, remoteID: 1))
+        #expect(service.connections[5]?.joinRemote == nil)
+    }
 }

@@ -156,3 +156,65 @@ struct SubflowPlannerTests {
         #expect(planner.wantedSubflows(for: 2, upPaths: c) == [2: false])
     }
 }
+
+@Suite("SubflowPlanner: where joins go when the converter forbids its initial address (RFC 8684 C flag)")
+struct AnnouncedAddressTests {
+    let planner = SubflowPlanner(plan: threeUplinks)
+
+    @Test("C flag: no join before an announced address, then every join goes to it")
+    func deniedInitialWaitsForAnnouncement() {
+        var denied = connection(policy: 1, [subflow(0)])
+        denied.joinsToInitialDenied = true
+        #expect(denied.joinRemote == nil)
+        #expect(planner.actions(for: denied, upPaths: a | b | c, now: later).isEmpty, "RFC 8684: MUST NOT")
+        denied.announced[1] = Endpoint(address: IPAddress("198.18.9.2")!, port: 8443)
+        #expect(denied.joinRemote == Endpoint(address: IPAddress("198.18.9.2")!, port: 8443))
+        #expect(
+            planner.actions(for: denied, upPaths: a | b | c, now: later) == [
+                .create(path: 1, backup: false), .create(path: 2, backup: true),
+            ]
+        )
+    }
+
+    @Test("without the C flag joins go to the initial address, announced or not")
+    func allowedInitialStays() {
+        var allowed = connection(policy: 1, [subflow(0)])
+        allowed.announced[1] = Endpoint(address: IPAddress("198.18.9.2")!, port: 8443)
+        #expect(allowed.joinRemote == allowed.remote)
+    }
+
+    @Test(
+        "an announced address no join may go to is never a target",
+        arguments: [
+            "127.0.0.1", "224.0.0.1", "255.255.255.255", "0.0.0.0", "169.254.169.254", "2001:db8::2",
+        ]
+    )
+    func refusedTargets(_ text: String) {
+        var denied = connection(policy: 1, [subflow(0)])
+        denied.joinsToInitialDenied = true
+        let candidate = Endpoint(address: IPAddress(text)!, port: 8443)
+        denied.announced[1] = candidate
+        #expect(!denied.acceptsJoin(to: candidate))
+        #expect(denied.joinRemote == nil)
+        #expect(planner.actions(for: denied, upPaths: a | b | c, now: later).isEmpty)
+        // A usable one announced after it is taken.
+        denied.announced[2] = Endpoint(address: IPAddress("198.18.9.2")!, port: 8443)
+        #expect(denied.joinRemote?.address == IPAddress("198.18.9.2"))
+    }
+
+    @Test("an IPv6 connection refuses loopback, multicast, link-local and IPv4-mapped announcements")
+    func refusedIPv6Targets() {
+        var denied = ManagedConnection(
+            token: 8,
+            key: ConnectionKey(path: 0, ipv6: true, port: 40000),
+            policy: 1,
+            remote: Endpoint(address: IPAddress("2001:db8:18:1::2")!, port: 8443),
+            initial: subflow(0)
+        )
+        denied.joinsToInitialDenied = true
+        for text in ["::1", "ff02::1", "fe80::1", "::ffff:198.18.9.2", "198.18.9.2"] {
+            #expect(!denied.acceptsJoin(to: Endpoint(address: IPAddress(text)!, port: 8443)), "\(text)")
+        }
+        #expect(denied.acceptsJoin(to: Endpoint(address: IPAddress("2001:db8:18:9::2")!, port: 8443)))
+    }
+}
