@@ -71,6 +71,9 @@ install -D -m 0644 packaging/systemd/90-mptcp-relay.conf "$stage/usr/lib/sysctl.
 install -d "$stage/usr/share/mptcp-relay/tproxy"
 install -m 0755 packaging/tproxy/nftables.sh packaging/tproxy/iptables.sh "$stage/usr/share/mptcp-relay/tproxy/"
 install -m 0644 packaging/tproxy/common.sh packaging/tproxy/README.md "$stage/usr/share/mptcp-relay/tproxy/"
+# The scale-out balancer (docs/SCALE-OUT.md).
+install -d "$stage/usr/share/mptcp-relay/loadbalancer"
+install -m 0755 packaging/loadbalancer/nftables.sh "$stage/usr/share/mptcp-relay/loadbalancer/"
 install -D -m 0644 packaging/grafana/mptcp-relay.json "$stage/usr/share/mptcp-relay/grafana/mptcp-relay.json"
 
 # The man page and the completions, from the command line itself. The manual's date is the

@@ -60,6 +60,7 @@ promised=(
     /usr/share/mptcp-relay/tproxy/iptables.sh
     /usr/share/mptcp-relay/tproxy/common.sh
     /usr/share/mptcp-relay/tproxy/README.md
+    /usr/share/mptcp-relay/loadbalancer/nftables.sh
     /usr/share/mptcp-relay/grafana/mptcp-relay.json
     /usr/share/man/man1/mptcp-relay.1.gz
     /usr/share/bash-completion/completions/mptcp-relay

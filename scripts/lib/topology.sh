@@ -158,7 +158,8 @@ topo_create_steps() {
 topo_destroy() {
     local prefix=${1:?topo_destroy needs a prefix}
     local ns pid pids round
-    for ns in $(topo_namespaces "$prefix"); do
+    # The scale-out converters (topo_add_converters), when they were made.
+    for ns in $(topo_namespaces "$prefix") "${prefix}cv1" "${prefix}cv2"; do
         [[ -e /run/netns/$ns ]] || continue
         for round in 1 2 3 4 5 6 7 8 9 10; do
             pids=$(ip netns pids "$ns" 2>/dev/null || true)
@@ -227,6 +228,35 @@ topo_tune_load() {
 topo_no_joins() {
     local prefix=${1:?topo_no_joins needs a prefix}
     ip -n "${prefix}gw" mptcp endpoint flush
+}
+
+# ---------------------------------------------------------------------------------------------
+# Two converter instances behind srv, for scale-out tests (opt-in; docs/SCALE-OUT.md):
+#
+#   srv  cv1   198.19.10.1/24  <->  cv1  eth0  198.19.10.2/24 (balanced to), .3 (announced)
+#   srv  cv2   198.19.11.1/24  <->  cv2  eth0  198.19.11.2/24 (balanced to), .3 (announced)
+#   (each instance: default via srv's end)
+#
+# srv (the balancer) routes to both; each instance forbids joins to the address its connections were
+# opened to (net.mptcp.allow_join_initial_addr_port = 0: the C flag), takes up to 8 subflows, and
+# reaches dst through srv. topo_add_converters PREFIX
+topo_add_converters() {
+    local prefix=${1:?topo_add_converters needs a prefix}
+    local srv="${prefix}srv" index ns
+    for index in 1 2; do
+        ns="${prefix}cv$index"
+        ip netns add "$ns" || return 1
+        topo_ns_base "$ns" || return 1
+        topo_veth "$srv" "cv$index" "$ns" eth0 || return 1
+        topo_addr "$srv" "cv$index" "198.19.1$((index - 1)).1/24" || return 1
+        topo_addr "$ns" eth0 "198.19.1$((index - 1)).2/24" || return 1
+        # The address it announces: a second one, since the kernel never announces the address its
+        # connections already use (the DNAT target, .2).
+        ip -n "$ns" addr add "198.19.1$((index - 1)).3/24" dev eth0 || return 1
+        ip -n "$ns" route add default via "198.19.1$((index - 1)).1" dev eth0 || return 1
+        ip netns exec "$ns" sysctl -qw net.mptcp.allow_join_initial_addr_port=0 || return 1
+        ip -n "$ns" mptcp limits set subflows 8 add_addr_accepted 8 || return 1
+    done
 }
 
 # ---------------------------------------------------------------------------------------------
