@@ -117,6 +117,7 @@ let package = Package(
                 "ClientAuthentication",
                 "MPTCPRelay",
                 "RelayConfig",
+                "RelayCore",
                 "RelayMetrics",
                 "ConvertProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -151,7 +152,7 @@ let package = Package(
             ]
         ),
         // Namespace suites: drive the built binary, the shipped scripts and real kernel MPTCP.
-        .testTarget(name: "NetworkTests"),
+        .testTarget(name: "NetworkTests", dependencies: ["RelayCore"]),
     ]
 )
 

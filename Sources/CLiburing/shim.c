@@ -1,5 +1,7 @@
 // Built with _GNU_SOURCE (cSettings): splice, pipe2, F_SETPIPE_SZ and POLLRDHUP live behind it.
 #include "CLiburing.h"
+#include <signal.h>
+#include <spawn.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <sys/syscall.h>
@@ -196,4 +198,31 @@ int CLiburing_socket_error(int fd) {
 int CLiburing_accept_nonblock(int fd) {
     int accepted = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     return accepted < 0 ? -errno : accepted;
+}
+
+int CLiburing_spawn(const char *path, char *const argv[], char *const envp[], int inFD, int outFD, int errFD) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    sigset_t empty, all;
+    pid_t pid = -1;
+    int result = posix_spawn_file_actions_init(&actions);
+    if (result != 0) return -result;
+    result = posix_spawnattr_init(&attributes);
+    if (result != 0) {
+        posix_spawn_file_actions_destroy(&actions);
+        return -result;
+    }
+    sigemptyset(&empty);
+    sigfillset(&all);
+    if (result == 0) result = posix_spawn_file_actions_adddup2(&actions, inFD, 0);
+    if (result == 0) result = posix_spawn_file_actions_adddup2(&actions, outFD, 1);
+    if (result == 0) result = posix_spawn_file_actions_adddup2(&actions, errFD, 2);
+    if (result == 0) result = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    if (result == 0) result = posix_spawnattr_setsigmask(&attributes, &empty);
+    if (result == 0) result = posix_spawnattr_setsigdefault(&attributes, &all);
+    if (result == 0) result = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    if (result == 0) result = posix_spawn(&pid, path, &actions, &attributes, argv, envp);
+    posix_spawnattr_destroy(&attributes);
+    posix_spawn_file_actions_destroy(&actions);
+    return result == 0 ? pid : -result;
 }

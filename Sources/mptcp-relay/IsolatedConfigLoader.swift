@@ -1,5 +1,10 @@
 import Foundation
 import RelayConfig
+import RelayCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Loads a configuration only after a child process (`check-config --parse-only`) has parsed it without
 /// dying: TOMLKit 0.6.0's toml++ aborts the whole process on some malformed files (an `assert` in its
@@ -41,18 +46,23 @@ enum IsolatedConfigLoader {
 
     /// Parses `path` in a child process; the signal that killed it, or nil when it exited (valid or not).
     static func parserCrash(_ path: String) -> Int32? {
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-        child.arguments = ["check-config", "--parse-only", path]
-        child.standardInput = FileHandle.nullDevice
-        child.standardOutput = FileHandle.nullDevice
-        child.standardError = FileHandle.nullDevice
-        do {
-            try child.run()
-        } catch {
+        // Not Foundation's Process: on Swift 6.3 it can crash while it lists /proc/self/fd, and a relay that
+        // reloads under load holds thousands of descriptors (ChildSpawn).
+        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+        guard null >= 0 else { return nil }
+        defer { close(null) }
+        guard
+            let pid = try? ChildSpawn.start(
+                "/proc/self/exe",
+                ["check-config", "--parse-only", path],
+                input: null,
+                output: null,
+                error: null
+            )
+        else {
             return nil  // No child to ask: parse in this process, as before.
         }
-        child.waitUntilExit()
-        return child.terminationReason == .uncaughtSignal ? child.terminationStatus : nil
+        if case .signalled(let signal) = ChildSpawn.reap(pid, wait: true) { return signal }
+        return nil
     }
 }

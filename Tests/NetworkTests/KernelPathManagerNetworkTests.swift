@@ -99,18 +99,11 @@ extension NetworkTestSuites {
         @Test("the gateway's kernel path manager opens a subflow to the announced address; withdrawn at stop")
         func announcedAddressGetsASubflow() async throws {
             try await RelayTestHarness.run(tag: "an", rate: "50mbit") { harness, topology in
-                let converterConfig = PathManagerNetworkTests.converterConfig.replacingOccurrences(
-                    of: "workers = 2",
-                    with: "workers = 2\nannounce = [\"198.18.2.2\"]"
+                let (converter, _) = try await Self.startRelays(
+                    harness,
+                    topology,
+                    gatewayConfig: ForwardConvertNetworkTests.forwarderConfig
                 )
-                let converter = try harness.startRelay("converter", in: topology.srv, config: converterConfig)
-                let gateway = try harness.startRelay(
-                    "gateway",
-                    in: topology.gw,
-                    config: ForwardConvertNetworkTests.forwarderConfig
-                )
-                try await converter.waitListening(on: 8443, in: topology, namespace: topology.srv)
-                try await gateway.waitListening(on: 8000, in: topology, namespace: topology.gw)
                 let endpoints = try await ShellCommand.run(["ip", "-n", topology.srv, "mptcp", "endpoint", "show"])
                 #expect(endpoints.stdout.contains("198.18.2.2 id 230 signal"), "\(endpoints.stdout)")
 
@@ -148,18 +141,7 @@ extension NetworkTestSuites {
                     ],
                     seconds: 10
                 )
-                let converterConfig = PathManagerNetworkTests.converterConfig.replacingOccurrences(
-                    of: "workers = 2",
-                    with: "workers = 2\nannounce = [\"198.18.2.2\"]"
-                )
-                let converter = try harness.startRelay("converter", in: topology.srv, config: converterConfig)
-                let gateway = try harness.startRelay(
-                    "gateway",
-                    in: topology.gw,
-                    config: PathManagerNetworkTests.gatewayConfig
-                )
-                try await converter.waitListening(on: 8443, in: topology, namespace: topology.srv)
-                try await gateway.waitListening(on: 8000, in: topology, namespace: topology.gw)
+                _ = try await Self.startRelays(harness, topology, gatewayConfig: PathManagerNetworkTests.gatewayConfig)
 
                 // Long enough (about 2 s over both uplinks) that the joins are seen while it runs.
                 let bytes = 24 * PathManagerNetworkTests.mebibyte
@@ -181,6 +163,23 @@ extension NetworkTestSuites {
                 let served = try HashPeer.report(try await server.expectSuccess(seconds: 30).stdout, from: "serve")
                 RelayExpectations.intact(client: sent, server: served, bytes: bytes, "announce, C flag")
             }
+        }
+
+        /// The converter in srv announcing 198.18.2.2, and the gateway in gw with `gatewayConfig`, both listening.
+        static func startRelays(
+            _ harness: RelayTestHarness,
+            _ topology: Topology,
+            gatewayConfig: String
+        ) async throws -> (converter: RelayProcess, gateway: RelayProcess) {
+            let converterConfig = PathManagerNetworkTests.converterConfig.replacingOccurrences(
+                of: "workers = 2",
+                with: "workers = 2\nannounce = [\"198.18.2.2\"]"
+            )
+            let converter = try harness.startRelay("converter", in: topology.srv, config: converterConfig)
+            let gateway = try harness.startRelay("gateway", in: topology.gw, config: gatewayConfig)
+            try await converter.waitListening(on: 8443, in: topology, namespace: topology.srv)
+            try await gateway.waitListening(on: 8000, in: topology, namespace: topology.gw)
+            return (converter, gateway)
         }
     }
 }

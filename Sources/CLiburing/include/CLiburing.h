@@ -118,4 +118,11 @@ int CLiburing_accept_nonblock(int fd);
 /// The pending error of a socket (SO_ERROR), or -errno when getsockopt fails.
 int CLiburing_socket_error(int fd);
 
+/// posix_spawn of `path` with `argv` and `envp` (NULL-terminated), its standard input, output and error
+/// on `inFD`, `outFD` and `errFD`, every other descriptor closed (closefrom 3, so that a child never
+/// inherits a socket or pipe), default signal handling and an empty signal mask; returns the pid or
+/// -errno. (Foundation's Process.run on Swift 6.3 reads past a buffer while it lists /proc/self/fd, and
+/// crashes now and then in a process with many descriptors: swift-corelibs-foundation PR 5472.)
+int CLiburing_spawn(const char *path, char *const argv[], char *const envp[], int inFD, int outFD, int errFD);
+
 #endif
