@@ -19,12 +19,16 @@ public struct ConvertProtocolError: Error, Hashable, Sendable, CustomStringConve
     public var reason: String
     /// Which check failed; ``Kind/invalidMessage`` unless the fixed header itself was refused.
     public var kind: Kind
+    /// The Error TLV's Value for the answer (RFC 8803 section 4.2.7): for Unsupported TCP Option, the kinds
+    /// of the options refused; empty for most codes.
+    public var value: [UInt8]
 
-    /// Creates an error with the code to answer and a reason for the log.
-    public init(code: ConvertErrorCode, reason: String, kind: Kind = .invalidMessage) {
+    /// Creates an error with the code to answer, a reason for the log and the answer's Error TLV Value.
+    public init(code: ConvertErrorCode, reason: String, kind: Kind = .invalidMessage, value: [UInt8] = []) {
         self.code = code
         self.reason = reason
         self.kind = kind
+        self.value = value
     }
 
     /// `malformed_message: TLV at offset 4 has length 0`.

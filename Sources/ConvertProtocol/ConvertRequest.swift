@@ -43,9 +43,11 @@ public struct ConvertRequest: Hashable, Sendable {
                     throw .malformed("Connect TLV to the unspecified address \(endpoint.address)")
                 }
                 if let kind = Self.firstRealOption(tcpOptions) {
+                    // The Error TLV's Value lists the refused kinds (RFC 8803 section 4.2.7).
                     throw ConvertProtocolError(
                         code: .unsupportedTCPOption,
-                        reason: "Connect TLV asks for TCP option kind \(kind)"
+                        reason: "Connect TLV asks for TCP option kind \(kind)",
+                        value: Self.optionKinds(tcpOptions)
                     )
                 }
                 destination = endpoint
@@ -74,6 +76,25 @@ public struct ConvertRequest: Hashable, Sendable {
     /// - Precondition: `cookie` is at most ``maximumCookieLength`` bytes.
     public func encoded() -> [UInt8] {
         message.encoded()
+    }
+
+    /// The kinds of the TCP options other than No-Operation before End of Option List, each once, in order
+    /// (options other than 0 and 1 are kind, length, data; a length that does not fit ends the list).
+    static func optionKinds(_ options: [UInt8]) -> [UInt8] {
+        var kinds: [UInt8] = []
+        var index = 0
+        while index < options.count {
+            let kind = options[index]
+            if kind == 0 { break }
+            if kind == 1 {
+                index += 1
+                continue
+            }
+            if !kinds.contains(kind) { kinds.append(kind) }
+            guard index + 1 < options.count, options[index + 1] >= 2 else { break }
+            index += Int(options[index + 1])
+        }
+        return kinds
     }
 
     /// The kind of the first TCP option other than No-Operation before End of Option List, or nil.

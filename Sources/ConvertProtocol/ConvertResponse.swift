@@ -5,18 +5,22 @@
 public struct ConvertResponse: Hashable, Sendable {
     /// Why the converter refused, or nil on success.
     public var error: ConvertErrorCode?
+    /// The Error TLV's Value (RFC 8803 section 4.2.7), when the code has one: the refused option kinds for
+    /// Unsupported TCP Option. Unsupported Version always lists the versions this side speaks instead.
+    public var errorValue: [UInt8]
 
     /// Creates a response; nil means success.
-    public init(error: ConvertErrorCode?) {
+    public init(error: ConvertErrorCode?, errorValue: [UInt8] = []) {
         self.error = error
+        self.errorValue = errorValue
     }
 
     /// Success: a bare fixed header.
     public static let success = ConvertResponse(error: nil)
 
     /// Failure with `code`: a fixed header and one Error TLV; see ``message`` for its value.
-    public static func failure(_ code: ConvertErrorCode) -> ConvertResponse {
-        ConvertResponse(error: code)
+    public static func failure(_ code: ConvertErrorCode, value: [UInt8] = []) -> ConvertResponse {
+        ConvertResponse(error: code, errorValue: value)
     }
 
     /// Reads a response out of a parsed message, as the client does: the first Error TLV decides;
@@ -34,11 +38,12 @@ public struct ConvertResponse: Hashable, Sendable {
 
     /// The message this response is sent as.
     ///
-    /// The Error TLV's value is empty (sent as one zero byte of padding), except for Unsupported Version,
-    /// whose value lists the versions this side speaks, one byte each (RFC 8803, Error TLV): here `01`.
+    /// The Error TLV's value is ``errorValue`` (empty, sent as one zero byte of padding, for most codes),
+    /// except for Unsupported Version, whose value lists the versions this side speaks, one byte each
+    /// (RFC 8803, Error TLV): here `01`.
     public var message: ConvertMessage {
         guard let error else { return ConvertMessage() }
-        let value: [UInt8] = error == .unsupportedVersion ? [ConvertFraming.version] : []
+        let value: [UInt8] = error == .unsupportedVersion ? [ConvertFraming.version] : errorValue
         return ConvertMessage(tlvs: [.error(error, value: value)])
     }
 

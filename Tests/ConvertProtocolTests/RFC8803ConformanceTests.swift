@@ -128,6 +128,31 @@ struct RFC8803ConformanceTests {
         #expect(ConvertResponse.failure(code).encoded() == bytes)
     }
 
+    @Test("Unsupported TCP Option: the Error TLV's Value lists the refused option kinds (section 4.2.7)")
+    func unsupportedOptionNamesTheKinds() throws {
+        let request: [UInt8] = [
+            0x01, 0x08, 0x22, 0x63,  // Version 1, Total Length 8 words, Magic Number 0x2263
+            0x0A, 0x07, 0x00, 0x50,  // Connect TLV, 7 words, Remote Peer Port 80
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // Remote Peer IP Address ::ffff:198.18.0.1
+            0x00, 0x00, 0xFF, 0xFF, 0xC6, 0x12, 0x00, 0x01,
+            0x02, 0x04, 0x05, 0xB4,  // TCP option: MSS (kind 2, length 4), 1460
+            0x01, 0x04, 0x02, 0x00,  // No-Operation, SACK Permitted (kind 4, length 2), End of Option List
+        ]
+        let refusal = #expect(throws: ConvertProtocolError.self) {
+            try ConvertRequest(message: ConvertMessage.parse(request))
+        }
+        #expect(refusal?.code == .unsupportedTCPOption)
+        #expect(refusal?.value == [0x02, 0x04])
+        let answer: [UInt8] = [
+            0x01, 0x03, 0x22, 0x63,  // Version 1, Total Length 3 words, Magic Number 0x2263
+            0x1E, 0x02,  // TLV Type 30: Error, Length 2 words
+            0x21,  // Error Code 33: Unsupported TCP Option
+            0x02, 0x04,  // Value: the refused kinds, MSS and SACK Permitted
+            0x00, 0x00, 0x00,  // padding to the word
+        ]
+        #expect(ConvertResponse.failure(.unsupportedTCPOption, value: refusal?.value ?? []).encoded() == answer)
+    }
+
     @Test(
         "a fixed header that is not Convert version 1 is refused with Unsupported Version",
         arguments: [

@@ -8,9 +8,9 @@ import Testing
 import Glibc
 #endif
 
-/// RFC 8803 rules that end a connection with a reset instead of an answer, through the real relays on
+/// RFC 8803 rules that end a connection with a reset or a particular answer, through the real relays on
 /// 127.0.0.1. The bytes are written by hand from the RFC's figures.
-@Suite("RFC 8803 resets, through the relays", .serialized, .timeLimit(.minutes(1)))
+@Suite("RFC 8803 resets and answers, through the relays", .serialized, .timeLimit(.minutes(1)))
 struct ConformanceLoopbackTests {
     @Test("a request whose Total Length is 0 is reset, with no Error TLV (section 4.1)")
     func zeroTotalLengthResets() async throws {
@@ -35,6 +35,37 @@ struct ConformanceLoopbackTests {
         }
         #expect(answer.isEmpty, "an answer was sent: \(answer)")
         #expect(ending == ECONNRESET, "ended with \(ending), not a reset")
+        try await relays.stop()
+    }
+
+    @Test("a Connect TLV asking for TCP options is answered Unsupported TCP Option naming their kinds (4.2.7)")
+    func unsupportedOptionAnswerNamesTheKinds() async throws {
+        let server = try TestServer { socket in try? socket.sendAll(Array("must not be reached".utf8)) }
+        defer { server.close() }
+        let relays = try RelayPair(destination: server.endpoint)
+        let converter = relays.converterEndpoint
+        let answer = try await onThread { () -> [UInt8] in
+            let socket = try BlockingSocket.connect(to: converter, timeoutSeconds: 10)
+            try socket.sendAll([
+                0x01, 0x08, 0x22, 0x63,  // Version 1, Total Length 8 words, Magic Number 0x2263
+                0x0A, 0x07, 0x00, 0x50,  // Connect TLV, 7 words, Remote Peer Port 80
+                0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // ::ffff:127.0.0.1
+                0x00, 0x00, 0xFF, 0xFF, 0x7F, 0x00, 0x00, 0x01,
+                0x02, 0x04, 0x05, 0xB4,  // MSS 1460
+                0x01, 0x04, 0x02, 0x00,  // No-Operation, SACK Permitted, End of Option List
+            ])
+            var answer: [UInt8] = []
+            for _ in 0..<100 {
+                let chunk = try socket.receive(upTo: 4096)
+                if chunk.isEmpty { break }
+                answer += chunk
+            }
+            return answer
+        }
+        #expect(
+            answer == [0x01, 0x03, 0x22, 0x63, 0x1E, 0x02, 0x21, 0x02, 0x04, 0x00, 0x00, 0x00],
+            "answer: \(answer.map { String($0, radix: 16) })"
+        )
         try await relays.stop()
     }
 

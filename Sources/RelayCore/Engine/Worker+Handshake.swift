@@ -168,7 +168,7 @@ extension Worker {
             beginClose(slotIndex, .badRequest(.malformedMessage), abortive: true)
         case .malformed(let error):
             let answer = Worker.answer(for: error)
-            refuse(slotIndex, answer: answer, result: .badRequest(answer))
+            refuse(slotIndex, answer: answer, value: error.value, result: .badRequest(answer))
         case .complete(let bytes):
             releasePendingHeader(slotIndex)
             let request: ConvertRequest
@@ -176,7 +176,7 @@ extension Worker {
                 request = try ConvertRequest(message: ConvertMessage.parse(bytes))
             } catch {
                 let answer = Worker.answer(for: error)
-                return refuse(slotIndex, answer: answer, result: .badRequest(answer))
+                return refuse(slotIndex, answer: answer, value: error.value, result: .badRequest(answer))
             }
             slots[slotIndex].destination = request.destination
             let spec = listeners[slots[slotIndex].listener].spec
@@ -277,11 +277,12 @@ extension Worker {
         }
     }
 
-    /// Converter side: answer with an Error TLV, then close without relaying anything.
-    func refuse(_ slotIndex: Int, answer: ConvertErrorCode, result: ConnectionResult) {
+    /// Converter side: answer with an Error TLV (whose Value is `value`: the refused option kinds of
+    /// Unsupported TCP Option), then close without relaying anything.
+    func refuse(_ slotIndex: Int, answer: ConvertErrorCode, value: [UInt8] = [], result: ConnectionResult) {
         count(RelayStatistics.Slot.convertErrorSent(answer.counterIndex), listener: slots[slotIndex].listener)
         let downstream = slots[slotIndex].downstream
-        _ = SocketCalls.send(downstream, ConvertResponse.failure(answer).encoded())
+        _ = SocketCalls.send(downstream, ConvertResponse.failure(answer, value: value).encoded())
         shutdown(downstream, Int32(SHUT_WR))
         beginClose(slotIndex, result, abortive: false)
     }
