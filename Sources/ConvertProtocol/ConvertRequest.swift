@@ -42,12 +42,13 @@ public struct ConvertRequest: Hashable, Sendable {
                 guard !endpoint.address.isUnspecified else {
                     throw .malformed("Connect TLV to the unspecified address \(endpoint.address)")
                 }
-                if let kind = Self.firstRealOption(tcpOptions) {
+                let refused = Self.optionKinds(tcpOptions)
+                if let kind = refused.first {
                     // The Error TLV's Value lists the refused kinds (RFC 8803 section 4.2.7).
                     throw ConvertProtocolError(
                         code: .unsupportedTCPOption,
                         reason: "Connect TLV asks for TCP option kind \(kind)",
-                        value: Self.optionKinds(tcpOptions)
+                        value: refused
                     )
                 }
                 destination = endpoint
@@ -78,8 +79,14 @@ public struct ConvertRequest: Hashable, Sendable {
         message.encoded()
     }
 
-    /// The kinds of the TCP options other than No-Operation before End of Option List, each once, in order
-    /// (options other than 0 and 1 are kind, length, data; a length that does not fit ends the list).
+    /// Option kinds a Connect TLV may carry that the converter ignores (RFC 8803 section 6.2.5): End of
+    /// Option List, No-Operation, and the options that describe one TCP connection and that the converter's
+    /// own SYN sets for itself: Maximum Segment Size (2), Window Scale (3) and SACK (5).
+    static let ignoredOptionKinds: Set<UInt8> = [0, 1, 2, 3, 5]
+
+    /// The kinds of the TCP options that are not ignored (``ignoredOptionKinds``) before End of Option
+    /// List, each once, in order (options other than 0 and 1 are kind, length, data; a length that does not
+    /// fit ends the list).
     static func optionKinds(_ options: [UInt8]) -> [UInt8] {
         var kinds: [UInt8] = []
         var index = 0
@@ -90,22 +97,10 @@ public struct ConvertRequest: Hashable, Sendable {
                 index += 1
                 continue
             }
-            if !kinds.contains(kind) { kinds.append(kind) }
+            if !Self.ignoredOptionKinds.contains(kind) && !kinds.contains(kind) { kinds.append(kind) }
             guard index + 1 < options.count, options[index + 1] >= 2 else { break }
             index += Int(options[index + 1])
         }
         return kinds
-    }
-
-    /// The kind of the first TCP option other than No-Operation before End of Option List, or nil.
-    static func firstRealOption(_ options: [UInt8]) -> UInt8? {
-        for kind in options {
-            switch kind {
-            case 0: return nil  // End of Option List: the rest is padding.
-            case 1: continue  // No-Operation.
-            default: return kind
-            }
-        }
-        return nil
     }
 }

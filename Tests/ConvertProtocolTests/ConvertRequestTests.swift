@@ -65,6 +65,13 @@ struct ConvertRequestTests {
             ])
         )
         #expect(request == ConvertRequest(destination: Self.destination, cookie: [1, 2, 3, 4]))
+        // MSS, Window Scale and SACK describe one connection: the converter ignores them (section 6.2.5).
+        let ignored = try ConvertRequest(
+            message: ConvertMessage(tlvs: [
+                .connect(Self.destination, tcpOptions: [2, 4, 5, 0xB4, 3, 3, 7, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2, 0])
+            ])
+        )
+        #expect(ignored == ConvertRequest(destination: Self.destination, cookie: nil))
     }
 
     @Test(
@@ -77,7 +84,7 @@ struct ConvertRequestTests {
             ([.connect(Endpoint("198.18.0.1:0")!, tcpOptions: [])], .malformedMessage),
             ([.connect(Endpoint("0.0.0.0:80")!, tcpOptions: [])], .malformedMessage),
             ([.connect(Endpoint("[::]:80")!, tcpOptions: [])], .malformedMessage),
-            ([.connect(destination, tcpOptions: [2, 4, 5, 0xB4])], .unsupportedTCPOption),
+            ([.connect(destination, tcpOptions: [4, 2, 0, 0])], .unsupportedTCPOption),  // SACK Permitted
             ([.connect(destination, tcpOptions: [1, 30, 4, 0])], .unsupportedTCPOption),
             ([.connect(destination, tcpOptions: []), .info([])], .unsupportedMessage),
             ([.info([])], .unsupportedMessage),

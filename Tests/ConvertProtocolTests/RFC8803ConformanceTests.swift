@@ -128,7 +128,7 @@ struct RFC8803ConformanceTests {
         #expect(ConvertResponse.failure(code).encoded() == bytes)
     }
 
-    @Test("Unsupported TCP Option: the Error TLV's Value lists the refused option kinds (section 4.2.7)")
+    @Test("Unsupported TCP Option: the Error TLV's Value lists the refused option kinds, MSS ignored (4.2.7, 6.2.5)")
     func unsupportedOptionNamesTheKinds() throws {
         let request: [UInt8] = [
             0x01, 0x08, 0x22, 0x63,  // Version 1, Total Length 8 words, Magic Number 0x2263
@@ -142,13 +142,12 @@ struct RFC8803ConformanceTests {
             try ConvertRequest(message: ConvertMessage.parse(request))
         }
         #expect(refusal?.code == .unsupportedTCPOption)
-        #expect(refusal?.value == [0x02, 0x04])
+        #expect(refusal?.value == [0x04], "MSS (2) is ignored (section 6.2.5), SACK Permitted (4) refused")
         let answer: [UInt8] = [
-            0x01, 0x03, 0x22, 0x63,  // Version 1, Total Length 3 words, Magic Number 0x2263
-            0x1E, 0x02,  // TLV Type 30: Error, Length 2 words
+            0x01, 0x02, 0x22, 0x63,  // Version 1, Total Length 2 words, Magic Number 0x2263
+            0x1E, 0x01,  // TLV Type 30: Error, Length 1 word
             0x21,  // Error Code 33: Unsupported TCP Option
-            0x02, 0x04,  // Value: the refused kinds, MSS and SACK Permitted
-            0x00, 0x00, 0x00,  // padding to the word
+            0x04,  // Value: the refused kind, SACK Permitted (MSS is ignored)
         ]
         #expect(ConvertResponse.failure(.unsupportedTCPOption, value: refusal?.value ?? []).encoded() == answer)
     }

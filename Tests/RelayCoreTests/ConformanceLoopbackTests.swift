@@ -38,7 +38,7 @@ struct ConformanceLoopbackTests {
         try await relays.stop()
     }
 
-    @Test("a Connect TLV asking for TCP options is answered Unsupported TCP Option naming their kinds (4.2.7)")
+    @Test("a Connect TLV asking for a TCP option is answered Unsupported TCP Option naming its kind (4.2.7)")
     func unsupportedOptionAnswerNamesTheKinds() async throws {
         let server = try TestServer { socket in try? socket.sendAll(Array("must not be reached".utf8)) }
         defer { server.close() }
@@ -63,7 +63,7 @@ struct ConformanceLoopbackTests {
             return answer
         }
         #expect(
-            answer == [0x01, 0x03, 0x22, 0x63, 0x1E, 0x02, 0x21, 0x02, 0x04, 0x00, 0x00, 0x00],
+            answer == [0x01, 0x02, 0x22, 0x63, 0x1E, 0x01, 0x21, 0x04],  // 33, Value: kind 4 (MSS is ignored)
             "answer: \(answer.map { String($0, radix: 16) })"
         )
         try await relays.stop()
