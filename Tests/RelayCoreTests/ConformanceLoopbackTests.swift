@@ -69,6 +69,29 @@ struct ConformanceLoopbackTests {
         try await relays.stop()
     }
 
+    @Test("Unsupported Message echoes the request it refuses in the Error TLV's Value (section 6.2.8)")
+    func unsupportedMessageEchoesTheRequest() async throws {
+        let server = try TestServer { socket in try? socket.sendAll(Array("must not be reached".utf8)) }
+        defer { server.close() }
+        let relays = try RelayPair(destination: server.endpoint)
+        let request: [UInt8] = [
+            0x01, 0x07, 0x22, 0x63,  // Version 1, Total Length 7 words, Magic Number 0x2263
+            0x0A, 0x05, 0x00, 0x50,  // Connect TLV, 5 words, Remote Peer Port 80
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // ::ffff:198.18.0.9
+            0x00, 0x00, 0xFF, 0xFF, 0xC6, 0x12, 0x00, 0x09,
+            0xC8, 0x01, 0x00, 0x00,  // TLV Type 200 (private use), 1 word: not one a converter serves
+        ]
+        let answer = try await ConverterProbe.ask(relays.converterEndpoint, request)
+        let expected: [UInt8] =
+            [
+                0x01, 0x09, 0x22, 0x63,  // Version 1, Total Length 9 words, Magic Number 0x2263
+                0x1E, 0x08,  // Error TLV, 8 words
+                0x02,  // Error Code 2: Unsupported Message
+            ] + request + [0x00]  // Value: the request as received, then padding to the word
+        #expect(answer == expected, "answer: \(answer.map { String($0, radix: 16) })")
+        try await relays.stop()
+    }
+
     @Test("an answer with a TLV type twice makes the forwarder reset the LAN client (section 4.2.1)")
     func repeatedTLVInAnswerResets() async throws {
         // A converter that answers success but repeats a TLV, then stays silent for a while.

@@ -192,7 +192,8 @@ struct LoopbackRelayTests {
         let garbage = try await ConverterProbe.ask(relays.converterEndpoint, Array("GET / HTTP/1.1\r\n\r\n".utf8))
         #expect(garbage == ConvertResponse.failure(.unsupportedVersion).encoded())
         let truncated = try await ConverterProbe.ask(relays.converterEndpoint, [1, 9, 0x22, 0x63, 10])
-        #expect(truncated == ConvertResponse.failure(.malformedMessage).encoded())
+        // Malformed Message echoes what was received (RFC 8803 section 6.2.8).
+        #expect(truncated == ConvertResponse.failure(.malformedMessage, value: [1, 9, 0x22, 0x63, 10]).encoded())
         let client = try await good
         let server1 = try #require(await serverSide.first())
         #expect(client.sentDigest == server1.receivedDigest)

@@ -160,7 +160,8 @@ extension Worker {
         case .wouldBlock:
             armPoll(slotIndex, .pollDownstreamIn)
         case .endOfStream:
-            refuse(slotIndex, answer: .malformedMessage, result: .badRequest(.malformedMessage))
+            let value = Worker.echo(answer: .malformedMessage, receivedHeaderBytes(slotIndex), otherwise: [])
+            refuse(slotIndex, answer: .malformedMessage, value: value, result: .badRequest(.malformedMessage))
         case .failed(let code):
             fail(slotIndex, .downstreamReset(errno: code))
         case .malformed(let error) where error.kind == .zeroLength:
@@ -168,7 +169,8 @@ extension Worker {
             beginClose(slotIndex, .badRequest(.malformedMessage), abortive: true)
         case .malformed(let error):
             let answer = Worker.answer(for: error)
-            refuse(slotIndex, answer: answer, value: error.value, result: .badRequest(answer))
+            let value = Worker.echo(answer: answer, receivedHeaderBytes(slotIndex), otherwise: error.value)
+            refuse(slotIndex, answer: answer, value: value, result: .badRequest(answer))
         case .complete(let bytes):
             releasePendingHeader(slotIndex)
             let request: ConvertRequest
@@ -176,7 +178,8 @@ extension Worker {
                 request = try ConvertRequest(message: ConvertMessage.parse(bytes))
             } catch {
                 let answer = Worker.answer(for: error)
-                return refuse(slotIndex, answer: answer, value: error.value, result: .badRequest(answer))
+                let value = Worker.echo(answer: answer, bytes, otherwise: error.value)
+                return refuse(slotIndex, answer: answer, value: value, result: .badRequest(answer))
             }
             slots[slotIndex].destination = request.destination
             let spec = listeners[slots[slotIndex].listener].spec
@@ -265,6 +268,24 @@ extension Worker {
             }
         }
         return .wouldBlock
+    }
+
+    /// The Error TLV Value for `answer`: Malformed Message (1) and Unsupported Message (2) echo the message
+    /// received (RFC 8803 section 6.2.8), as much of it as fits in one answer (1 013 bytes: 1 020 less the
+    /// fixed header and the TLV's type, length and code); other codes carry `otherwise`.
+    static func echo(answer: ConvertErrorCode, _ received: [UInt8], otherwise: [UInt8]) -> [UInt8] {
+        guard answer == .malformedMessage || answer == .unsupportedMessage else { return otherwise }
+        return Array(received.prefix(ConvertFraming.maximumMessageLength - ConvertFraming.fixedHeaderLength - 3))
+    }
+
+    /// The bytes of the Convert message read so far on the slot (what a refusal before its end echoes).
+    func receivedHeaderBytes(_ slotIndex: Int) -> [UInt8] {
+        Array(
+            UnsafeRawBufferPointer(
+                start: headerBuffers + slotIndex * Worker.headerCapacity,
+                count: slots[slotIndex].headerFilled
+            )
+        )
     }
 
     /// Converter side: the Error TLV code that answers a rejected request. A fixed header that is not Convert
