@@ -226,3 +226,32 @@ int CLiburing_spawn(const char *path, char *const argv[], char *const envp[], in
     posix_spawn_file_actions_destroy(&actions);
     return result == 0 ? pid : -result;
 }
+
+int CLiburing_set_icmp_errors(int fd, int ipv6, int on) {
+    int result = ipv6 ? setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof on)
+                      : setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof on);
+    return result == 0 ? 0 : -errno;
+}
+
+int CLiburing_icmp_error_code(int fd) {
+    char control[512];
+    char data[64];
+    struct iovec vector = { .iov_base = data, .iov_len = sizeof data };
+    int code = -1;
+    for (int round = 0; round < 8; round++) {
+        struct msghdr message = {
+            .msg_iov = &vector, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control,
+        };
+        if (recvmsg(fd, &message, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) break;
+        for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header; header = CMSG_NXTHDR(&message, header)) {
+            int isError = (header->cmsg_level == IPPROTO_IP && header->cmsg_type == IP_RECVERR)
+                || (header->cmsg_level == IPPROTO_IPV6 && header->cmsg_type == IPV6_RECVERR);
+            if (!isError) continue;
+            const struct sock_extended_err *error = (const struct sock_extended_err *)CMSG_DATA(header);
+            if (error->ee_origin == SO_EE_ORIGIN_ICMP || error->ee_origin == SO_EE_ORIGIN_ICMP6) {
+                code = error->ee_code;
+            }
+        }
+    }
+    return code;
+}

@@ -24,6 +24,7 @@
 #include <net/if.h>
 #include <sys/prctl.h>
 #include <sys/epoll.h>
+#include <linux/errqueue.h>
 #include <liburing.h>
 
 #ifndef IPPROTO_MPTCP
@@ -117,6 +118,15 @@ int CLiburing_accept_nonblock(int fd);
 
 /// The pending error of a socket (SO_ERROR), or -errno when getsockopt fails.
 int CLiburing_socket_error(int fd);
+
+/// Turns the queueing of ICMP errors on `fd`'s error queue on or off (IP_RECVERR, or IPV6_RECVERR when
+/// `ipv6`); returns 0 or -errno. Only while connecting: on an established TCP socket it makes every ICMP
+/// error, transient ones included, end the connection (ip(7)).
+int CLiburing_set_icmp_errors(int fd, int ipv6, int on);
+
+/// The code of the ICMP (or ICMPv6) error last queued on `fd` (after a connect failed because of one),
+/// read from its error queue; -1 when none is queued.
+int CLiburing_icmp_error_code(int fd);
 
 /// posix_spawn of `path` with `argv` and `envp` (NULL-terminated), its standard input, output and error
 /// on `inFD`, `outFD` and `errFD`, every other descriptor closed (closefrom 3, so that a child never

@@ -160,6 +160,11 @@ extension Worker {
         SocketCalls.setNoDelay(fd)
         SocketCalls.setKeepalive(fd, settings.keepalive)
         SocketCalls.setLingerZero(fd)  // as for the accepted socket: a dying process resets, never FINs
+        if !mptcp {
+            // The converter's connect to the destination: an ICMP error that ends it is queued, so that
+            // Destination Unreachable can echo its code (RFC 8803 section 6.2.8); off again once connected.
+            _ = CLiburing_set_icmp_errors(fd, address.pointee.family == AF_INET6 ? 1 : 0, 1)
+        }
         if mptcp && settings.fastOpen {
             // connect() then returns at once; the first sendmsg sends the SYN, with the request in it
             // when a cookie from this converter is known.

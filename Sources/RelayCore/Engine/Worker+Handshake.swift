@@ -32,6 +32,9 @@ extension Worker {
         case .forward, .transparent:
             trySendingRequest(slotIndex)
         case .convert(_, let backend):
+            // ICMP errors back to normal TCP handling (dial turned their queueing on for the connect).
+            let ipv6 = slot.pointee.destination.map { !$0.address.isIPv4 } ?? false
+            _ = CLiburing_set_icmp_errors(slot.pointee.upstream, ipv6 ? 1 : 0, 0)
             if backend == nil {
                 let answer = ConvertResponse.success.encoded()
                 let sent = SocketCalls.send(slot.pointee.downstream, answer)
@@ -140,7 +143,11 @@ extension Worker {
                 case ENETUNREACH, EHOSTUNREACH, ETIMEDOUT, EHOSTDOWN, ENETDOWN: .destinationUnreachable
                 default: .networkFailure
                 }
-            refuse(slotIndex, answer: answer, result: .connectFailed(errno: code))
+            // Destination Unreachable echoes the code of the ICMP error that ended the connect (RFC 8803
+            // section 6.2.8), when one did; a local failure (no route, a timeout) has none to echo.
+            let icmp = answer == .destinationUnreachable ? CLiburing_icmp_error_code(slots[slotIndex].upstream) : -1
+            let value: [UInt8] = icmp >= 0 ? [UInt8(truncatingIfNeeded: icmp)] : []
+            refuse(slotIndex, answer: answer, value: value, result: .connectFailed(errno: code))
         }
     }
 
