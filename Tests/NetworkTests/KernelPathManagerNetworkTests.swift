@@ -165,6 +165,51 @@ extension NetworkTestSuites {
             }
         }
 
+        /// A hostile or broken converter: it forbids its initial address and announces only loopback and
+        /// multicast addresses (made by hand as `signal` endpoints). The gateway's path manager opens no join
+        /// to them, logs why, and the connection carries on intact on its initial subflow.
+        @Test("relay as path manager: announcements of loopback and multicast addresses get no join")
+        func bogusAnnouncementsIgnored() async throws {
+            try await RelayTestHarness.run(tag: "ab", rate: "50mbit", uplinkC: true) { harness, topology in
+                try await ShellCommand.bash(
+                    """
+                    ip netns exec "$1" sysctl -qw net.mptcp.allow_join_initial_addr_port=0
+                    ip -n "$1" mptcp endpoint add 127.0.0.1 signal
+                    ip -n "$1" mptcp endpoint add 224.0.0.5 signal
+                    """,
+                    [topology.srv],
+                    seconds: 10
+                )
+                let converter = try harness.startRelay(
+                    "converter",
+                    in: topology.srv,
+                    config: PathManagerNetworkTests.converterConfig
+                )
+                let gateway = try harness.startRelay(
+                    "gateway",
+                    in: topology.gw,
+                    config: PathManagerNetworkTests.gatewayConfig
+                )
+                try await converter.waitListening(on: 8443, in: topology, namespace: topology.srv)
+                try await gateway.waitListening(on: 8000, in: topology, namespace: topology.gw)
+
+                let bytes = 8 * PathManagerNetworkTests.mebibyte
+                let server = try await harness.serve("198.19.0.2:5201", bytes: bytes, in: topology.dst, name: "serve")
+                let client = try harness.send("198.18.0.1:8000", bytes: bytes, in: topology.cli, name: "bulk")
+                let sent = try HashPeer.report(try await client.expectSuccess(seconds: 60).stdout, from: "bulk")
+                let served = try HashPeer.report(try await server.expectSuccess(seconds: 30).stdout, from: "serve")
+                RelayExpectations.intact(client: sent, server: served, bytes: bytes, "bogus announcements")
+                let joins = try await HostilePeerNetworkTests.counter("MPTcpExtMPJoinSynTx", in: topology.gw)
+                #expect(joins == 0, "joins opened: \(joins)")
+                for address in ["127.0.0.1", "224.0.0.5"] {
+                    #expect(
+                        try await gateway.waitForLogLine(containing: ["ignoring an announced address", address]),
+                        "\(gateway.log.suffix(2000))"
+                    )
+                }
+            }
+        }
+
         /// The converter in srv announcing 198.18.2.2, and the gateway in gw with `gatewayConfig`, both listening.
         static func startRelays(
             _ harness: RelayTestHarness,
