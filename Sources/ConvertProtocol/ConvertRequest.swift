@@ -79,6 +79,17 @@ public struct ConvertRequest: Hashable, Sendable {
         message.encoded()
     }
 
+    /// Why `destination` is no destination a converter may connect to (RFC 8803 section 6.2.5: loopback,
+    /// multicast and broadcast addresses are answered Malformed Message), or nil when it may be one.
+    /// IPv4-mapped addresses arrive here as IPv4 (``IPAddress/init(bytes16:)``).
+    public static func malformedDestination(_ destination: Endpoint) -> String? {
+        let address = destination.address
+        if address.isLoopback { return "a loopback address" }
+        if address.isMulticast { return "a multicast address" }
+        if case .v4(0xFFFF_FFFF) = address { return "the broadcast address" }
+        return nil
+    }
+
     /// Option kinds a Connect TLV may carry that the converter ignores (RFC 8803 section 6.2.5): End of
     /// Option List, No-Operation, and the options that describe one TCP connection and that the converter's
     /// own SYN sets for itself: Maximum Segment Size (2), Window Scale (3) and SACK (5).

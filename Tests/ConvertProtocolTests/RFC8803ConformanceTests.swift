@@ -128,6 +128,19 @@ struct RFC8803ConformanceTests {
         #expect(ConvertResponse.failure(code).encoded() == bytes)
     }
 
+    @Test(
+        "loopback, multicast and broadcast destinations are malformed requests (section 6.2.5)",
+        arguments: [
+            ("127.0.0.1:80", true), ("127.8.9.10:80", true), ("[::1]:80", true), ("224.0.0.1:80", true),
+            ("239.255.255.250:1900", true), ("[ff02::1]:80", true), ("255.255.255.255:80", true),
+            ("198.18.0.1:80", false), ("[2001:db8::1]:80", false), ("169.254.169.254:80", false),
+        ]
+    )
+    func malformedDestinations(text: String, malformed: Bool) throws {
+        let destination = try #require(Endpoint(text))
+        #expect((ConvertRequest.malformedDestination(destination) != nil) == malformed, "\(text)")
+    }
+
     @Test("Unsupported TCP Option: the Error TLV's Value lists the refused option kinds, MSS ignored (4.2.7, 6.2.5)")
     func unsupportedOptionNamesTheKinds() throws {
         let request: [UInt8] = [

@@ -4,8 +4,9 @@ import Testing
 extension NetworkTestSuites {
 
     /// No open relay: through forward (gw) → MPTCP → convert (srv) with `allow = ["0.0.0.0/0", "::/0"]`,
-    /// requests for the converter's loopback, link-local metadata, private and own addresses are refused
-    /// with Not Authorized and counted, and no SYN leaves srv towards them.
+    /// requests for the converter's loopback (a malformed request, RFC 8803 section 6.2.5), link-local
+    /// metadata, private and own addresses (Not Authorized) are refused and counted, and no SYN leaves srv
+    /// towards them.
     @Suite(
         "no open relay through forward and convert",
         .serialized,
@@ -17,20 +18,41 @@ extension NetworkTestSuites {
         static let port = 7777
 
         /// A forward listener on gw per destination: (listener, gw port, destination as configured, as
-        /// the relays log it, refusal reason).
-        static let refused: [(listener: String, port: Int, destination: String, logged: String, reason: String)] = [
-            ("loopback4", 8001, "127.0.0.1:\(port)", "127.0.0.1:\(port)", "special"),
-            ("loopback6", 8002, "[::1]:\(port)", "[::1]:\(port)", "special"),
-            ("metadata", 8003, "169.254.169.254:\(port)", "169.254.169.254:\(port)", "special"),
-            ("mapped", 8004, "[::ffff:127.0.0.1]:\(port)", "127.0.0.1:\(port)", "special"),
-            ("private", 8005, "10.1.2.3:\(port)", "10.1.2.3:\(port)", "private"),
-            ("own", 8006, "198.19.0.1:\(port)", "198.19.0.1:\(port)", "own_address"),
-        ]
+        /// the relays log it, the answer's code, the converter's close reason).
+        static let refused:
+            [(listener: String, port: Int, destination: String, logged: String, code: String, closed: String)] = [
+                (
+                    "loopback4", 8001, "127.0.0.1:\(port)", "127.0.0.1:\(port)", "malformed_message",
+                    "bad_request (malformed_message)"
+                ),
+                (
+                    "loopback6", 8002, "[::1]:\(port)", "[::1]:\(port)", "malformed_message",
+                    "bad_request (malformed_message)"
+                ),
+                (
+                    "metadata", 8003, "169.254.169.254:\(port)", "169.254.169.254:\(port)", "not_authorized",
+                    "destination_refused (special)"
+                ),
+                (
+                    "mapped", 8004, "[::ffff:127.0.0.1]:\(port)", "127.0.0.1:\(port)", "malformed_message",
+                    "bad_request (malformed_message)"
+                ),
+                (
+                    "private", 8005, "10.1.2.3:\(port)", "10.1.2.3:\(port)", "not_authorized",
+                    "destination_refused (private)"
+                ),
+                (
+                    "own", 8006, "198.19.0.1:\(port)", "198.19.0.1:\(port)", "not_authorized",
+                    "destination_refused (own_address)"
+                ),
+            ]
         /// An ordinary destination (dst, nothing listening): the converter does dial it, which shows
         /// that the SYN counter counts.
         static let control = (listener: "control", port: 8007, destination: "198.19.0.2:\(port)")
 
-        @Test("Loopback, ::1, metadata, mapped loopback, 10.x and own address: Not Authorized, counted, no SYN")
+        @Test(
+            "Loopback, ::1 and mapped loopback: Malformed; metadata, 10.x and own address: Not Authorized; counted, no SYN"
+        )
         func specialDestinationsRefusedUnderCatchAll() async throws {
             try await RelayTestHarness.run(tag: "or") { harness, topology in
                 // srv gets a default route (towards dst, which drops) so that a SYN to 10.x or
@@ -87,38 +109,41 @@ extension NetworkTestSuites {
                     try await forwarder.expectLogLine(
                         containing: [
                             "listener=\(entry.listener) ", "destination=\(entry.logged) ",
-                            "reason=converter_error (not_authorized)",
+                            "reason=converter_error (\(entry.code))",
                         ],
-                        "forwarder did not get Not Authorized for \(entry.destination):\n\(forwarder.log)"
+                        "forwarder did not get \(entry.code) for \(entry.destination):\n\(forwarder.log)"
                     )
                     try await converter.expectLogLine(
-                        containing: ["destination=\(entry.logged) ", "reason=destination_refused (\(entry.reason))"],
-                        "converter did not refuse \(entry.destination) as \(entry.reason):\n\(converter.log)"
+                        containing: ["destination=\(entry.logged) ", "reason=\(entry.closed)"],
+                        "converter did not refuse \(entry.destination) as \(entry.closed):\n\(converter.log)"
                     )
                 }
 
                 // Counted on both sides, by reason and by code.
                 let metrics = try await Self.metrics(in: topology.srv) { text in
-                    Self.denials(text, "special") == 4
+                    Self.denials(text, "special") == 1
                 }
-                #expect(Self.denials(metrics, "special") == 4, "\(metrics)")
+                #expect(Self.denials(metrics, "special") == 1, "\(metrics)")
                 #expect(Self.denials(metrics, "private") == 1)
                 #expect(Self.denials(metrics, "own_address") == 1)
                 #expect(Self.denials(metrics, "not_allowed") == 0)
-                #expect(
-                    Self.sample(
-                        metrics,
-                        "mptcp_relay_convert_errors_total{listener=\"converter\",code=\"not_authorized\",direction=\"sent\"}"
-                    ) == 6
-                )
+                for (code, count) in [("not_authorized", 3), ("malformed_message", 3)] {
+                    #expect(
+                        Self.sample(
+                            metrics,
+                            "mptcp_relay_convert_errors_total{listener=\"converter\",code=\"\(code)\",direction=\"sent\"}"
+                        ) == Double(count),
+                        "\(code) sent"
+                    )
+                }
                 let forwarded = try await Self.metrics(in: topology.gw) { _ in true }
                 for entry in Self.refused {
                     #expect(
                         Self.sample(
                             forwarded,
-                            "mptcp_relay_convert_errors_total{listener=\"\(entry.listener)\",code=\"not_authorized\",direction=\"received\"}"
+                            "mptcp_relay_convert_errors_total{listener=\"\(entry.listener)\",code=\"\(entry.code)\",direction=\"received\"}"
                         ) == 1,
-                        "forwarder did not count Not Authorized on \(entry.listener)"
+                        "forwarder did not count \(entry.code) on \(entry.listener)"
                     )
                 }
 

@@ -31,6 +31,10 @@ public struct EngineSettings: Sendable, Hashable {
     public var ioBackend: IOBackend
     /// TCP keepalive on both sockets of every connection; nil leaves it off.
     public var keepalive: TCPKeepalive? = nil
+    /// Lets a converter connect to loopback destinations its `allow` list names, which RFC 8803 (section
+    /// 6.2.5) has answered Malformed Message: only for tests that run both relays and the destination in
+    /// one process on 127.0.0.1. No configuration key sets it.
+    public var loopbackDestinationsForTests = false
 
     /// Settings with the documented defaults.
     public init(

@@ -189,6 +189,19 @@ extension Worker {
                 return refuse(slotIndex, answer: answer, value: value, result: .badRequest(answer))
             }
             slots[slotIndex].destination = request.destination
+            // RFC 8803 section 6.2.5: a loopback, multicast or broadcast destination is a malformed request,
+            // whatever the allow list says.
+            if ConvertRequest.malformedDestination(request.destination) != nil
+                && !(settings.loopbackDestinationsForTests && request.destination.address.isLoopback)
+            {
+                let value = Worker.echo(answer: .malformedMessage, bytes, otherwise: [])
+                return refuse(
+                    slotIndex,
+                    answer: .malformedMessage,
+                    value: value,
+                    result: .badRequest(.malformedMessage)
+                )
+            }
             let spec = listeners[slots[slotIndex].listener].spec
             guard case .convert(let policy, _) = spec.role else { return }
             if let check = spec.authenticator?.authenticator {

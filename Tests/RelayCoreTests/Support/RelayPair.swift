@@ -22,8 +22,11 @@ struct RelayPair {
     ) throws {
         let logger = Logger(label: "test")
         let converterLog = converterLog
+        // The destination is a test server on 127.0.0.1, which RFC 8803 has a converter refuse.
+        var converterSettings = settings
+        converterSettings.loopbackDestinationsForTests = true
         converter = RelayEngine(
-            settings: settings,
+            settings: converterSettings,
             listeners: [
                 ListenerSpec(
                     name: "converter",
