@@ -234,13 +234,16 @@ int CLiburing_set_icmp_errors(int fd, int ipv6, int on) {
 }
 
 int CLiburing_icmp_error_code(int fd) {
-    char control[512];
+    union {
+        char bytes[512];
+        struct cmsghdr align;
+    } control;
     char data[64];
     struct iovec vector = { .iov_base = data, .iov_len = sizeof data };
     int code = -1;
     for (int round = 0; round < 8; round++) {
         struct msghdr message = {
-            .msg_iov = &vector, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control,
+            .msg_iov = &vector, .msg_iovlen = 1, .msg_control = control.bytes, .msg_controllen = sizeof control.bytes,
         };
         if (recvmsg(fd, &message, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) break;
         for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header; header = CMSG_NXTHDR(&message, header)) {
@@ -248,7 +251,10 @@ int CLiburing_icmp_error_code(int fd) {
                 || (header->cmsg_level == IPPROTO_IPV6 && header->cmsg_type == IPV6_RECVERR);
             if (!isError) continue;
             const struct sock_extended_err *error = (const struct sock_extended_err *)CMSG_DATA(header);
-            if (error->ee_origin == SO_EE_ORIGIN_ICMP || error->ee_origin == SO_EE_ORIGIN_ICMP6) {
+            // Destination Unreachable only (ICMP type 3, ICMPv6 type 1): a Time Exceeded or a Parameter
+            // Problem also ends a connect, but its code means something else.
+            if ((error->ee_origin == SO_EE_ORIGIN_ICMP && error->ee_type == 3)
+                || (error->ee_origin == SO_EE_ORIGIN_ICMP6 && error->ee_type == 1)) {
                 code = error->ee_code;
             }
         }

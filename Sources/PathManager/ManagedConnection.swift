@@ -31,18 +31,24 @@ public struct ManagedConnection: Sendable, Hashable {
     /// Where this connection's joins go: the converter's initial address, or, when the converter forbade
     /// that, the first address (by id) it announced that a join may go to (``acceptsJoin(to:)``); nil while
     /// it has announced none, and then no join is opened.
-    public var joinRemote: Endpoint? {
-        guard joinsToInitialDenied else { return remote }
-        return announced.sorted { $0.key < $1.key }.first { acceptsJoin(to: $0.value) }?.value
+    public var joinRemote: Endpoint? { joinTarget?.endpoint }
+
+    /// ``joinRemote`` with the converter's address id for it (0 for the initial address), which the
+    /// SUBFLOW_CREATE names so that the kernel files the subflow under that id (a REMOVE_ADDR of it then
+    /// closes the subflow).
+    public var joinTarget: (id: UInt8, endpoint: Endpoint)? {
+        guard joinsToInitialDenied else { return (0, remote) }
+        return announced.sorted { $0.key < $1.key }.first { acceptsJoin(to: $0.value) }.map { ($0.key, $0.value) }
     }
 
     /// Whether a join may go to `candidate`, an address the converter announced: one of the initial address's
-    /// family that names one host somewhere else, so never loopback, multicast, broadcast, unspecified,
-    /// link-local or IPv4-mapped (a hostile or broken converter cannot point the gateway's uplinks at the
-    /// gateway itself, its LAN's link or a group).
+    /// family that names one host somewhere else, so never the initial address and port themselves,
+    /// loopback, multicast, broadcast, unspecified, link-local or IPv4-mapped (a hostile or broken converter
+    /// cannot point the gateway's uplinks at the gateway itself, its LAN's link or a group).
     public func acceptsJoin(to candidate: Endpoint) -> Bool {
         let address = candidate.address
-        guard address.isIPv4 == remote.address.isIPv4, candidate.port != 0 else { return false }
+        // The initial address and port itself, announced again, is still the one the C flag forbids.
+        guard address.isIPv4 == remote.address.isIPv4, candidate.port != 0, candidate != remote else { return false }
         if address.isLoopback || address.isMulticast || address.isUnspecified || address.isLinkLocal {
             return false
         }

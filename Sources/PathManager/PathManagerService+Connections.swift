@@ -123,10 +123,17 @@ extension PathManagerService {
             }
             return connection.joinsToInitialDenied
         case .removed:
-            guard var connection = connections[event.token], let id = event.remoteID else { return false }
-            connection.announced[id] = nil
+            // REMOVE_ADDR: the address is gone; so are the joins this path manager opened to it (destroyed
+            // here, whatever the kernel did), and the re-plan opens them to another announced address, if any.
+            guard var connection = connections[event.token], let id = event.remoteID,
+                let withdrawn = connection.announced.removeValue(forKey: id)
+            else { return false }
+            for subflow in connection.subflows where subflow.remote == withdrawn {
+                destroySubflow(of: event.token, local: subflow.local, remote: subflow.remote)
+            }
+            connection.subflows.removeAll { $0.remote == withdrawn }
             connections[event.token] = connection
-            return false
+            return true
         case .closed:
             connections[event.token] = nil
             holdOff[event.token] = nil
@@ -175,7 +182,8 @@ extension PathManagerService {
         guard var connection = connections[token] else { return }
         switch action {
         case .create(let path, let backup):
-            guard let target = connection.joinRemote, let source = board.source(of: path, for: target.address)
+            guard let (targetID, target) = connection.joinTarget,
+                let source = board.source(of: path, for: target.address)
             else { return }
             let local = MPTCPAddress(
                 address: source,
@@ -183,7 +191,8 @@ extension PathManagerService {
                 flags: backup ? [.backup] : [],
                 interfaceIndex: statuses[path].interfaceIndex
             )
-            let remote = MPTCPAddress(target)
+            var remote = MPTCPAddress(target)
+            if targetID != 0 { remote.id = targetID }
             do {
                 try sendPathManagerRequest("mptcp_pm SUBFLOW_CREATE") { family, sequence in
                     MPTCPPathManagerRequest.subflowCreate(
@@ -248,7 +257,7 @@ extension PathManagerService {
 
     /// Asks the kernel to close the subflow `local` → `remote` of connection `token`; a refusal (it is
     /// already gone) is only logged.
-    private func destroySubflow(of token: UInt32, local: Endpoint, remote: Endpoint) {
+    func destroySubflow(of token: UInt32, local: Endpoint, remote: Endpoint) {
         do {
             try sendPathManagerRequest("mptcp_pm SUBFLOW_DESTROY") { family, sequence in
                 MPTCPPathManagerRequest.subflowDestroy(

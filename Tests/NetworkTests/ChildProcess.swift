@@ -76,6 +76,7 @@ final class ChildProcess {
         switch exit {
         case .exited(let status): return status
         case .signalled(let signal): return signal
+        case .lost: return -1
         case nil: return nil
         }
     }

@@ -187,6 +187,7 @@ struct AnnouncedAddressTests {
         "an announced address no join may go to is never a target",
         arguments: [
             "127.0.0.1", "224.0.0.1", "255.255.255.255", "0.0.0.0", "169.254.169.254", "2001:db8::2",
+            "198.18.1.2",  // the initial address and port, announced again: still forbidden
         ]
     )
     func refusedTargets(_ text: String) {

@@ -87,6 +87,7 @@ else
     echo "$PROGRAM: --public $public is not ADDR:PORT or [V6ADDR]:PORT" >&2
     exit 2
 fi
+port=$((10#$port))
 if ((port < 1 || port > 65535)); then
     echo "$PROGRAM: port $port is out of range" >&2
     exit 2

@@ -124,8 +124,8 @@ int CLiburing_socket_error(int fd);
 /// error, transient ones included, end the connection (ip(7)).
 int CLiburing_set_icmp_errors(int fd, int ipv6, int on);
 
-/// The code of the ICMP (or ICMPv6) error last queued on `fd` (after a connect failed because of one),
-/// read from its error queue; -1 when none is queued.
+/// The code of the ICMP (type 3) or ICMPv6 (type 1) Destination Unreachable last queued on `fd` (after a
+/// connect failed because of one), read from its error queue; -1 when none is queued.
 int CLiburing_icmp_error_code(int fd);
 
 /// posix_spawn of `path` with `argv` and `envp` (NULL-terminated), its standard input, output and error

@@ -137,16 +137,19 @@ extension Worker {
             if redialOnAnotherPath(slotIndex, after: code) { return }
             fail(slotIndex, .connectFailed(errno: code))
         case .convert:
+            // The ICMP Destination Unreachable that ended the connect, if one did (its code is echoed, RFC
+            // 8803 section 6.2.8); a local failure (no route, a timeout) has none.
+            let icmp = CLiburing_icmp_error_code(slots[slotIndex].upstream)
             let answer: ConvertErrorCode =
                 switch code {
                 case ECONNREFUSED, ECONNRESET: .connectionReset
                 case ENETUNREACH, EHOSTUNREACH, ETIMEDOUT, EHOSTDOWN, ENETDOWN: .destinationUnreachable
+                // ICMPv6 administratively prohibited, policy failure and reject route arrive as EACCES.
+                case EACCES where icmp >= 0: .destinationUnreachable
                 default: .networkFailure
                 }
-            // Destination Unreachable echoes the code of the ICMP error that ended the connect (RFC 8803
-            // section 6.2.8), when one did; a local failure (no route, a timeout) has none to echo.
-            let icmp = answer == .destinationUnreachable ? CLiburing_icmp_error_code(slots[slotIndex].upstream) : -1
-            let value: [UInt8] = icmp >= 0 ? [UInt8(truncatingIfNeeded: icmp)] : []
+            let value: [UInt8] =
+                answer == .destinationUnreachable && icmp >= 0 ? [UInt8(truncatingIfNeeded: icmp)] : []
             refuse(slotIndex, answer: answer, value: value, result: .connectFailed(errno: code))
         }
     }

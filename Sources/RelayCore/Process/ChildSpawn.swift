@@ -10,6 +10,8 @@ public enum ChildExit: Equatable, Sendable {
     case exited(Int32)
     /// A signal ended it.
     case signalled(Int32)
+    /// It is no child of this process any more (reaped elsewhere): how it ended is unknown.
+    case lost
 }
 
 /// Starts programs with posix_spawn and reaps them: what Foundation's `Process` does for the relay and its
@@ -51,7 +53,7 @@ public enum ChildSpawn {
         return result
     }
 
-    /// The child's end, reaping it; nil while it runs (without `wait`) — with `wait`, blocks until it ends.
+    /// The child's end, reaping it; nil while it runs (without `wait`); with `wait`, blocks until it ends.
     public static func reap(_ pid: Int32, wait: Bool) -> ChildExit? {
         var status: Int32 = 0
         while true {
@@ -59,7 +61,8 @@ public enum ChildSpawn {
             if result == 0 { return nil }
             if result < 0 {
                 if errno == EINTR { continue }
-                return nil
+                // ECHILD: gone already. Not "still running", or a caller would wait for it forever.
+                return .lost
             }
             break
         }
