@@ -82,7 +82,12 @@ struct FixedBackendTests {
     func stopEndsConnections() async throws {
         let server = try TestServer { socket in _ = try? socket.receiveAll() }
         defer { server.close() }
-        let (engine, front) = try startConverter(backend: server.endpoint, settings: EngineSettings(workers: 2))
+        // A drain far shorter than the test server's 30 s receive timeout: with the default 30 s drain the two
+        // raced, and on a loaded machine the server's clean close sometimes came first (a FIN, not a reset).
+        let (engine, front) = try startConverter(
+            backend: server.endpoint,
+            settings: EngineSettings(workers: 2, drainTimeout: .seconds(1))
+        )
         let socket = try BlockingSocket.connect(to: front, timeoutSeconds: 10)
         try socket.sendAll(Array("hello".utf8))
         engine.stop()
