@@ -232,6 +232,11 @@ async def serve(args):
                 await asyncio.wait_for(released(), args.timeout)
             await asyncio.wait_for(send_stream(writer, connection, 1, download), args.timeout)
             writer.write_eof()
+            # drain() returns once the transport's buffer is below its low-water mark, not empty: with a
+            # write-buffer limit of 0 it returns only when the kernel has taken every byte. Counting the
+            # connection before that let the last one's unsent tail (up to 64 KiB) die with this process
+            # when the run ended: the relays then saw a clean end of stream too early (RELIABILITY finding 10).
+            writer.transport.set_write_buffer_limits(high=0)
             await asyncio.wait_for(writer.drain(), args.timeout)
             tally.ok += 1
         except Exception as error:  # noqa: BLE001 - every failure is counted
