@@ -79,15 +79,12 @@ public struct ConvertRequest: Hashable, Sendable {
         message.encoded()
     }
 
-    /// Why `destination` is no destination a converter may connect to (RFC 8803 section 6.2.5: loopback,
-    /// multicast and broadcast addresses are answered Malformed Message), or nil when it may be one.
-    /// IPv4-mapped addresses arrive here as IPv4 (``IPAddress/init(bytes16:)``).
-    public static func malformedDestination(_ destination: Endpoint) -> String? {
+    /// Whether `destination` is no destination a converter may connect to (RFC 8803 section 6.2.5: loopback,
+    /// multicast and broadcast addresses are answered Malformed Message). IPv4-mapped addresses arrive here as
+    /// IPv4 (``IPAddress/init(bytes16:)``).
+    public static func isMalformedDestination(_ destination: Endpoint) -> Bool {
         let address = destination.address
-        if address.isLoopback { return "a loopback address" }
-        if address.isMulticast { return "a multicast address" }
-        if case .v4(0xFFFF_FFFF) = address { return "the broadcast address" }
-        return nil
+        return address.isLoopback || address.isMulticast || address.isLimitedBroadcast
     }
 
     /// Option kinds a Connect TLV may carry that the converter ignores (RFC 8803 section 6.2.5): End of

@@ -128,6 +128,12 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether this is the IPv4 limited broadcast address, `255.255.255.255`.
+    public var isLimitedBroadcast: Bool {
+        if case .v4(0xFFFF_FFFF) = self { return true }
+        return false
+    }
+
     /// Whether this is a multicast address: `224.0.0.0/4` or `ff00::/8`.
     public var isMulticast: Bool {
         switch self {

@@ -49,12 +49,14 @@ public struct ManagedConnection: Sendable, Hashable {
         let address = candidate.address
         // The initial address and port itself, announced again, is still the one the C flag forbids.
         guard address.isIPv4 == remote.address.isIPv4, candidate.port != 0, candidate != remote else { return false }
-        if address.isLoopback || address.isMulticast || address.isUnspecified || address.isLinkLocal {
+        if address.isLoopback || address.isMulticast || address.isUnspecified || address.isLinkLocal
+            || address.isLimitedBroadcast
+        {
             return false
         }
         switch address {
-        case .v4(let value):
-            return value != 0xFFFF_FFFF
+        case .v4:
+            return true
         case .v6(let high, let low):
             return !(high == 0 && low >> 32 == 0xFFFF)
         }

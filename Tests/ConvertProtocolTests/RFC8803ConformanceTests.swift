@@ -138,7 +138,7 @@ struct RFC8803ConformanceTests {
     )
     func malformedDestinations(text: String, malformed: Bool) throws {
         let destination = try #require(Endpoint(text))
-        #expect((ConvertRequest.malformedDestination(destination) != nil) == malformed, "\(text)")
+        #expect(ConvertRequest.isMalformedDestination(destination) == malformed, "\(text)")
     }
 
     @Test("Unsupported TCP Option: the Error TLV's Value lists the refused option kinds, MSS ignored (4.2.7, 6.2.5)")

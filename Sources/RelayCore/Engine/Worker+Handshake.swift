@@ -194,7 +194,7 @@ extension Worker {
             slots[slotIndex].destination = request.destination
             // RFC 8803 section 6.2.5: a loopback, multicast or broadcast destination is a malformed request,
             // whatever the allow list says.
-            if ConvertRequest.malformedDestination(request.destination) != nil
+            if ConvertRequest.isMalformedDestination(request.destination)
                 && !(settings.loopbackDestinationsForTests && request.destination.address.isLoopback)
             {
                 let value = Worker.echo(answer: .malformedMessage, bytes, otherwise: [])
