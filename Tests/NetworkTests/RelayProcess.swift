@@ -48,13 +48,29 @@ final class RelayProcess {
 
     /// Waits (bounded) until the log holds a line containing every one of `fragments`.
     func waitForLogLine(containing fragments: [String], seconds: Double = 10) async throws -> Bool {
+        try await countLogLines(containing: fragments, atLeast: 1, seconds: seconds) >= 1
+    }
+
+    /// Waits (bounded) until `count` log lines contain every one of `fragments` and none of `excluded`;
+    /// returns how many did when it stopped waiting.
+    func countLogLines(
+        containing fragments: [String],
+        excluding excluded: [String] = [],
+        atLeast count: Int,
+        seconds: Double = 10
+    ) async throws -> Int {
         let deadline = Date().addingTimeInterval(seconds)
+        var seen = 0
         repeat {
-            let lines = log.split(separator: "\n")
-            if lines.contains(where: { line in fragments.allSatisfy { line.contains($0) } }) { return true }
+            seen =
+                log.split(separator: "\n").filter { line in
+                    fragments.allSatisfy { line.contains($0) } && !excluded.contains { line.contains($0) }
+                }
+                .count
+            if seen >= count { return seen }
             try await Task.sleep(nanoseconds: 100_000_000)
         } while Date() < deadline
-        return false
+        return seen
     }
 
     /// Stops the relay (SIGTERM, then SIGKILL).

@@ -52,7 +52,12 @@ extension NetworkTestSuites {
                     kill(gateway.child.processIdentifier, SIGHUP)
                     kill(converter.child.processIdentifier, SIGHUP)
                     for relay in [gateway, converter] {
-                        let count = try await Self.waitForCount(of: "reloaded", in: relay, count: round)
+                        let count = try await relay.countLogLines(
+                            containing: ["reloaded"],
+                            excluding: ["refused"],
+                            atLeast: round,
+                            seconds: 15
+                        )
                         #expect(count == round, "\(relay.name): \(count) reloads logged after round \(round)")
                     }
                     // Odd rounds add the second LAN listener, even rounds remove it again.
@@ -110,20 +115,6 @@ extension NetworkTestSuites {
                 #expect(count >= Double(Self.transfers + 5), "lan accepted \(count): \(accepted ?? "no line")")
                 #expect(metrics.stdout.contains("mptcp_relay_connections_accepted_total{listener=\"lan2\"}"))
             }
-        }
-
-        /// Waits (bounded) until `fragment` appears `count` times in the relay's log; returns how often it did.
-        static func waitForCount(of fragment: String, in relay: RelayProcess, count: Int) async throws -> Int {
-            let deadline = Date().addingTimeInterval(15)
-            var seen = 0
-            repeat {
-                seen =
-                    relay.log.split(separator: "\n").filter { $0.contains(fragment) && !$0.contains("refused") }
-                    .count
-                if seen >= count { return seen }
-                try await Task.sleep(nanoseconds: 100_000_000)
-            } while Date() < deadline
-            return seen
         }
 
         /// Whether something listens on TCP `port` in `namespace`.

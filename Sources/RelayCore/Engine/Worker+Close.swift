@@ -11,7 +11,19 @@ import Glibc
 extension Worker {
     /// Ends a connection on an error: both sockets are reset, so each peer sees what went wrong.
     func fail(_ slotIndex: Int, _ result: ConnectionResult) {
-        beginClose(slotIndex, result, abortive: true)
+        beginClose(slotIndex, answeredResult(slotIndex, result), abortive: true)
+    }
+
+    /// Forward side, converter's answer still awaited: a converter that refuses closes at once, with the
+    /// bytes sent behind the request unread, so its reset can fail a write (EPIPE) before the answer,
+    /// already in the socket, has been read. The answer is the reason then, not the reset it caused.
+    private func answeredResult(_ slotIndex: Int, _ result: ConnectionResult) -> ConnectionResult {
+        guard case .upstreamReset = result, slots[slotIndex].phase == .awaitingResponse,
+            case .complete(let bytes) = readHeader(slotIndex, from: slots[slotIndex].upstream),
+            let message = try? ConvertMessage.parse(bytes),
+            let code = ConvertResponse(message: message).error
+        else { return result }
+        return .converterError(code)
     }
 
     /// Starts closing: records the first result, cancels what is in flight, and frees the slot at once
