@@ -1,5 +1,6 @@
 // Built with _GNU_SOURCE (cSettings): splice, pipe2, F_SETPIPE_SZ and POLLRDHUP live behind it.
 #include "CLiburing.h"
+#include <malloc.h>
 #include <signal.h>
 #include <spawn.h>
 #include <pthread.h>
@@ -260,4 +261,10 @@ int CLiburing_icmp_error_code(int fd) {
         }
     }
     return code;
+}
+
+int CLiburing_fix_heap_thresholds(int bytes) {
+    int mmap_ok = mallopt(M_MMAP_THRESHOLD, bytes);
+    int trim_ok = mallopt(M_TRIM_THRESHOLD, bytes);
+    return mmap_ok == 1 && trim_ok == 1 ? 0 : -1;
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import MPTCPRelay
 import RelayConfig
+import RelayCore
 import RelayMetrics
 import ServiceLifecycle
 import UnixSignals
@@ -33,6 +34,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        HeapPolicy.apply()
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

@@ -39,9 +39,11 @@ extension NetworkTestSuites {
                 print("load: \(count) connections; cold: forwarder \(cold.forwarder), converter \(cold.converter)")
 
                 // Round 1 touches what stays resident for good (the worker tables are sized by max_connections
-                // and their pages stay once used); round 2 must then cost nothing more.
+                // and their pages stay once used); rounds 2 and 3 must then cost nothing more. (Before
+                // HeapPolicy fixed glibc's thresholds, RSS stepped up by 3.5 MiB for good in round 2 or 3,
+                // when a thread that had run a metrics scrape of all 8 000 connections kept its heap.)
                 var after: [RelayPair<ProcessResources>] = []
-                for round in 1...2 {
+                for round in 1...3 {
                     let release = harness.scratch.appendingPathComponent("release-\(round)")
                     let server = try await LoadPeer.serve(
                         harness,
@@ -90,18 +92,19 @@ extension NetworkTestSuites {
                     Self.expectReleased(now, cold: cold, gauges: quiet, "round \(round)")
                     after.append(now)
                 }
-                for (name, first, second, coldRSS) in [
-                    ("forwarder", after[0].forwarder, after[1].forwarder, cold.forwarder.residentKiB),
-                    ("converter", after[0].converter, after[1].converter, cold.converter.residentKiB),
+                for (name, first, third, coldRSS) in [
+                    ("forwarder", after[0].forwarder, after[2].forwarder, cold.forwarder.residentKiB),
+                    ("converter", after[0].converter, after[2].converter, cold.converter.residentKiB),
                 ] {
-                    // At most 4 KiB a connection for the tables that stay resident (measured: about 2).
+                    // At most 4 KiB a connection for the tables that stay resident (measured: about 1).
                     #expect(
                         first.residentKiB - coldRSS <= 4 * count,
                         "\(name): RSS grew by \(first.residentKiB - coldRSS) KiB in round 1"
                     )
+                    // Measured: 150 to 300 KiB over rounds 2 and 3 together.
                     #expect(
-                        second.residentKiB - first.residentKiB <= 4096,
-                        "\(name): RSS grew by \(second.residentKiB - first.residentKiB) KiB in round 2"
+                        third.residentKiB - first.residentKiB <= 2048,
+                        "\(name): RSS grew by \(third.residentKiB - first.residentKiB) KiB in rounds 2 and 3"
                     )
                 }
             }

@@ -8,6 +8,10 @@ import Glibc
 /// What a relay process holds, read from /proc: resident memory and its descriptors by kind.
 struct ProcessResources: CustomStringConvertible {
     var residentKiB: Int
+    /// RssAnon: private anonymous pages (heap, tables, stacks), what connections can make grow.
+    var anonymousKiB: Int
+    /// RssFile: pages of the binary and libraries, which grow as code paths run for the first time.
+    var fileKiB: Int
     var descriptors: Int
     var sockets: Int
     var pipeEnds: Int
@@ -15,9 +19,11 @@ struct ProcessResources: CustomStringConvertible {
     /// Reads /proc/PID/status (VmRSS) and the links in /proc/PID/fd.
     static func sample(_ pid: Int32) throws -> ProcessResources {
         let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-        let rss = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
-            .flatMap { line in line.split(separator: " ").dropFirst().first.flatMap { Int($0) } }
-        guard let rss else {
+        func field(_ name: String) -> Int? {
+            status.split(separator: "\n").first { $0.hasPrefix(name + ":") }
+                .flatMap { line in line.split(separator: " ").dropFirst().first.flatMap { Int($0) } }
+        }
+        guard let rss = field("VmRSS"), let anonymous = field("RssAnon"), let file = field("RssFile") else {
             throw ShellCommandError(command: ["/proc/\(pid)/status"], reason: "no VmRSS", output: status)
         }
         let entries = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")
@@ -29,11 +35,18 @@ struct ProcessResources: CustomStringConvertible {
             if target.hasPrefix("socket:") { sockets += 1 }
             if target.hasPrefix("pipe:") { pipes += 1 }
         }
-        return ProcessResources(residentKiB: rss, descriptors: entries.count, sockets: sockets, pipeEnds: pipes)
+        return ProcessResources(
+            residentKiB: rss,
+            anonymousKiB: anonymous,
+            fileKiB: file,
+            descriptors: entries.count,
+            sockets: sockets,
+            pipeEnds: pipes
+        )
     }
 
     var description: String {
-        "RSS \(residentKiB) KiB, \(descriptors) descriptors (\(sockets) sockets, \(pipeEnds) pipe ends)"
+        "RSS \(residentKiB) KiB (anon \(anonymousKiB), file \(fileKiB)), \(descriptors) descriptors (\(sockets) sockets, \(pipeEnds) pipe ends)"
     }
 }
 

@@ -128,6 +128,11 @@ int CLiburing_set_icmp_errors(int fd, int ipv6, int on);
 /// connect failed because of one), read from its error queue; -1 when none is queued.
 int CLiburing_icmp_error_code(int fd);
 
+/// Fixes glibc's mmap and trim thresholds at `bytes` (mallopt M_MMAP_THRESHOLD and M_TRIM_THRESHOLD, which
+/// turns off their dynamic raising; malloc.h is not in Swift's Glibc module); returns 0, or -1 when glibc
+/// refused one.
+int CLiburing_fix_heap_thresholds(int bytes);
+
 /// posix_spawn of `path` with `argv` and `envp` (NULL-terminated), its standard input, output and error
 /// on `inFD`, `outFD` and `errFD`, every other descriptor closed (closefrom 3, so that a child never
 /// inherits a socket or pipe), default signal handling and an empty signal mask; returns the pid or
