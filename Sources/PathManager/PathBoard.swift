@@ -20,6 +20,8 @@ public final class PathBoard: @unchecked Sendable {
     private let refusedSubflows = Atomic<UInt64>(0)
     private let entries: UnsafeMutablePointer<Atomic<UInt8>>
     private let cells: UnsafeMutablePointer<PathCell>
+    /// Per policy: how many connections `weighted` steering has placed (the position in its cycle).
+    private let placements: UnsafeMutablePointer<Atomic<UInt64>>
     private static let entryCount = PathPlan.maximumPaths * 2 * 65536
     /// The bit of an entry that asks the owning worker to close the connection.
     private static let closeRequested: UInt8 = 0x80
@@ -35,6 +37,10 @@ public final class PathBoard: @unchecked Sendable {
         for index in plan.paths.indices {
             (cells + index).initialize(to: PathCell())
         }
+        placements = .allocate(capacity: plan.policies.count)
+        for index in plan.policies.indices {
+            (placements + index).initialize(to: Atomic(0))
+        }
     }
 
     deinit {
@@ -42,6 +48,8 @@ public final class PathBoard: @unchecked Sendable {
         entries.deallocate()
         cells.deinitialize(count: plan.paths.count)
         cells.deallocate()
+        placements.deinitialize(count: plan.policies.count)
+        placements.deallocate()
     }
 
     // MARK: Source addresses (written by the path manager, which follows the interfaces' addresses)
@@ -121,8 +129,9 @@ public final class PathBoard: @unchecked Sendable {
     // MARK: Choosing the initial path (workers)
 
     /// The path a new connection under `policy` leaves on, with its source address for the family of
-    /// `upstream`: the first up path of the policy's primaries with such a source, else the first such
-    /// backup; nil when none is up. Paths in `excluding` (bit N is path N) are passed over.
+    /// `upstream`: the first up path of the policy's primaries with such a source (with `weighted`
+    /// steering, one of them in turn, in proportion to the weights), else the first such backup; nil when
+    /// none is up. Paths in `excluding` (bit N is path N) are passed over.
     public func initialPath(
         policy: Int,
         upstream: IPAddress,
@@ -130,11 +139,41 @@ public final class PathBoard: @unchecked Sendable {
     ) -> (index: Int, source: IPAddress)? {
         let chosen = plan.policies[policy]
         let mask = upPaths & ~excluding
+        if chosen.steering == .weighted, let weighted = weightedPath(policy, upstream: upstream, mask: mask) {
+            return weighted
+        }
         for index in chosen.paths where mask & (1 << UInt64(index)) != 0 {
             if let source = source(of: index, for: upstream) { return (index, source) }
         }
         for index in chosen.backups where mask & (1 << UInt64(index)) != 0 {
             if let source = source(of: index, for: upstream) { return (index, source) }
+        }
+        return nil
+    }
+
+    /// `weighted` steering: the next place in the policy's cycle over its usable primaries (up, in `mask`,
+    /// with a source for `upstream`'s family), where each takes as many places as its weight. The cycle
+    /// counter is shared by every worker, so the split holds for the relay as a whole. Two passes over the
+    /// paths rather than a list of candidates: this runs for every accepted connection.
+    private func weightedPath(
+        _ policy: Int,
+        upstream: IPAddress,
+        mask: UInt64
+    ) -> (index: Int, source: IPAddress)? {
+        let chosen = plan.policies[policy]
+        let usable = { (index: Int) in mask & (1 << UInt64(index)) != 0 && self.source(of: index, for: upstream) != nil
+        }
+        var total = 0
+        for (position, index) in chosen.paths.enumerated() where usable(index) {
+            total += chosen.weights[position]
+        }
+        guard total > 0 else { return nil }
+        var place = Int(placements[policy].wrappingAdd(1, ordering: .relaxed).oldValue % UInt64(total))
+        for (position, index) in chosen.paths.enumerated() where usable(index) {
+            if place < chosen.weights[position], let source = source(of: index, for: upstream) {
+                return (index, source)
+            }
+            place -= chosen.weights[position]
         }
         return nil
     }

@@ -1,7 +1,8 @@
 /// Decides what a connection's subflows should be, given its policy and which paths are up: the heart of
 /// the relay as path manager, kept free of netlink so that it can be tested on its own.
 ///
-/// While a primary path of the policy is up, every up primary carries a subflow; backups either keep a
+/// While a primary path of the policy is up, every up primary carries a subflow (with `active-standby`
+/// steering, only the first up one a normal subflow, the others one flagged backup); backups either keep a
 /// subflow flagged backup (standby) or none (on-demand). When no primary is up, every up backup carries a
 /// normal subflow (promoted). When no allowed path is up at all, the connection is closed.
 public struct SubflowPlanner: Sendable {
@@ -24,7 +25,9 @@ public struct SubflowPlanner: Sendable {
         if primaries.isEmpty {
             for index in backups { wanted[index] = false }
         } else {
-            for index in primaries { wanted[index] = false }
+            for (position, index) in primaries.enumerated() {
+                wanted[index] = chosen.steering == .activeStandby && position > 0
+            }
             if chosen.backupMode == .standby {
                 for index in backups { wanted[index] = true }
             }

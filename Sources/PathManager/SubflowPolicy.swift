@@ -11,6 +11,10 @@ public struct SubflowPolicy: Sendable, Hashable {
     public var backups: [Int]
     /// How the backups wait while a primary is up.
     public var backupMode: BackupMode
+    /// How connections spread over the primaries.
+    public var steering: SteeringMode
+    /// For `weighted` steering: each primary's weight, in the order of ``paths`` (1 when not configured).
+    public var weights: [Int]
     /// TCP congestion control for the connection's subflows (`bbr`, `cubic`); nil keeps the system default.
     public var congestion: String?
     /// Milliseconds between a connection's establishment and its join subflows (`join_after`); nil uses the
@@ -24,9 +28,14 @@ public struct SubflowPolicy: Sendable, Hashable {
         paths: [Int],
         backups: [Int] = [],
         backupMode: BackupMode = .onDemand,
+        steering: SteeringMode = .aggregate,
+        weights: [Int]? = nil,
         congestion: String? = nil,
         joinAfterMilliseconds: Int64? = nil
     ) {
+        self.steering = steering
+        precondition(weights == nil || weights?.count == paths.count, "one weight per primary path")
+        self.weights = weights ?? Array(repeating: 1, count: paths.count)
         self.joinAfterMilliseconds = joinAfterMilliseconds
         self.name = name
         self.match = match

@@ -5,7 +5,9 @@ import TOMLKit
 /// The `[[policy]]` tables.
 extension ConfigDecoder {
     /// The keys of a `[[policy]]` table, in documented order.
-    static let policyKeys = ["name", "match", "paths", "backup", "backup_mode", "congestion", "join_after"]
+    static let policyKeys = [
+        "name", "match", "paths", "backup", "backup_mode", "mode", "weights", "congestion", "join_after",
+    ]
     /// The keys of a policy's `match` table.
     static let matchKeys = ["destination_ports", "destinations"]
 
@@ -85,6 +87,8 @@ extension ConfigDecoder {
         } else if table.contains(key: "backup_mode") {
             valid = false
         }
+        let steering = self.decodeSteering(table, path: path, primaries: primaries, paths: paths)
+        if steering == nil { valid = false }
         var congestion: String?
         if let value = table["congestion"], let text = self.string(value, key: "\(path).congestion") {
             let allowed = text.utf8.allSatisfy { byte in
@@ -108,16 +112,75 @@ extension ConfigDecoder {
             joinAfter = self.joinMilliseconds(value, key: "\(path).join_after")
             if joinAfter == nil { valid = false }
         }
-        guard valid, let name, let primaries else { return nil }
+        guard valid, let name, let primaries, let steering else { return nil }
         return SubflowPolicy(
             name: name,
             match: match ?? PolicyMatch(),
             paths: primaries,
             backups: backups,
             backupMode: mode,
+            steering: steering.mode,
+            weights: steering.weights,
             congestion: congestion,
             joinAfterMilliseconds: joinAfter
         )
+    }
+
+    /// A policy's `mode` and `weights` (weights only with `mode = "weighted"`, each naming one of the
+    /// policy's primaries, 1 to 1000; a primary without one weighs 1). Nil after reporting a mistake.
+    mutating func decodeSteering(
+        _ table: TOMLTable,
+        path: String,
+        primaries: [Int]?,
+        paths: [PathDefinition]
+    ) -> (mode: SteeringMode, weights: [Int]?)? {
+        var mode = SteeringMode.aggregate
+        if let value = table["mode"] {
+            guard let text = self.string(value, key: "\(path).mode") else { return nil }
+            guard let parsed = SteeringMode(rawValue: text) else {
+                let known = SteeringMode.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+                let reason =
+                    text == "lowest-rtt"
+                    ? "\"lowest-rtt\" needs per-path RTT measurements, which this version does not make yet"
+                    : "\"\(text)\" is not a steering mode"
+                self.report("\(path).mode", "\(reason); expected one of \(known)")
+                return nil
+            }
+            mode = parsed
+        }
+        guard let value = table["weights"] else { return (mode, nil) }
+        guard mode == .weighted else {
+            self.report("\(path).weights", "weights apply only with mode = \"weighted\"; add it or remove weights")
+            return nil
+        }
+        guard let weightTable = value.table else {
+            self.report(
+                "\(path).weights",
+                "expected a table of path weights such as { cable = 3, dsl = 1 }, found \(Self.describe(value))"
+            )
+            return nil
+        }
+        guard let primaries else { return nil }
+        var weights = Array(repeating: 1, count: primaries.count)
+        var valid = true
+        for (name, weight) in weightTable {
+            let key = "\(path).weights.\(name)"
+            guard let position = primaries.firstIndex(where: { paths[$0].name == name }) else {
+                let names = primaries.map { paths[$0].name }
+                self.report(
+                    key,
+                    "\"\(name)\" is not one of this policy's paths; weights name its paths: \(names.joined(separator: ", "))"
+                )
+                valid = false
+                continue
+            }
+            if let parsed = self.integer(weight, key: key, in: 1...1000) {
+                weights[position] = parsed
+            } else {
+                valid = false
+            }
+        }
+        return valid ? (mode, weights) : nil
     }
 
     /// A policy's `match = { destination_ports = [...], destinations = [...] }`.

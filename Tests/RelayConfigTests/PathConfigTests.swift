@@ -121,6 +121,30 @@ struct PathConfigTests {
                 "t.toml:13: policy[1].backup_mode: \"hot\" is not a backup mode; expected \"standby\" or \"on-demand\""
             ),
             (
+                "[[path]]\nname = \"dsl\"\ninterface = \"x\"\n[[policy]]\nname = \"p\"\npaths = [\"dsl\"]\nmode = \"fastest\"\n",
+                "t.toml:13: policy[1].mode: \"fastest\" is not a steering mode; expected one of \"aggregate\", \"active-standby\", \"weighted\""
+            ),
+            (
+                "[[path]]\nname = \"dsl\"\ninterface = \"x\"\n[[policy]]\nname = \"p\"\npaths = [\"dsl\"]\nmode = \"lowest-rtt\"\n",
+                "t.toml:13: policy[1].mode: \"lowest-rtt\" needs per-path RTT measurements, which this version does not make yet; expected one of \"aggregate\", \"active-standby\", \"weighted\""
+            ),
+            (
+                "[[path]]\nname = \"dsl\"\ninterface = \"x\"\n[[policy]]\nname = \"p\"\npaths = [\"dsl\"]\nweights = { dsl = 2 }\n",
+                "t.toml:13: policy[1].weights: weights apply only with mode = \"weighted\"; add it or remove weights"
+            ),
+            (
+                "[[path]]\nname = \"dsl\"\ninterface = \"x\"\n[[path]]\nname = \"lte\"\ninterface = \"y\"\n[[policy]]\nname = \"p\"\npaths = [\"dsl\"]\nmode = \"weighted\"\nweights = { lte = 2 }\n",
+                "t.toml:17: policy[1].weights.lte: \"lte\" is not one of this policy's paths; weights name its paths: dsl"
+            ),
+            (
+                "[[path]]\nname = \"dsl\"\ninterface = \"x\"\n[[policy]]\nname = \"p\"\npaths = [\"dsl\"]\nmode = \"weighted\"\nweights = { dsl = 0 }\n",
+                "t.toml:14: policy[1].weights.dsl: 0 is out of range; expected 1...1000"
+            ),
+            (
+                "[[path]]\nname = \"dsl\"\ninterface = \"x\"\n[[policy]]\nname = \"p\"\npaths = [\"dsl\"]\nmode = \"weighted\"\nweights = [3]\n",
+                "t.toml:14: policy[1].weights: expected a table of path weights such as { cable = 3, dsl = 1 }, found an array"
+            ),
+            (
                 "[[path]]\nname = \"dsl\"\ninterface = \"x\"\n[[policy]]\nname = \"p\"\npaths = [\"dsl\"]\nmatch = { destination_ports = [0] }\n",
                 "t.toml:13: policy[1].match.destination_ports[1]: 0 is out of range; expected 1...65535"
             ),
@@ -174,6 +198,37 @@ struct PathConfigTests {
                 "t.toml:3: runtime.announce: announce works through the kernel path manager; it cannot be combined with path_manager = \"relay\""
             ]
         )
+    }
+
+    @Test("mode and weights: steering per policy; weights in the policy's path order, 1 where not given")
+    func steering() throws {
+        let text = """
+            [[path]]
+            name = "cable"
+            interface = "upa0"
+            [[path]]
+            name = "dsl"
+            interface = "upb0"
+            [[path]]
+            name = "fiber"
+            interface = "upc0"
+
+            [[policy]]
+            name = "bulk"
+            paths = ["dsl", "cable", "fiber"]
+            mode = "weighted"
+            weights = { cable = 3, dsl = 2 }
+            [[policy]]
+            name = "calls"
+            paths = ["cable", "dsl"]
+            mode = "active-standby"
+            """
+        let plan = try ConfigLoader.parse(validForward + "\n" + text, file: "t.toml").pathPlan
+        #expect(plan.policies[0].steering == .weighted)
+        #expect(plan.policies[0].weights == [2, 3, 1])
+        #expect(plan.policies[1].steering == .activeStandby)
+        #expect(plan.policies[1].weights == [1, 1])
+        #expect(plan.policies[2].steering == .aggregate, "the implicit default aggregates")
     }
 
     @Test("join_after: a policy's own join delay, in seconds; policies without it use join_delay")

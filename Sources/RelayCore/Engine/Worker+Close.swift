@@ -50,6 +50,7 @@ extension Worker {
             listeners[slot.pointee.listener].spec.authenticator?.authenticator.release(client)
             slot.pointee.client = nil
         }
+        let initialPath = slot.pointee.pathKey?.path
         if let key = slot.pointee.pathKey {
             // Before the close, so that the port is never reused while the entry still names it.
             pathBoard?.unregister(key)
@@ -72,7 +73,7 @@ extension Worker {
             }
             state.pointee.pipe = .none
         }
-        logClose(slot.pointee)
+        logClose(slot.pointee, initialPath: initialPath)
         let listener = slot.pointee.listener
         count(RelayStatistics.Slot.closed(slot.pointee.result.labelIndex), listener: listener)
         switch slot.pointee.result {
@@ -115,7 +116,9 @@ extension Worker {
     }
 
     /// One line per connection: listener, peer, destination, bytes each way, duration, result, transport.
-    private func logClose(_ slot: ConnectionSlot) {
+    /// The connection's close line; `initialPath` is the path its first subflow left on (relay as path
+    /// manager), logged as `path`.
+    private func logClose(_ slot: ConnectionSlot, initialPath: Int?) {
         let warns = slot.result.isError && slot.result != .shutdown
         // The metadata costs string formatting and a dictionary: build it only for a line that is printed.
         guard logger.logLevel <= (warns ? .warning : .info) else { return }
@@ -132,6 +135,7 @@ extension Worker {
         ]
         if let policy = slot.policy, let board = pathBoard {
             metadata["policy"] = "\(board.plan.policies[Int(policy)].name)"
+            if let initialPath { metadata["path"] = "\(board.plan.paths[initialPath].name)" }
         }
         if let multipath = slot.multipath {
             metadata["transport"] = multipath ? "mptcp" : "tcp"
