@@ -1,5 +1,6 @@
 import ClientAuthentication
 import Logging
+import PathManager
 public import RelayConfig
 import RelayCore
 import Synchronization
@@ -45,8 +46,9 @@ extension RelayService {
     }
 
     /// Reads the configuration again and applies what can change while running (listeners, their roles,
-    /// allow lists and clients); what cannot (`[runtime]`, `[[path]]`, `[[policy]]`, `[metrics]`) is
-    /// logged as waiting for a restart. An invalid file changes nothing: each error is logged.
+    /// allow lists and clients, and `[[policy]]` tables for new connections); what cannot (`[runtime]`,
+    /// `[[path]]`, `path_manager`, `announce`, `[metrics]`) is logged as waiting for a restart. An invalid
+    /// file changes nothing: each error is logged.
     public func reload() {
         guard let reloads else { return }
         var now = timespec()
@@ -67,19 +69,32 @@ extension RelayService {
         }
         let running = reloads.running.withLock { $0 }
         let specs = adoptAuthenticator(EngineBlueprint(configuration).listeners)
+        var waiting = Self.restartOnly(running: running, loaded: configuration)
+        let policies = adoptPolicies(running: running, loaded: configuration, waiting: &waiting)
         let changes: ListenerChanges
         do {
-            changes = try engine.reload(listeners: specs)
+            changes = try engine.reload(listeners: specs, policyOrder: policies?.order)
         } catch {
             logger.error("reload refused: the running configuration stays", metadata: ["error": "\(error)"])
             return
         }
-        let waiting = Self.restartOnly(running: running, loaded: configuration)
-        // What runs now: the new listeners and clients; the rest stays as it started.
+        // What runs now: the new listeners, clients and policies; the rest stays as it started.
         var applied = running
         applied.listeners = configuration.listeners
         applied.clients = configuration.clients
+        if policies != nil {
+            applied.pathPlan = running.pathPlan.replacingPolicies(configuration.pathPlan.policies)
+        }
         reloads.running.withLock { $0 = applied }
+        if let policies {
+            logger.info(
+                "reload: new connections follow the reloaded policies; live ones keep theirs",
+                metadata: [
+                    "policies": "\(configuration.pathPlan.policies.map(\.name).joined(separator: ","))",
+                    "changed": "\(policies.changed.joined(separator: ","))",
+                ]
+            )
+        }
         logger.info(
             changes.isEmpty ? "reloaded: no listener changed" : "reloaded",
             metadata: [
@@ -95,6 +110,32 @@ extension RelayService {
                 metadata: ["settings": "\(waiting.joined(separator: ", "))"]
             )
         }
+    }
+
+    /// The reloaded `[[policy]]` tables taken into the path board when they changed (and the paths did
+    /// not): the board's indices in matching order, and the names of the policies that are new or
+    /// different. Nil when nothing changed, or when they cannot be taken (no board, paths changed, the
+    /// board full): then `waiting` names them.
+    private func adoptPolicies(
+        running: RelayConfiguration,
+        loaded: RelayConfiguration,
+        waiting: inout [String]
+    ) -> (order: [Int], changed: [String])? {
+        let before = running.pathPlan.policies
+        let after = loaded.pathPlan.policies
+        guard before != after else { return nil }
+        guard let board = pathBoard, running.pathPlan.withoutPolicies == loaded.pathPlan.withoutPolicies else {
+            if !waiting.contains(Self.pathSettings) { waiting.append("[[policy]]") }
+            return nil
+        }
+        guard let order = board.adoptPolicies(after) else {
+            logger.error(
+                "reload: the policies did not change: more than \(PathPlan.maximumPolicies) different policies over this process's life; restart to apply them"
+            )
+            return nil
+        }
+        let changed = after.filter { !before.contains($0) }.map(\.name)
+        return (order, changed)
     }
 
     /// Convert listeners check clients with the running authenticator's window and replay cache (a cookie
@@ -121,10 +162,13 @@ extension RelayService {
         for (before, after) in zip(old, new) where "\(before.value)" != "\(after.value)" {
             names.append("runtime.\(snakeCase(before.label ?? "?"))")
         }
-        if running.pathPlan != loaded.pathPlan { names.append("[[path]], [[policy]], path_manager, announce") }
+        if running.pathPlan.withoutPolicies != loaded.pathPlan.withoutPolicies { names.append(pathSettings) }
         if running.metrics != loaded.metrics { names.append("[metrics]") }
         return names
     }
+
+    /// What `restartOnly` calls the path settings a reload cannot change.
+    static let pathSettings = "[[path]], path_manager, announce"
 
     /// `cookieWindow` → `cookie_window`.
     static func snakeCase(_ name: String) -> String {

@@ -22,6 +22,13 @@ public final class PathBoard: @unchecked Sendable {
     private let cells: UnsafeMutablePointer<PathCell>
     /// Per policy: how many connections `weighted` steering has placed (the position in its cycle).
     private let placements: UnsafeMutablePointer<Atomic<UInt64>>
+    /// Every policy by index: the plan's, then those reloads added. An entry is never changed or removed
+    /// (a live connection's registered index keeps naming the policy it started with); a slot is written
+    /// before `publishedPolicies` publishes it, and read only below the published count.
+    private let policyTable: UnsafeMutablePointer<SubflowPolicy>
+    private let publishedPolicies = Atomic<Int>(0)
+    /// Serializes the writers of `policyTable` (reloads).
+    private let policyWriter = Mutex<Void>(())
     private static let entryCount = PathPlan.maximumPaths * 2 * 65536
     /// The bit of an entry that asks the owning worker to close the connection.
     private static let closeRequested: UInt8 = 0x80
@@ -37,10 +44,15 @@ public final class PathBoard: @unchecked Sendable {
         for index in plan.paths.indices {
             (cells + index).initialize(to: PathCell())
         }
-        placements = .allocate(capacity: plan.policies.count)
-        for index in plan.policies.indices {
+        placements = .allocate(capacity: PathPlan.maximumPolicies)
+        for index in 0..<PathPlan.maximumPolicies {
             (placements + index).initialize(to: Atomic(0))
         }
+        policyTable = .allocate(capacity: PathPlan.maximumPolicies)
+        for (index, policy) in plan.policies.prefix(PathPlan.maximumPolicies).enumerated() {
+            (policyTable + index).initialize(to: policy)
+        }
+        publishedPolicies.store(min(plan.policies.count, PathPlan.maximumPolicies), ordering: .releasing)
     }
 
     deinit {
@@ -48,8 +60,10 @@ public final class PathBoard: @unchecked Sendable {
         entries.deallocate()
         cells.deinitialize(count: plan.paths.count)
         cells.deallocate()
-        placements.deinitialize(count: plan.policies.count)
+        placements.deinitialize(count: PathPlan.maximumPolicies)
         placements.deallocate()
+        policyTable.deinitialize(count: publishedPolicies.load(ordering: .acquiring))
+        policyTable.deallocate()
     }
 
     // MARK: Source addresses (written by the path manager, which follows the interfaces' addresses)
@@ -137,7 +151,7 @@ public final class PathBoard: @unchecked Sendable {
         upstream: IPAddress,
         excluding: UInt64 = 0
     ) -> (index: Int, source: IPAddress)? {
-        let chosen = plan.policies[policy]
+        let chosen = self.policy(policy)
         let mask = upPaths & ~excluding
         if chosen.steering == .weighted, let weighted = weightedPath(policy, upstream: upstream, mask: mask) {
             return weighted
@@ -160,7 +174,7 @@ public final class PathBoard: @unchecked Sendable {
         upstream: IPAddress,
         mask: UInt64
     ) -> (index: Int, source: IPAddress)? {
-        let chosen = plan.policies[policy]
+        let chosen = self.policy(policy)
         let usable = { (index: Int) in mask & (1 << UInt64(index)) != 0 && self.source(of: index, for: upstream) != nil
         }
         var total = 0
@@ -176,6 +190,66 @@ public final class PathBoard: @unchecked Sendable {
             place -= chosen.weights[position]
         }
         return nil
+    }
+
+    // MARK: Policies (the plan's, then what reloads added)
+
+    /// The policy at `index` (an index the table has published: from ``policyIndex(for:order:)``, a
+    /// registration, or below ``policyCount``).
+    public func policy(_ index: Int) -> SubflowPolicy {
+        precondition(index >= 0 && index < publishedPolicies.load(ordering: .acquiring), "policy \(index) not published")
+        return policyTable[index]
+    }
+
+    /// How many policies the table holds.
+    public var policyCount: Int { publishedPolicies.load(ordering: .acquiring) }
+
+    /// Every policy of the table, by index.
+    public var allPolicies: [SubflowPolicy] {
+        (0..<policyCount).map { policyTable[$0] }
+    }
+
+    /// The plan as it stands: the configured paths and mode, and every policy of the table.
+    public var currentPlan: PathPlan { plan.replacingPolicies(allPolicies) }
+
+    /// The plan's own order of policies: what ``policyIndex(for:order:)`` matches before any reload.
+    public var initialPolicyOrder: [Int] { Array(plan.policies.indices) }
+
+    /// The first policy in `order` whose match takes `destination`; the last one of `order` (the implicit
+    /// default) when none does.
+    public func policyIndex(for destination: Endpoint, order: [Int]) -> Int {
+        for index in order where policyTable[index].match.matches(destination) {
+            return index
+        }
+        return order[order.count - 1]
+    }
+
+    /// Takes `policies` (a reloaded configuration's, the implicit default last) into the table: each one
+    /// equal to an entry already there keeps that entry's index, the others are appended. Returns the
+    /// indices in `policies`' order (the new matching order), or nil, with the table unchanged, when the
+    /// new ones do not fit (``PathPlan/maximumPolicies`` over the process's life: restart to apply).
+    public func adoptPolicies(_ policies: [SubflowPolicy]) -> [Int]? {
+        policyWriter.withLock { _ in
+            let count = publishedPolicies.load(ordering: .acquiring)
+            var order: [Int] = []
+            var added: [SubflowPolicy] = []
+            for policy in policies {
+                if let index = (0..<count).first(where: { policyTable[$0] == policy }) {
+                    order.append(index)
+                } else if let offset = added.firstIndex(of: policy) {
+                    order.append(count + offset)
+                } else {
+                    order.append(count + added.count)
+                    added.append(policy)
+                }
+            }
+            guard count + added.count <= PathPlan.maximumPolicies, !order.isEmpty else { return nil }
+            for (offset, policy) in added.enumerated() {
+                (policyTable + count + offset).initialize(to: policy)
+            }
+            publishedPolicies.store(count + added.count, ordering: .releasing)
+            return order
+        }
     }
 
     // MARK: Connection registry (workers write, the path manager reads)

@@ -21,8 +21,9 @@ public final class PathManagerService: @unchecked Sendable {
 
     /// The board shared with the workers.
     public let board: PathBoard
-    var plan: PathPlan { board.plan }
-    let planner: SubflowPlanner
+    /// The board's plan with every policy of its table (reloads add policies; see `followPolicyTable`).
+    private(set) var plan: PathPlan
+    private(set) var planner: SubflowPlanner
     var logger: Logger
 
     var links = LinkTable()
@@ -61,6 +62,7 @@ public final class PathManagerService: @unchecked Sendable {
     /// A service for `board`; nothing is opened until `start()`.
     public init(board: PathBoard, logger: Logger) {
         self.board = board
+        self.plan = board.plan
         self.planner = SubflowPlanner(plan: board.plan)
         self.statuses = board.plan.paths.map { _ in PathStatus(up: false, reason: "not seen yet") }
         var logger = logger
@@ -139,6 +141,7 @@ public final class PathManagerService: @unchecked Sendable {
                 return
             }
             if descriptors[0].revents != 0 { return }
+            followPolicyTable()
             readRouteEvents()
             readPathManagerEvents()
             nextJoins = replanJoinsDue()
@@ -148,6 +151,15 @@ public final class PathManagerService: @unchecked Sendable {
             }
             publishSubflows()
         }
+    }
+
+    /// Takes in the policies a reload added to the board (one atomic load when none did). A reload adds
+    /// them before any worker may register a connection under them, and this runs before the events of a
+    /// loop turn are read, so every registered index is known here.
+    func followPolicyTable() {
+        guard board.policyCount != plan.policies.count else { return }
+        plan = board.currentPlan
+        planner = SubflowPlanner(plan: plan)
     }
 
     /// The backup flag of each subflow this path manager placed, by local endpoint (any thread).

@@ -9,8 +9,9 @@ public struct PathPlan: Sendable, Hashable {
     public static let maximumPaths = 8
     /// The most addresses a plan announces.
     public static let maximumAnnouncements = 16
-    /// The most policies a plan can hold, the implicit default included.
-    public static let maximumPolicies = 250
+    /// The most policies a plan can hold, the implicit default included, and the most the relay takes over
+    /// a process's life with reloads: the board registers a connection's policy index in 7 bits.
+    public static let maximumPolicies = 127
 
     /// Who opens subflows.
     public var mode: PathManagerMode
@@ -45,6 +46,18 @@ public struct PathPlan: Sendable, Hashable {
         let backups = paths.indices.filter { paths[$0].pathClass == .backup }
         self.policies = policies + [SubflowPolicy(name: "default", paths: primaries, backups: backups)]
     }
+
+    /// This plan with `policies` as its whole list of policies (a path board's table, whose last policy in
+    /// matching order need not be the last by index).
+    public func replacingPolicies(_ policies: [SubflowPolicy]) -> PathPlan {
+        var plan = self
+        plan.policies = policies
+        return plan
+    }
+
+    /// This plan without its policies, to compare what a reload cannot change (paths, mode, announcements,
+    /// join delay).
+    public var withoutPolicies: PathPlan { replacingPolicies([]) }
 
     /// Whether the relay has anything to do as path manager: paths to follow or addresses to announce.
     public var isManaged: Bool { !paths.isEmpty || !announcements.isEmpty }

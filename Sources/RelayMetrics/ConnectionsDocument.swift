@@ -83,7 +83,7 @@ public struct ConnectionsDocument: Codable, Sendable, Equatable {
                 phase: snapshot.phase,
                 transport: snapshot.multipath.map { $0 ? "mptcp" : "tcp" },
                 policy: snapshot.policy.flatMap { index in
-                    board.map { index < $0.plan.policies.count ? $0.plan.policies[index].name : "?" }
+                    board.map { index < $0.policyCount ? $0.policy(index).name : "?" }
                 },
                 subflows: snapshot.subflows.map { subflow in
                     Subflow(

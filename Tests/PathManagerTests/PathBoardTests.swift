@@ -42,3 +42,51 @@ struct PathBoardTests {
         #expect(board.policy(of: key) == nil && !board.isCloseRequested(key))
     }
 }
+
+@Suite("PathBoard: policies a reload adds")
+struct PathBoardPolicyTableTests {
+    let bulkOnB = SubflowPolicy(name: "bulk", paths: [1], backups: [2], backupMode: .standby)
+
+    @Test("a changed policy is appended, an unchanged one keeps its index, the order follows the new file")
+    func adoptChanged() throws {
+        let board = PathBoard(plan: threeUplinks)
+        let before = threeUplinks.policies
+        #expect(board.policyCount == 3 && board.initialPolicyOrder == [0, 1, 2])
+        let order = try #require(board.adoptPolicies([before[0], bulkOnB, before[2]]))
+        #expect(order == [0, 3, 2], "interactive and default keep their index; the new bulk is appended")
+        #expect(board.policyCount == 4)
+        #expect(board.policy(1) == before[1], "the old bulk stays for the connections registered under it")
+        #expect(board.policy(3) == bulkOnB)
+        let anywhere = Endpoint(address: IPAddress("198.51.100.7")!, port: 443)
+        #expect(board.policyIndex(for: anywhere, order: order) == 3)
+        #expect(board.policyIndex(for: anywhere, order: board.initialPolicyOrder) == 1)
+        #expect(board.policyIndex(for: Endpoint(address: IPAddress("198.51.100.7")!, port: 22), order: order) == 0)
+        // Back to the file of before: nothing appended, the old indices again.
+        #expect(board.adoptPolicies(before) == [0, 1, 2])
+        #expect(board.policyCount == 4)
+        #expect(board.currentPlan.policies.count == 4)
+        // The initial path of a connection under the new bulk: B.
+        board.setSource(of: 1, ipv6: false, to: IPAddress("198.18.2.1"))
+        board.setUp(1, true)
+        #expect(board.initialPath(policy: 3, upstream: IPAddress("198.18.1.2")!)?.index == 1)
+    }
+
+    @Test("the table holds 127 policies over the process's life; a reload past that changes nothing")
+    func capacity() {
+        let board = PathBoard(plan: threeUplinks)
+        var last: [Int]?
+        for round in 0..<(PathPlan.maximumPolicies - 3) {
+            last = board.adoptPolicies([SubflowPolicy(name: "p\(round)", paths: [0]), threeUplinks.policies[2]])
+            #expect(last != nil, "round \(round)")
+        }
+        #expect(board.policyCount == PathPlan.maximumPolicies)
+        #expect(
+            board.adoptPolicies([SubflowPolicy(name: "one-too-many", paths: [0]), threeUplinks.policies[2]]) == nil
+        )
+        #expect(board.policyCount == PathPlan.maximumPolicies)
+        // Registered under the highest index, a connection still reads back its policy (7 bits).
+        let key = ConnectionKey(path: 0, ipv6: false, port: 40002)
+        board.register(key, policy: PathPlan.maximumPolicies - 1)
+        #expect(board.policy(of: key) == PathPlan.maximumPolicies - 1 && !board.isCloseRequested(key))
+    }
+}

@@ -200,6 +200,24 @@ struct PathConfigTests {
         )
     }
 
+    @Test("at most 126 policies: a 127th does not fit the board's 7-bit registry")
+    func tooManyPolicies() throws {
+        let policies = (1...127).map { "[[policy]]\nname = \"p\($0)\"\npaths = [\"a\"]\n" }.joined()
+        let text = validForward + "\n[[path]]\nname = \"a\"\ninterface = \"upa0\"\n" + policies
+        #expect(throws: (any Error).self) { try ConfigLoader.parse(text, file: "t.toml") }
+        do {
+            _ = try ConfigLoader.parse(text, file: "t.toml")
+        } catch {
+            #expect("\(error)".contains("too many policies: 127; at most 126"), "\(error)")
+        }
+        let fits =
+            validForward + "\n[[path]]\nname = \"a\"\ninterface = \"upa0\"\n"
+            + policies.components(
+                separatedBy: "[[policy]]"
+            ).dropLast().joined(separator: "[[policy]]")
+        #expect(try ConfigLoader.parse(fits, file: "t.toml").pathPlan.policies.count == 127)
+    }
+
     @Test("mode and weights: steering per policy; weights in the policy's path order, 1 where not given")
     func steering() throws {
         let text = """

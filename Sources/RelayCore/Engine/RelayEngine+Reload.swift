@@ -61,6 +61,8 @@ struct WorkerReload: Sendable {
     var additions: [Addition]
     /// Entries that stop accepting; with `handOver`, an addition took their socket, which stays open.
     var retirements: [(index: Int, handOver: Bool)]
+    /// The path board's policy indices in matching order for new connections, when the policies changed.
+    var policyOrder: [Int]? = nil
 }
 
 extension RelayEngine {
@@ -72,8 +74,13 @@ extension RelayEngine {
     /// (MPTCP, transparent) are the same, so nothing in its accept queue is lost, and serves new
     /// connections with the new spec while live ones keep the old; new names open and accept; names no
     /// longer there stop accepting and close their sockets, and their connections run to their end.
-    /// Throws, having changed nothing, when a new socket cannot be opened.
-    public func reload(listeners specs: [ListenerSpec]) throws(ReloadFailure) -> ListenerChanges {
+    /// Throws, having changed nothing, when a new socket cannot be opened. `policyOrder` (the path board's
+    /// policy indices in matching order, after ``PathBoard/adoptPolicies(_:)``) is what new connections
+    /// match from now on; live ones keep the policy they started with.
+    public func reload(
+        listeners specs: [ListenerSpec],
+        policyOrder: [Int]? = nil
+    ) throws(ReloadFailure) -> ListenerChanges {
         let own = Set(LocalAddresses.current())
         let specs = specs.map { RelayEngine.withOwnAddresses($0, own) }
         let (table, serverFastOpen, running) = state.withLock {
@@ -120,7 +127,7 @@ extension RelayEngine {
             changes.removed.append(entry.spec.name)
             retirements.append((index, false))
         }
-        guard !changes.isEmpty else { return changes }
+        guard !changes.isEmpty || policyOrder != nil else { return changes }
 
         let wakeFDs = state.withLock { state -> [Int32] in
             for (index, _) in retirements { state.table[index].open = false }
@@ -146,7 +153,8 @@ extension RelayEngine {
                     additions: additions.map {
                         .init(spec: $0.spec, fd: $0.fds[worker], statisticsIndex: $0.statisticsIndex)
                     },
-                    retirements: retirements
+                    retirements: retirements,
+                    policyOrder: policyOrder
                 )
             )
             if worker < wakeFDs.count { _ = eventfd_write(wakeFDs[worker], 1) }

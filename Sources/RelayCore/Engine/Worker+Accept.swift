@@ -182,7 +182,7 @@ extension Worker {
         guard let destination = slots[slotIndex].destination,
             let upstream = listeners[slots[slotIndex].listener].spec.role.upstream
         else { return true }
-        let policyIndex = board.plan.policyIndex(for: destination)
+        let policyIndex = board.policyIndex(for: destination, order: policyOrder)
         slots[slotIndex].policy = UInt8(policyIndex)
         guard
             let (path, source) = board.initialPath(
@@ -207,7 +207,7 @@ extension Worker {
             board.register(key, policy: policyIndex)
             slots[slotIndex].pathKey = key
         }
-        if let congestion = board.plan.policies[policyIndex].congestion {
+        if let congestion = board.policy(policyIndex).congestion {
             // A name the kernel does not know leaves the connection on the system default.
             try? SocketCalls.setCongestionControl(fd, congestion)
         }

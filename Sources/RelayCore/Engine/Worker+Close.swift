@@ -134,7 +134,7 @@ extension Worker {
             "result": "\(slot.result.label)",
         ]
         if let policy = slot.policy, let board = pathBoard {
-            metadata["policy"] = "\(board.plan.policies[Int(policy)].name)"
+            metadata["policy"] = "\(board.policy(Int(policy)).name)"
             if let initialPath { metadata["path"] = "\(board.plan.paths[initialPath].name)" }
         }
         if let multipath = slot.multipath {

@@ -5,8 +5,10 @@ import Glibc
 extension Worker {
     /// Applies this worker's share of a reload: retired entries stop accepting (and close their socket
     /// unless an addition took it over), additions join the table and accept. Retire first: an addition
-    /// that took over a socket then arms its accept after the old entry's was cancelled.
+    /// that took over a socket then arms its accept after the old entry's was cancelled. New connections
+    /// match the reloaded policies, if they changed.
     func applyReload(_ reload: WorkerReload) {
+        if let order = reload.policyOrder { policyOrder = order }
         for (listenerIndex, handOver) in reload.retirements where listeners.indices.contains(listenerIndex) {
             guard listeners[listenerIndex].open else { continue }
             listeners[listenerIndex].open = false

@@ -44,6 +44,8 @@ final class Worker {
     let localAddresses: Set<IPAddress>
     /// Paths and policies shared with the path manager; nil when paths are not managed.
     let pathBoard: PathBoard?
+    /// The board's policy indices in the order new connections match them (a reload may change it).
+    var policyOrder: [Int]
     /// The engine's counters; this worker writes only its own blocks.
     let statistics: RelayStatistics
     /// Stop and snapshot requests from other threads.
@@ -71,6 +73,7 @@ final class Worker {
         self.index = index
         self.localAddresses = localAddresses
         self.pathBoard = pathBoard
+        policyOrder = pathBoard?.initialPolicyOrder ?? []
         self.statistics = statistics
         self.control = control
         closedPathBytes = Array(repeating: PathByteCount(), count: pathBoard?.plan.paths.count ?? 0)
