@@ -105,6 +105,8 @@ int CLiburing_capset(uint64_t permitted, uint64_t effective, uint64_t inheritabl
 /// cannot lay out): EPOLLIN | EPOLLRDHUP, EPOLLOUT and EPOLLONESHOT.
 static const unsigned CLiburing_EPOLLIN = EPOLLIN | EPOLLRDHUP;
 static const unsigned CLiburing_EPOLLOUT = EPOLLOUT;
+/// The peer's FIN in a poll's ready mask (POLLRDHUP, the same bit as EPOLLRDHUP).
+static const unsigned CLiburing_PEER_CLOSED = EPOLLRDHUP;
 static const unsigned CLiburing_EPOLLONESHOT = EPOLLONESHOT;
 
 /// epoll_ctl ADD (`add` 1) or MOD of `fd` for `events` with `data`; returns 0 or -errno.

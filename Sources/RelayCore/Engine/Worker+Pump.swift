@@ -15,7 +15,13 @@ extension Worker {
     /// holds what the sink refused), until a side would block, then arms the poll that resumes it. EOF
     /// becomes shutdown(SHUT_WR) on the sink once the pipe is drained (or a plain close once both
     /// directions ended); an error ends the connection with resets. docs/DATA-PATH.md has the measurements.
-    func pump(_ slotIndex: Int, _ direction: DirectionID) {
+    /// `peerClosed`: the poll that woke this direction saw the source's FIN already queued behind its bytes
+    /// (POLLRDHUP), so a small read is not the end of a message but the end of the stream: read on to the
+    /// EOF and pass the FIN on now, right behind the last bytes, instead of one poll later. The LAN client
+    /// then sees the server's close before it closes itself, as it would talking to the server directly,
+    /// and the TIME_WAIT stays where the server's close put it (issue 14: a client that closes first
+    /// piles up TIME_WAIT sockets towards the relay until its connect() slows to ~200 a second).
+    func pump(_ slotIndex: Int, _ direction: DirectionID, peerClosed: Bool = false) {
         let slot = slots + slotIndex
         let source: Int32
         let sink: Int32
@@ -67,10 +73,10 @@ extension Worker {
                     slot.pointee.lastActivity = now
                     // A full buffer means more is waiting: bulk, which splice moves for less CPU.
                     if received == copyBufferSize && settings.dataPath == .auto { state.pointee.splicing = true }
-                    if !forward(copied: received, to: sink, state) {
+                    if !forward(copied: received, to: sink, state, endFollows: peerClosed) {
                         return failSide(slotIndex, sinkOf: direction, errno: lastCopyError)
                     }
-                    if received < Worker.smallMessage && state.pointee.buffered == 0 {
+                    if received < Worker.smallMessage && state.pointee.buffered == 0 && !peerClosed {
                         // A small read is a message, not a stream: the next recv would only say EAGAIN.
                         // A poll costs no syscall and completes at once if more has arrived meanwhile.
                         // (Streams keep reading: a poll per chunk would cost more than the EAGAIN.)
@@ -120,9 +126,18 @@ extension Worker {
 
     /// The `copy` data path's second half: sends `count` bytes of the copy buffer to `sink`, and parks what
     /// the sink does not take in a pipe, which the splice step of `pump` then drains on the sink's
-    /// readiness. False (with `lastCopyError`) when the sink failed or no pipe could be had.
-    private func forward(copied count: Int, to sink: Int32, _ state: UnsafeMutablePointer<RelayDirection>) -> Bool {
-        let sent = Glibc.send(sink, copyBuffer, count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+    /// readiness. False (with `lastCopyError`) when the sink failed or no pipe could be had. `endFollows`:
+    /// the source's FIN is queued behind these bytes, so they go with MSG_MORE and leave together with the
+    /// FIN that the shutdown a moment later adds, in one segment: the receiver reads the last bytes and the
+    /// end of stream at once.
+    private func forward(
+        copied count: Int,
+        to sink: Int32,
+        _ state: UnsafeMutablePointer<RelayDirection>,
+        endFollows: Bool
+    ) -> Bool {
+        let flags = Int32(MSG_DONTWAIT | MSG_NOSIGNAL) | (endFollows ? Int32(MSG_MORE) : 0)
+        let sent = Glibc.send(sink, copyBuffer, count, flags)
         if sent == count {
             state.pointee.delivered(sent)
             return true

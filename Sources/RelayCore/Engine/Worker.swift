@@ -217,14 +217,14 @@ final class Worker {
             if slot.pointee.phase == .awaitingRequest {
                 readRequest(slotIndex)
             } else {
-                pump(slotIndex, .toUpstream)
+                pump(slotIndex, .toUpstream, peerClosed: Worker.peerClosed(result))
             }
         case .pollUpstreamIn:
             if result < 0 { return fail(slotIndex, .upstreamReset(errno: -result)) }
             if slot.pointee.phase == .awaitingResponse {
                 readResponse(slotIndex)
             } else {
-                pump(slotIndex, .toDownstream)
+                pump(slotIndex, .toDownstream, peerClosed: Worker.peerClosed(result))
             }
         case .pollDownstreamOut:
             if result < 0 { return fail(slotIndex, .downstreamReset(errno: -result)) }
@@ -239,6 +239,11 @@ final class Worker {
         default:
             break
         }
+    }
+
+    /// Whether a read poll's ready mask carries the peer's FIN (POLLRDHUP).
+    static func peerClosed(_ mask: Int32) -> Bool {
+        UInt32(bitPattern: mask) & CLiburing_PEER_CLOSED != 0
     }
 
     /// Adds `amount` to counter `slot` of the listener entry `listener` (its statistics index).
