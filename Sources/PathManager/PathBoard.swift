@@ -197,7 +197,10 @@ public final class PathBoard: @unchecked Sendable {
     /// The policy at `index` (an index the table has published: from ``policyIndex(for:order:)``, a
     /// registration, or below ``policyCount``).
     public func policy(_ index: Int) -> SubflowPolicy {
-        precondition(index >= 0 && index < publishedPolicies.load(ordering: .acquiring), "policy \(index) not published")
+        precondition(
+            index >= 0 && index < publishedPolicies.load(ordering: .acquiring),
+            "policy \(index) not published"
+        )
         return policyTable[index]
     }
 
