@@ -88,7 +88,7 @@ extension RelayService {
         reloads.running.withLock { $0 = applied }
         if let policies {
             logger.info(
-                "reload: new connections follow the reloaded policies; live ones keep theirs",
+                "reload: new connections follow the changed policies; live ones keep theirs",
                 metadata: [
                     "policies": "\(configuration.pathPlan.policies.map(\.name).joined(separator: ","))",
                     "changed": "\(policies.changed.joined(separator: ","))",

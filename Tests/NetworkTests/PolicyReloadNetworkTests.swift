@@ -75,7 +75,7 @@ extension NetworkTestSuites {
             let deadline = Date().addingTimeInterval(15)
             while Date() < deadline {
                 let reloaded = gateway.log.split(separator: "\n").filter {
-                    $0.contains("new connections follow the reloaded policies")
+                    $0.contains("new connections follow the changed policies")
                 }
                 if reloaded.count >= round { return }
                 usleep(100_000)

@@ -8,7 +8,8 @@ import Glibc
 extension NetworkTestSuites {
 
     /// SIGHUP reloads both relays while 200 transfers run through them: listeners come and go and change,
-    /// the converter's allow list changes, and not one transfer breaks; an invalid file changes nothing.
+    /// the gateway's policy moves between uplinks, the converter's allow list changes, and not one transfer
+    /// breaks; an invalid file changes nothing.
     @Suite(
         "reload: SIGHUP applies listener and client changes without dropping a connection",
         .serialized,
@@ -78,6 +79,20 @@ extension NetworkTestSuites {
                 )
                 let report = try await LoadPeer.report(clients, seconds: 150)
                 #expect(report.ok == Self.transfers, "through the reloads: \(report)")
+                // Each reload moved the policy: new connections started on its path, live ones kept theirs.
+                let policyReloads = try await gateway.countLogLines(
+                    containing: ["new connections follow the changed policies"],
+                    atLeast: Self.reloads
+                )
+                #expect(policyReloads == Self.reloads, "\(policyReloads) policy reloads logged")
+                for path in ["a", "b"] {
+                    #expect(
+                        try await gateway.waitForLogLine(containing: [
+                            "policy=bulk", "path=\(path) ", "result=completed",
+                        ]),
+                        "no transfer started on \(path):\n\(gateway.log.suffix(3000))"
+                    )
+                }
 
                 // A file that does not parse changes nothing: the error names file, line and key; the relay
                 // goes on serving with what it ran.
@@ -127,11 +142,24 @@ extension NetworkTestSuites {
         }
 
         /// The gateway's file in `round`: `lan` always (its mark changes, so it counts as changed and hands
-        /// its socket over), `lan2` in odd rounds.
+        /// its socket over), `lan2` in odd rounds, and the relay as path manager with one policy whose one
+        /// path alternates, A in even rounds and B in odd ones (one path: no joins, see `withoutJoins`).
         static func gateway(round: Int) -> String {
             var text = """
                 [runtime]
                 workers = 2
+                path_manager = "relay"
+
+                [[path]]
+                name = "a"
+                interface = "upa0"
+                [[path]]
+                name = "b"
+                interface = "upb0"
+
+                [[policy]]
+                name = "bulk"
+                paths = ["\(round % 2 == 0 ? "a" : "b")"]
 
                 [[listener]]
                 name = "lan"
