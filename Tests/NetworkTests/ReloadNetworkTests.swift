@@ -19,8 +19,12 @@ extension NetworkTestSuites {
     struct ReloadNetworkTests {
         static let transfers = 200
         static let reloads = 5
+        /// The invalid file comes between rounds 2 and 3.
+        static let invalidBeforeRound = 3
+        /// One connection through the added listener in each odd round.
+        static let probes = 3
 
-        @Test("200 transfers through five reloads of both relays arrive intact; a bad file is refused")
+        @Test("200 transfers through five reloads of both relays arrive intact; lan2 accepts and refuses in turn; a bad file is refused")
         func reloadUnderLoad() async throws {
             try await RelayTestHarness.run(tag: "rl", rate: "50mbit") { harness, topology in
                 try await topology.withoutJoins()
@@ -34,7 +38,9 @@ extension NetworkTestSuites {
                     "198.19.0.2:5201",
                     in: topology.dst,
                     name: "serve",
-                    arguments: ["--count", "\(Self.transfers + 5)", "--timeout", "60", "--seconds", "150"]
+                    arguments: [
+                        "--count", "\(Self.transfers + 5 + Self.probes)", "--timeout", "60", "--seconds", "150",
+                    ]
                 )
                 let clients = try LoadPeer.start(
                     harness,
@@ -48,6 +54,9 @@ extension NetworkTestSuites {
                 )
                 for round in 1...Self.reloads {
                     try await Task.sleep(nanoseconds: 700_000_000)
+                    if round == Self.invalidBeforeRound {
+                        try await Self.refuseInvalidFile(gateway, listening: round % 2 == 0, topology)
+                    }
                     try Self.gateway(round: round).write(to: gateway.configURL, atomically: true, encoding: .utf8)
                     try Self.converter(round: round).write(to: converter.configURL, atomically: true, encoding: .utf8)
                     kill(gateway.child.processIdentifier, SIGHUP)
@@ -61,9 +70,29 @@ extension NetworkTestSuites {
                         )
                         #expect(count == round, "\(relay.name): \(count) reloads logged after round \(round)")
                     }
-                    // Odd rounds add the second LAN listener, even rounds remove it again.
+                    // Odd rounds add the second LAN listener, which accepts; even rounds remove it again, and a
+                    // new connection to it is refused.
                     let listening = try await Self.listens(on: 8001, in: topology.gw)
                     #expect(listening == (round % 2 == 1), "round \(round): lan2 listening \(listening)")
+                    if round % 2 == 1 {
+                        let probe = try LoadPeer.start(
+                            harness,
+                            "churn",
+                            [
+                                "--connect", "198.18.0.1:8001", "--count", "1", "--parallel", "1", "--upload", "4096",
+                                "--download", "4096", "--timeout", "30", "--seconds", "30",
+                            ],
+                            in: topology.cli,
+                            name: "lan2-\(round)"
+                        )
+                        let probed = try await LoadPeer.report(probe, seconds: 40)
+                        #expect(probed.ok == 1, "round \(round): the added listener lan2: \(probed)")
+                    } else {
+                        #expect(
+                            try await !Self.connects(to: "198.18.0.1:8001", from: topology.cli),
+                            "round \(round): the removed listener lan2 still took a connection"
+                        )
+                    }
                 }
                 #expect(
                     try await gateway.waitForLogLine(containing: ["reloaded", "added=lan2"]),
@@ -94,14 +123,7 @@ extension NetworkTestSuites {
                     )
                 }
 
-                // A file that does not parse changes nothing: the error names file, line and key; the relay
-                // goes on serving with what it ran.
-                try "[runtime]\nworkers = \"two\"\n".write(to: gateway.configURL, atomically: true, encoding: .utf8)
-                kill(gateway.child.processIdentifier, SIGHUP)
-                #expect(
-                    try await gateway.waitForLogLine(containing: ["reload refused", "gateway.toml:2: runtime.workers"]),
-                    "\(gateway.log.suffix(2000))"
-                )
+                // The invalid file of before round 3 changed nothing: the relay serves on with what it ran.
                 let after = try LoadPeer.start(
                     harness,
                     "churn",
@@ -115,7 +137,7 @@ extension NetworkTestSuites {
                 let afterReport = try await LoadPeer.report(after, seconds: 40)
                 #expect(afterReport.ok == 5, "after a refused reload: \(afterReport)")
                 let served = try await LoadPeer.report(server, seconds: 30)
-                #expect(served.ok == Self.transfers + 5, "destination: \(served)")
+                #expect(served.ok == Self.transfers + 5 + Self.probes, "destination: \(served)")
                 #expect(gateway.child.isRunning && converter.child.isRunning)
                 // The counters carry on across the reloads under the same listener label, and the listener a
                 // reload added has its own.
@@ -130,6 +152,31 @@ extension NetworkTestSuites {
                 #expect(count >= Double(Self.transfers + 5), "lan accepted \(count): \(accepted ?? "no line")")
                 #expect(metrics.stdout.contains("mptcp_relay_connections_accepted_total{listener=\"lan2\"}"))
             }
+        }
+
+        /// Before this round's valid file, an invalid one: refused with file, line and key, and nothing
+        /// changes (`lan2` stays as the round before left it).
+        static func refuseInvalidFile(_ gateway: RelayProcess, listening: Bool, _ topology: Topology) async throws {
+            try "[runtime]\nworkers = \"two\"\n".write(to: gateway.configURL, atomically: true, encoding: .utf8)
+            kill(gateway.child.processIdentifier, SIGHUP)
+            #expect(
+                try await gateway.waitForLogLine(containing: ["reload refused", "gateway.toml:2: runtime.workers"]),
+                "\(gateway.log.suffix(2000))"
+            )
+            #expect(try await Self.listens(on: 8001, in: topology.gw) == listening, "the invalid file changed lan2")
+        }
+
+        /// Whether a TCP connect from `namespace` to `endpoint` (ADDRESS:PORT) succeeds within 5 s.
+        static func connects(to endpoint: String, from namespace: String) async throws -> Bool {
+            let parts = endpoint.split(separator: ":")
+            let result = try? await ShellCommand.run(
+                [
+                    "ip", "netns", "exec", namespace, "timeout", "5", "bash", "-c",
+                    "exec 3<>/dev/tcp/\(parts[0])/\(parts[1])",
+                ],
+                seconds: 10
+            )
+            return result != nil
         }
 
         /// Whether something listens on TCP `port` in `namespace`.
