@@ -24,7 +24,9 @@ extension NetworkTestSuites {
         /// One connection through the added listener in each odd round.
         static let probes = 3
 
-        @Test("200 transfers through five reloads of both relays arrive intact; lan2 accepts and refuses in turn; a bad file is refused")
+        @Test(
+            "200 transfers through five reloads of both relays arrive intact; lan2 comes and goes; a bad file is refused"
+        )
         func reloadUnderLoad() async throws {
             try await RelayTestHarness.run(tag: "rl", rate: "50mbit") { harness, topology in
                 try await topology.withoutJoins()
