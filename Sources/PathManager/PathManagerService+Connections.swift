@@ -211,6 +211,9 @@ extension PathManagerService {
                 holdOff(path, of: token, "subflow not created", error)
             }
         case .destroy(let subflow):
+            if !board.isUp(subflow.path), let localID = subflow.localID {
+                withdrawAddress(localID, of: token, path: subflow.path)
+            }
             destroySubflow(of: token, local: subflow.local, remote: subflow.remote)
             connection.subflows.removeAll { $0.local == subflow.local && $0.remote == subflow.remote }
         case .setBackup(let subflow, let backup):
@@ -253,6 +256,27 @@ extension PathManagerService {
             metadata: ["token": "\(token)", "local": "\(local)", "remote": "\(remote)"]
         )
         destroySubflow(of: token, local: local, remote: remote)
+    }
+
+    /// Tells the peer that the local address `localID` of connection `token` is gone (REMOVE_ADDR, through
+    /// `MPTCP_PM_CMD_REMOVE`) before its subflow on the dead `path` is destroyed: a destroyed subflow whose
+    /// link is down cannot carry its FIN or RST, so without this the peer goes on sending on it until its
+    /// own retransmission timeout, which stalls the download (issue 14: 0.05 s standby, 0.24 s on demand,
+    /// against the kernel path manager's 0.02 s). Each path's joins have their own non-zero id (path + 1);
+    /// the initial subflow's is 0, which the kernel withdraws too. A refusal is only logged.
+    func withdrawAddress(_ localID: UInt8, of token: UInt32, path: Int) {
+        do {
+            try sendPathManagerRequest("mptcp_pm REMOVE") { family, sequence in
+                MPTCPPathManagerRequest.remove(familyID: family, sequence: sequence, token: token, localID: localID)
+            }
+        } catch {
+            logger.debug(
+                "address not withdrawn",
+                metadata: [
+                    "token": "\(token)", "path": "\(plan.paths[path].name)", "id": "\(localID)", "error": "\(error)",
+                ]
+            )
+        }
     }
 
     /// Asks the kernel to close the subflow `local` → `remote` of connection `token`; a refusal (it is

@@ -125,6 +125,7 @@ extension NetworkTestSuites {
                 _ = try await topology.waitForSubflows(in: topology.gw, remotePort: 8443) { $0.first?.count == 3 }
 
                 try await Task.sleep(nanoseconds: 1_000_000_000)
+                let removalsBefore = try await HostilePeerNetworkTests.counter("MPTcpExtRmAddr", in: topology.srv)
                 try await topology.setLink(topology.gw, "upa0", up: false)
                 try await Task.sleep(nanoseconds: 1_000_000_000)
                 try await topology.setLink(topology.gw, "upb0", up: false)
@@ -133,6 +134,12 @@ extension NetworkTestSuites {
                 }
                 #expect(onlyC.first?.map(\.local) == ["198.18.3.1"], "only C is left: \(onlyC)")
                 #expect(onlyC.first?.first?.isBackup == false, "C is promoted: \(onlyC)")
+                // The converter was told each dead path's address is gone (REMOVE_ADDR): it stops sending there
+                // at once instead of at its retransmission timeout.
+                let removals =
+                    try await HostilePeerNetworkTests.counter("MPTcpExtRmAddr", in: topology.srv) - removalsBefore
+                print("failover: the converter received \(removals) REMOVE_ADDR")
+                #expect(removals >= 2, "the converter received \(removals) REMOVE_ADDR for A and B")
                 let cBefore = try await topology.txBytes(topology.gw, "upc0")
                 try await Task.sleep(nanoseconds: 1_500_000_000)
                 let cCarried = try await topology.txBytes(topology.gw, "upc0") - cBefore
