@@ -129,6 +129,7 @@ extension RelayService {
             return nil
         }
         guard let order = board.adoptPolicies(after) else {
+            waiting.append("[[policy]]")
             logger.error(
                 "reload: the policies did not change: more than \(PathPlan.maximumPolicies) different policies over this process's life; restart to apply them"
             )

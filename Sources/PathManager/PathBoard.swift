@@ -48,11 +48,12 @@ public final class PathBoard: @unchecked Sendable {
         for index in 0..<PathPlan.maximumPolicies {
             (placements + index).initialize(to: Atomic(0))
         }
+        precondition(plan.policies.count <= PathPlan.maximumPolicies, "more policies than the board registers")
         policyTable = .allocate(capacity: PathPlan.maximumPolicies)
-        for (index, policy) in plan.policies.prefix(PathPlan.maximumPolicies).enumerated() {
+        for (index, policy) in plan.policies.enumerated() {
             (policyTable + index).initialize(to: policy)
         }
-        publishedPolicies.store(min(plan.policies.count, PathPlan.maximumPolicies), ordering: .releasing)
+        publishedPolicies.store(plan.policies.count, ordering: .releasing)
     }
 
     deinit {

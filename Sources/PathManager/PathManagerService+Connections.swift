@@ -36,6 +36,9 @@ extension PathManagerService {
             else { return false }
             let key = ConnectionKey(path: path, ipv6: !local.address.isIPv4, port: local.port)
             guard let policy = board.policy(of: key) else { return false }
+            // A reload may have added this policy after this loop turn began (a worker registers only
+            // indices the board has published, so taking the table in now always covers it).
+            if policy >= plan.policies.count { followPolicyTable() }
             var connection = ManagedConnection(
                 token: event.token,
                 key: key,

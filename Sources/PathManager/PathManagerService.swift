@@ -153,9 +153,9 @@ public final class PathManagerService: @unchecked Sendable {
         }
     }
 
-    /// Takes in the policies a reload added to the board (one atomic load when none did). A reload adds
-    /// them before any worker may register a connection under them, and this runs before the events of a
-    /// loop turn are read, so every registered index is known here.
+    /// Takes in the policies a reload added to the board (one atomic load when none did). Runs at the
+    /// start of every loop turn, and again for a connection registered under a policy added during the
+    /// turn (`apply(.created)`), so the planner never meets an index it does not know.
     func followPolicyTable() {
         guard board.policyCount != plan.policies.count else { return }
         plan = board.currentPlan

@@ -76,6 +76,17 @@ public struct SubflowPlanner: Sendable {
                 flagChanges.append(.setBackup(subflow, backup))
             }
         }
+        // active-standby: the other primaries stay active until the active path's subflow exists (A back
+        // after B took over: B is demoted once A's join is there, never before).
+        let chosen = plan.policies[connection.policy]
+        if chosen.steering == .activeStandby,
+            let active = chosen.paths.first(where: { upPaths & (1 << UInt64($0)) != 0 }), !covered.contains(active)
+        {
+            flagChanges.removeAll { action in
+                if case .setBackup(let subflow, true) = action { return chosen.paths.contains(subflow.path) }
+                return false
+            }
+        }
         // A working subflow that the policy no longer wants (an on-demand backup after a primary came back)
         // stays until a wanted subflow exists to take over.
         if !covered.isEmpty {

@@ -50,6 +50,14 @@ struct SteeringModeTests {
         )
     }
 
+    @Test("active-standby: when A comes back, B stays active until A's subflow exists, then is demoted")
+    func activeStandbyReturn() {
+        let onB = connection(policy: 0, [subflow(1, port: 40001)])
+        #expect(planner.actions(for: onB, upPaths: a | b, now: later) == [.create(path: 0, backup: false)])
+        let both = connection(policy: 0, [subflow(1, port: 40001), subflow(0, port: 40002)])
+        #expect(planner.actions(for: both, upPaths: a | b, now: later) == [.setBackup(subflow(1, port: 40001), true)])
+    }
+
     @Test("weighted 3:1: of 40 new connections, 30 start on A and 10 on B; a path down takes no share")
     func weightedInitialPaths() throws {
         let board = PathBoard(plan: steeringPlan)
