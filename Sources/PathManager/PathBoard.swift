@@ -154,7 +154,9 @@ public final class PathBoard: @unchecked Sendable {
     ) -> (index: Int, source: IPAddress)? {
         let chosen = self.policy(policy)
         let mask = upPaths & ~excluding
-        if chosen.steering == .weighted, let weighted = weightedPath(policy, upstream: upstream, mask: mask) {
+        if chosen.steering == .weighted,
+            let weighted = weightedPath(chosen, cycle: policy, upstream: upstream, mask: mask)
+        {
             return weighted
         }
         for index in chosen.paths where mask & (1 << UInt64(index)) != 0 {
@@ -171,11 +173,11 @@ public final class PathBoard: @unchecked Sendable {
     /// counter is shared by every worker, so the split holds for the relay as a whole. Two passes over the
     /// paths rather than a list of candidates: this runs for every accepted connection.
     private func weightedPath(
-        _ policy: Int,
+        _ chosen: SubflowPolicy,
+        cycle policy: Int,
         upstream: IPAddress,
         mask: UInt64
     ) -> (index: Int, source: IPAddress)? {
-        let chosen = self.policy(policy)
         let usable = { (index: Int) in mask & (1 << UInt64(index)) != 0 && self.source(of: index, for: upstream) != nil
         }
         var total = 0

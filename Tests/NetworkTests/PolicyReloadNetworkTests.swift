@@ -38,7 +38,7 @@ extension NetworkTestSuites {
                 _ = try await topology.waitForSubflows(in: topology.gw, remotePort: 8443) { $0.count == 1 }
 
                 // bulk = [b]: a new connection starts on B.
-                try Self.reload(gateway, to: Self.gateway(bulkPath: "b"), round: 1)
+                try await Self.reload(gateway, to: Self.gateway(bulkPath: "b"), round: 1)
                 try await Self.shortTransfer(harness, topology, name: "after-b")
                 try await gateway.expectLogLine(
                     containing: ["listener=lan-short", "path=b ", "policy=bulk", "result=completed"],
@@ -49,7 +49,7 @@ extension NetworkTestSuites {
                 #expect(live.count == 1 && live.first?.map(\.local) == ["198.18.1.1"], "live connection: \(live)")
 
                 // Back to bulk = [a]: the policy of before, under its old index again.
-                try Self.reload(gateway, to: Self.gateway(bulkPath: "a"), round: 2)
+                try await Self.reload(gateway, to: Self.gateway(bulkPath: "a"), round: 2)
                 try await Self.shortTransfer(harness, topology, name: "after-a")
                 let onA = try await gateway.countLogLines(
                     containing: ["listener=lan-short", "path=a ", "policy=bulk", "result=completed"],
@@ -69,18 +69,15 @@ extension NetworkTestSuites {
         }
 
         /// Writes `text` as the gateway's file, sends SIGHUP, and waits for the `round`th policy reload line.
-        static func reload(_ gateway: RelayProcess, to text: String, round: Int) throws {
+        static func reload(_ gateway: RelayProcess, to text: String, round: Int) async throws {
             try text.write(to: gateway.configURL, atomically: true, encoding: .utf8)
             kill(gateway.child.processIdentifier, SIGHUP)
-            let deadline = Date().addingTimeInterval(15)
-            while Date() < deadline {
-                let reloaded = gateway.log.split(separator: "\n").filter {
-                    $0.contains("new connections follow the changed policies")
-                }
-                if reloaded.count >= round { return }
-                usleep(100_000)
-            }
-            Issue.record("no policy reload logged in round \(round):\n\(gateway.log.suffix(3000))")
+            let reloads = try await gateway.countLogLines(
+                containing: ["new connections follow the changed policies"],
+                atLeast: round,
+                seconds: 15
+            )
+            #expect(reloads >= round, "no policy reload logged in round \(round):\n\(gateway.log.suffix(3000))")
         }
 
         /// One 1 MiB transfer each way to dst's port 5202, checked.

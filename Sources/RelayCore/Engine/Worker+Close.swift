@@ -20,8 +20,7 @@ extension Worker {
     private func answeredResult(_ slotIndex: Int, _ result: ConnectionResult) -> ConnectionResult {
         guard case .upstreamReset = result, slots[slotIndex].phase == .awaitingResponse,
             case .complete(let bytes) = readHeader(slotIndex, from: slots[slotIndex].upstream),
-            let message = try? ConvertMessage.parse(bytes), message.repeatedTLVType == nil,
-            let code = ConvertResponse(message: message).error
+            let code = Worker.converterAnswer(bytes)?.error
         else { return result }
         return .converterError(code)
     }

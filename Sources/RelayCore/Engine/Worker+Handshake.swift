@@ -239,11 +239,7 @@ extension Worker {
         case .malformed:
             fail(slotIndex, .badResponse)
         case .complete(let bytes):
-            // A TLV type twice in one answer: RFC 8803 section 4.2.1 has the client reset the connection.
-            guard let message = try? ConvertMessage.parse(bytes), message.repeatedTLVType == nil else {
-                return fail(slotIndex, .badResponse)
-            }
-            let response = ConvertResponse(message: message)
+            guard let response = Worker.converterAnswer(bytes) else { return fail(slotIndex, .badResponse) }
             // Known only now: with Fast Open the handshake may have finished after the request went out.
             slots[slotIndex].multipath = CLiburing_mptcp_is_active(slots[slotIndex].upstream) == 1
             if slots[slotIndex].multipath == false { upstreamFellBack(slotIndex) }
@@ -254,6 +250,13 @@ extension Worker {
             slots[slotIndex].lastActivity = now
             pump(slotIndex, .toDownstream)
         }
+    }
+
+    /// The converter's answer in `bytes` (one whole Convert message), or nil when the client may not act on
+    /// it: not a Convert message, or a TLV type twice (RFC 8803 section 4.2.1 has the client reset then).
+    static func converterAnswer(_ bytes: [UInt8]) -> ConvertResponse? {
+        guard let message = try? ConvertMessage.parse(bytes), message.repeatedTLVType == nil else { return nil }
+        return ConvertResponse(message: message)
     }
 
     /// Reads exactly one Convert message: the fixed header first, then the length it announces, never a
