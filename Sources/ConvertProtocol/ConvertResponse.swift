@@ -5,8 +5,9 @@
 public struct ConvertResponse: Hashable, Sendable {
     /// Why the converter refused, or nil on success.
     public var error: ConvertErrorCode?
-    /// The Error TLV's Value (RFC 8803 section 4.2.7), when the code has one: the refused option kinds for
-    /// Unsupported TCP Option. Unsupported Version always lists the versions this side speaks instead.
+    /// The Error TLV's Value (RFC 8803 section 4.2.7) as sent or received, padding included: the refused
+    /// option kinds for Unsupported TCP Option, the retry delay for Resource Exceeded and Network Failure.
+    /// When sending, Unsupported Version always lists the versions this side speaks instead.
     public var errorValue: [UInt8]
 
     /// Creates a response; nil means success.
@@ -27,14 +28,29 @@ public struct ConvertResponse: Hashable, Sendable {
     /// without one the response is a success whatever other TLVs it carries.
     public init(message: ConvertMessage) {
         var error: ConvertErrorCode?
+        var value: [UInt8] = []
         for tlv in message.tlvs {
-            if case .error(let code, _) = tlv {
+            if case .error(let code, let bytes) = tlv {
                 error = code
+                value = bytes
                 break
             }
         }
-        self.init(error: error)
+        self.init(error: error, errorValue: value)
     }
+
+    /// How long the client should wait before it asks this converter for another connection: Resource
+    /// Exceeded (64) and Network Failure (65) may suggest a delay in seconds in the Value's first byte, and
+    /// a Value of 0 (or none) means at least ``defaultRetryDelaySeconds`` (RFC 8803 section 6.2.8 of
+    /// draft-19: the client SHOULD wait that long). Nil for every other answer.
+    public var retryDelaySeconds: Int? {
+        guard error == .resourceExceeded || error == .networkFailure else { return nil }
+        let suggested = Int(errorValue.first ?? 0)
+        return suggested == 0 ? Self.defaultRetryDelaySeconds : suggested
+    }
+
+    /// The delay a Value of zero stands for: "at least 30 seconds".
+    public static let defaultRetryDelaySeconds = 30
 
     /// The message this response is sent as.
     ///

@@ -30,7 +30,7 @@ struct ConvertErrorCodeTests {
         #expect(bytes == [0x01, 0x02, 0x22, 0x63, 0x1E, 0x01, value, errorValue])
         let message = try ConvertMessage.parse(bytes)
         #expect(message == ConvertMessage(tlvs: [.error(code, value: [errorValue])]))
-        #expect(ConvertResponse(message: message) == .failure(code))
+        #expect(ConvertResponse(message: message) == .failure(code, value: [errorValue]))
     }
 
     @Test("the registry has exactly ten codes; every other byte is unassigned")

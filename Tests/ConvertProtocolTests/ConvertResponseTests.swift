@@ -14,7 +14,8 @@ struct ConvertResponseTests {
     func failure() throws {
         let bytes: [UInt8] = [0x01, 0x02, 0x22, 0x63, 0x1E, 0x01, 0x61, 0x00]
         #expect(ConvertResponse.failure(.destinationUnreachable).encoded() == bytes)
-        #expect(ConvertResponse(message: try ConvertMessage.parse(bytes)) == .failure(.destinationUnreachable))
+        let parsed = ConvertResponse(message: try ConvertMessage.parse(bytes))
+        #expect(parsed == .failure(.destinationUnreachable, value: [0x00]))
     }
 
     @Test("TLVs other than Error still mean success")

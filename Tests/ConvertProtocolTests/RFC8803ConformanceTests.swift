@@ -124,8 +124,30 @@ struct RFC8803ConformanceTests {
             ] + codeAndValue  // Error Code, Value
         let message = try ConvertMessage.parse(bytes)
         #expect(message.tlvs == [.error(code, value: [codeAndValue[1]])])
-        #expect(ConvertResponse(message: message) == .failure(code))
+        #expect(ConvertResponse(message: message) == .failure(code, value: [codeAndValue[1]]))
         #expect(ConvertResponse.failure(code).encoded() == bytes)
+    }
+
+    @Test(
+        "Resource Exceeded and Network Failure: the Value is a retry delay in seconds, 0 meaning at least 30 (6.2.8)",
+        arguments: [
+            ([0x40, 0x01] as [UInt8], 1 as Int?),  // Resource Exceeded (64), retry after 1 s
+            ([0x40, 0xFF], 255),  // the longest delay one byte holds
+            ([0x40, 0x00], 30),  // 0: the client waits at least 30 s
+            ([0x41, 0x05], 5),  // Network Failure (65), 5 s
+            ([0x41, 0x00], 30),
+            ([0x20, 0x05], nil),  // Not Authorized (32): no delay, whatever the Value says
+            ([0x61, 0x01], nil),  // Destination Unreachable (97): the Value is an ICMP code
+        ]
+    )
+    func retryDelay(codeAndValue: [UInt8], seconds: Int?) throws {
+        let bytes: [UInt8] = [0x01, 0x02, 0x22, 0x63, 0x1E, 0x01] + codeAndValue
+        let response = ConvertResponse(message: try ConvertMessage.parse(bytes))
+        #expect(response.retryDelaySeconds == seconds)
+        if let code = response.error, seconds != nil {
+            // What our converter sends for a delay is the same bytes.
+            #expect(ConvertResponse.failure(code, value: [codeAndValue[1]]).encoded() == bytes)
+        }
     }
 
     @Test(
@@ -277,7 +299,7 @@ struct RFC8803ConformanceTests {
                 .unknown(type: 0xC8, value: [0x00, 0x00]), .error(.destinationUnreachable, value: [0x00]),
             ]
         )
-        #expect(ConvertResponse(message: message) == .failure(.destinationUnreachable))
+        #expect(ConvertResponse(message: message) == .failure(.destinationUnreachable, value: [0x00]))
         #expect(message.encoded() == bytes)
     }
 

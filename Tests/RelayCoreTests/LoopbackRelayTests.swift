@@ -233,15 +233,27 @@ struct LoopbackRelayTests {
             destination: TestServer.closedPort(),
             settings: EngineSettings(workers: 1, headerTimeout: .seconds(30), maxPendingHeadersPerWorker: 4)
         )
-        let endings = try await onThread { () -> [Int32] in
+        let endings = try await onThread { () -> [(answer: [UInt8], ending: Int32)] in
             // Ten clients that connect and say nothing; each one waits 1 s for what the converter does.
             let silent = try (0..<10).map { _ in
                 try BlockingSocket.connect(to: relays.converterEndpoint, timeoutSeconds: 1)
             }
-            return silent.map { $0.endOfStreamErrno() }
+            return silent.map { socket in
+                do throws(SocketReadError) {
+                    return (try socket.receive(upTo: 64), socket.endOfStreamErrno())
+                } catch {
+                    return ([], error.errno)
+                }
+            }
         }
-        #expect(endings.filter { $0 == ECONNRESET }.count == 6, "six refused with a reset: \(endings)")
-        #expect(endings.filter { $0 == EAGAIN }.count == 4, "four held, waiting for their header: \(endings)")
+        // RFC 8803: a converter short of resources says so, Resource Exceeded (64) with its retry delay (1 s).
+        let resourceExceeded: [UInt8] = [0x01, 0x02, 0x22, 0x63, 0x1E, 0x01, 0x40, 0x01]
+        let refused = endings.filter { $0.answer == resourceExceeded && $0.ending == 0 }
+        #expect(refused.count == 6, "six refused with Resource Exceeded and a FIN: \(endings)")
+        #expect(
+            endings.filter { $0.answer.isEmpty && $0.ending == EAGAIN }.count == 4,
+            "four held, waiting for their header: \(endings)"
+        )
         #expect(
             relays.converter.statistics.total(listener: 0, RelayStatistics.Slot.refusedPendingHeaders) == 6
         )

@@ -36,6 +36,9 @@ public enum ConnectionResult: Sendable, Hashable, CustomStringConvertible {
     case resourceExhausted(errno: Int32)
     /// The relay is stopping.
     case shutdown
+    /// Refused without asking (forward side): the converter answered Resource Exceeded or Network Failure
+    /// with a retry delay that has not passed yet.
+    case converterBackoff
 
     /// A short, stable label for logs and metrics.
     public var label: String {
@@ -56,6 +59,7 @@ public enum ConnectionResult: Sendable, Hashable, CustomStringConvertible {
         case .idleTimeout: "idle_timeout"
         case .resourceExhausted: "resource_exhausted"
         case .shutdown: "shutdown"
+        case .converterBackoff: "converter_backoff"
         }
     }
 

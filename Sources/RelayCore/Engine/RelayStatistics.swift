@@ -17,6 +17,9 @@ public final class RelayStatistics: @unchecked Sendable {
     public let workerCount: Int
     /// The most listener names the counters have room for over the process's life (reloads included).
     public let listenerCapacity: Int
+    /// Per listener, until when its converter asked to be left alone (a retry delay); it rides with the
+    /// counters because every worker already holds them.
+    public let converterHoldOff: ConverterHoldOff
     private let names: Mutex<[String]>
     private let cells: UnsafeMutablePointer<Atomic<UInt64>>
     private let cellCount: Int
@@ -32,6 +35,7 @@ public final class RelayStatistics: @unchecked Sendable {
         names = Mutex(listeners)
         workerCount = max(workers, 1)
         listenerCapacity = max(capacity, listeners.count, 1)
+        converterHoldOff = ConverterHoldOff(listeners: listenerCapacity)
         cellCount = workerCount * listenerCapacity * Slot.blockSize
         cells = .allocate(capacity: cellCount)
         for index in 0..<cellCount {
@@ -141,6 +145,7 @@ extension ConnectionResult {
         "completed", "downstream_reset", "upstream_reset", "connect_failed", "connect_timeout",
         "header_timeout", "bad_request", "destination_refused", "converter_error", "bad_response",
         "loop_refused", "no_path", "idle_timeout", "resource_exhausted", "shutdown", "unauthorized",
+        "converter_backoff",
     ]
 
     /// The index of ``label`` in ``labels``.
@@ -162,6 +167,7 @@ extension ConnectionResult {
         case .resourceExhausted: 13
         case .shutdown: 14
         case .unauthorized: 15
+        case .converterBackoff: 16
         }
     }
 }

@@ -40,12 +40,17 @@ extension Worker {
     /// Takes a slot for a new accepted socket and starts its role's first step.
     private func startConnection(fd: Int32, listenerIndex: Int) {
         count(RelayStatistics.Slot.accepted, listener: listenerIndex)
-        if case .convert(_, nil) = listeners[listenerIndex].spec.role,
-            pendingHeaders >= settings.maxPendingHeadersPerWorker
-        {
+        let answersRequests: Bool
+        switch listeners[listenerIndex].spec.role {
+        case .convert(_, nil): answersRequests = true
+        case .convert: answersRequests = false
+        case .forward, .transparent:
+            answersRequests = false
+            if refusedDuringHoldOff(fd: fd, listenerIndex: listenerIndex) { return }
+        }
+        if answersRequests && pendingHeaders >= settings.maxPendingHeadersPerWorker {
             count(RelayStatistics.Slot.refusedPendingHeaders, listener: listenerIndex)
-            SocketCalls.setLingerZero(fd)
-            close(fd)
+            refuseAtAccept(fd, answer: answersRequests)
             if let count = listeners[listenerIndex].clientLimitLog.admit(now: now) {
                 logger.warning(
                     "connections refused: too many still waiting for their Convert header (slow or hostile clients?)",
@@ -60,8 +65,7 @@ extension Worker {
         }
         guard let free = freeSlots.popLast() else {
             count(RelayStatistics.Slot.refusedFull, listener: listenerIndex)
-            SocketCalls.setLingerZero(fd)
-            close(fd)
+            refuseAtAccept(fd, answer: answersRequests)
             logger.warning(
                 "connection refused: worker table full",
                 metadata: [
@@ -130,6 +134,19 @@ extension Worker {
         }
     }
 
+    /// Refuses a connection before it has a slot. A convert listener first answers Resource Exceeded with the
+    /// retry delay (RFC 8803: a converter short of resources MUST say so) and closes the way an answer
+    /// closes; others reset.
+    private func refuseAtAccept(_ fd: Int32, answer: Bool) {
+        if answer {
+            _ = SocketCalls.send(fd, Worker.resourceExceededAnswer)
+            shutdown(fd, Int32(SHUT_WR))
+        } else {
+            SocketCalls.setLingerZero(fd)
+        }
+        close(fd)
+    }
+
     /// Whether a transparent connection's original destination is this host itself (one of its
     /// addresses, loopback, or unspecified): relaying it would bring it straight back.
     func wouldLoop(_ destination: Endpoint) -> Bool {
@@ -144,6 +161,10 @@ extension Worker {
         do {
             fd = try SocketCalls.makeStreamSocket(family: address.pointee.family, mptcp: mptcp)
         } catch {
+            if slots[slotIndex].phase == .awaitingRequest {
+                // A converter out of descriptors or memory says so (RFC 8803: Resource Exceeded, MUST).
+                return refuse(slotIndex, answer: .resourceExceeded, result: .resourceExhausted(errno: error.errno))
+            }
             return fail(slotIndex, .resourceExhausted(errno: error.errno))
         }
         slots[slotIndex].upstream = fd

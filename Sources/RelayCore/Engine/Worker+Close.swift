@@ -20,8 +20,9 @@ extension Worker {
     private func answeredResult(_ slotIndex: Int, _ result: ConnectionResult) -> ConnectionResult {
         guard case .upstreamReset = result, slots[slotIndex].phase == .awaitingResponse,
             case .complete(let bytes) = readHeader(slotIndex, from: slots[slotIndex].upstream),
-            let code = Worker.converterAnswer(bytes)?.error
+            let response = Worker.converterAnswer(bytes), let code = response.error
         else { return result }
+        holdOffConverter(slotIndex, response)
         return .converterError(code)
     }
 

@@ -244,6 +244,7 @@ extension Worker {
             slots[slotIndex].multipath = CLiburing_mptcp_is_active(slots[slotIndex].upstream) == 1
             if slots[slotIndex].multipath == false { upstreamFellBack(slotIndex) }
             if let code = response.error {
+                holdOffConverter(slotIndex, response)
                 return fail(slotIndex, .converterError(code))
             }
             slots[slotIndex].phase = .relaying
@@ -329,6 +330,7 @@ extension Worker {
     func refuse(_ slotIndex: Int, answer: ConvertErrorCode, value: [UInt8] = [], result: ConnectionResult) {
         count(RelayStatistics.Slot.convertErrorSent(answer.counterIndex), listener: slots[slotIndex].listener)
         let downstream = slots[slotIndex].downstream
+        let value = value.isEmpty ? Worker.defaultValue(for: answer) : value
         _ = SocketCalls.send(downstream, ConvertResponse.failure(answer, value: value).encoded())
         shutdown(downstream, Int32(SHUT_WR))
         beginClose(slotIndex, result, abortive: false)
