@@ -3,10 +3,11 @@
 # config loader (RelayConfigFuzzer) and the netlink decoder (NetlinkFuzzer). The targets live in their own
 # package, Fuzz/, so the main build never compiles them; their seeds are Fuzz/Corpus/<target>/.
 #
-#   scripts/fuzz.sh [--runs N] [SECONDS] [TARGET...]
+#   scripts/fuzz.sh [--runs N] [--parallel] [SECONDS] [TARGET...]
 #
 # SECONDS (default 60) bounds each target's run; --runs N also stops it after N inputs (whichever comes
-# first). Without TARGET all three run, one after the other. Each run starts from a temporary copy of the
+# first). Without TARGET all three run, one after the other; with --parallel all are built first and then
+# run at the same time (what CI does: 60 s of each in 60 s, each on a share of the cores). Each run starts from a temporary copy of the
 # seeds and writes reproducers to a temporary directory, never into the repository. A crash, a hang (an
 # input slower than FUZZ_INPUT_TIMEOUT seconds, default 10), an AddressSanitizer report or a failed build
 # makes the script exit non-zero; it prints the reproducer's path and a hex dump and keeps that directory.
@@ -19,11 +20,12 @@ scratch="$repo/.build-fuzz"
 input_timeout=${FUZZ_INPUT_TIMEOUT:-10}
 
 usage() {
-    echo "usage: $0 [--runs N] [SECONDS] [TARGET...]   targets: ${all_targets[*]}" >&2
+    echo "usage: $0 [--runs N] [--parallel] [SECONDS] [TARGET...]   targets: ${all_targets[*]}" >&2
     exit 2
 }
 
 runs=""
+parallel=0
 seconds=60
 targets=()
 while (($# > 0)); do
@@ -32,6 +34,10 @@ while (($# > 0)); do
         [[ ${2:-} =~ ^[0-9]+$ ]] || usage
         runs=$2
         shift 2
+        ;;
+    --parallel)
+        parallel=1
+        shift
         ;;
     -h | --help) usage ;;
     *)
@@ -61,7 +67,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# One target after the other: builds and runs never share the two cores with each other.
+# Builds run one after the other (without --parallel, each run too): a build takes both cores.
 build() {
     local target=$1 log="$work/build-$1.log" start=$SECONDS
     echo "fuzz: building $target (--sanitize=fuzzer, -sanitize=fuzzer,address)"
@@ -137,13 +143,32 @@ fuzz() {
 }
 
 failed=()
-for target in "${targets[@]}"; do
-    build "$target" || {
-        failed+=("$target")
-        continue
-    }
-    fuzz "$target" || failed+=("$target")
-done
+if ((parallel)); then
+    built=()
+    for target in "${targets[@]}"; do
+        if build "$target"; then built+=("$target"); else failed+=("$target"); fi
+    done
+    # Each run in the background writes its own log; its verdict comes back through its exit status.
+    declare -A running=()
+    for target in "${built[@]}"; do
+        fuzz "$target" >"$work/verdict-$target" 2>&1 &
+        running[$target]=$!
+    done
+    for target in "${built[@]}"; do
+        wait "${running[$target]}" || failed+=("$target")
+        cat "$work/verdict-$target"
+    done
+    # A failed run set keep_work in its subshell only.
+    ((${#failed[@]} == 0)) || keep_work=1
+else
+    for target in "${targets[@]}"; do
+        build "$target" || {
+            failed+=("$target")
+            continue
+        }
+        fuzz "$target" || failed+=("$target")
+    done
+fi
 
 if ((${#failed[@]} > 0)); then
     echo "fuzz: FAILED: ${failed[*]}" >&2

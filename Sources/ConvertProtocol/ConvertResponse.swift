@@ -7,7 +7,7 @@ public struct ConvertResponse: Hashable, Sendable {
     public var error: ConvertErrorCode?
     /// The Error TLV's Value (RFC 8803 section 4.2.7) as sent or received, padding included: the refused
     /// option kinds for Unsupported TCP Option, the retry delay for Resource Exceeded and Network Failure.
-    /// When sending, Unsupported Version always lists the versions this side speaks instead.
+    /// When sending, an Unsupported Version without one lists the versions this side speaks.
     public var errorValue: [UInt8]
 
     /// Creates a response; nil means success.
@@ -54,12 +54,12 @@ public struct ConvertResponse: Hashable, Sendable {
 
     /// The message this response is sent as.
     ///
-    /// The Error TLV's value is ``errorValue`` (empty, sent as one zero byte of padding, for most codes),
-    /// except for Unsupported Version, whose value lists the versions this side speaks, one byte each
-    /// (RFC 8803, Error TLV): here `01`.
+    /// The Error TLV's value is ``errorValue`` (empty, sent as one zero byte of padding, for most codes);
+    /// an Unsupported Version without one lists the versions this side speaks, one byte each (RFC 8803,
+    /// Error TLV): here `01`.
     public var message: ConvertMessage {
         guard let error else { return ConvertMessage() }
-        let value: [UInt8] = error == .unsupportedVersion ? [ConvertFraming.version] : errorValue
+        let value: [UInt8] = error == .unsupportedVersion && errorValue.isEmpty ? [ConvertFraming.version] : errorValue
         return ConvertMessage(tlvs: [.error(error, value: value)])
     }
 

@@ -31,4 +31,14 @@ struct ConvertResponseTests {
         ])
         #expect(ConvertResponse(message: message).error == .missingCookie)
     }
+
+    @Test("a received Unsupported Version keeps the versions it lists (fuzzer finding: it re-encoded as ours)")
+    func receivedVersionsSurviveEncoding() throws {
+        let bytes: [UInt8] = [0x01, 0x02, 0x22, 0x63, 0x1E, 0x01, 0x00, 0x32]  // supports version 0x32 only
+        let response = ConvertResponse(message: try ConvertMessage.parse(bytes))
+        #expect(response == .failure(.unsupportedVersion, value: [0x32]))
+        #expect(response.encoded() == bytes)
+        // What this side sends lists its own version, 1.
+        #expect(ConvertResponse.failure(.unsupportedVersion).encoded().suffix(2) == [0x00, 0x01])
+    }
 }
