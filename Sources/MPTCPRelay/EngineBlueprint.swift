@@ -36,6 +36,7 @@ public struct EngineBlueprint: Sendable, Hashable {
             maxPendingHeadersPerWorker: runtime.maxPendingHeaders,
             ioBackend: IOBackend(rawValue: runtime.ioBackend.rawValue) ?? .auto
         )
+        settings.maxErrorAnswersPerSecond = runtime.maxErrorAnswers
         settings.keepalive = runtime.keepalive.map {
             TCPKeepalive(idle: Int32($0.idle), interval: Int32($0.interval), count: Int32($0.count))
         }

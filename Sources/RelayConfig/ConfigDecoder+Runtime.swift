@@ -11,7 +11,7 @@ extension ConfigDecoder {
     static let runtimeKeys = [
         "workers", "connect_timeout", "header_timeout", "idle_timeout", "max_connections", "pipe_size",
         "data_path", "io_backend", "fast_open", "path_manager", "join_delay", "announce", "cookie_window",
-        "replay_cache", "drain_timeout", "max_pending_headers", "keepalive", "user", "group",
+        "replay_cache", "drain_timeout", "max_pending_headers", "max_error_answers", "keepalive", "user", "group",
     ]
 
     /// The keys of `[runtime] keepalive`.
@@ -87,6 +87,11 @@ extension ConfigDecoder {
             let count = self.integer(value, key: "runtime.max_pending_headers", in: 1...1_000_000)
         {
             settings.maxPendingHeaders = count
+        }
+        if let value = table["max_error_answers"],
+            let count = self.integer(value, key: "runtime.max_error_answers", in: 0...1_000_000)
+        {
+            settings.maxErrorAnswers = count
         }
         if let value = table["drain_timeout"],
             let duration = self.seconds(value, key: "runtime.drain_timeout", allowZero: true)

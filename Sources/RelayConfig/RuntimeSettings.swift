@@ -46,6 +46,11 @@ public struct RuntimeSettings: Sendable, Hashable {
     /// their Convert header (1...1_000_000, default 1024); more are refused at accept.
     public var maxPendingHeaders = 1024
 
+    /// `max_error_answers`: per worker and second, the most Error TLVs a converter sends (0...1_000_000,
+    /// default 1000; 0 sends none); refusals beyond them close without one (RFC 8803: error messages SHOULD
+    /// be rate-limited).
+    public var maxErrorAnswers = 1000
+
     /// `replay_cache`: how many accepted cookies a converter remembers within the window (1024...16777216,
     /// default 131072, about 3 MiB): more new requests than that within the window are refused.
     public var replayCache = 131_072

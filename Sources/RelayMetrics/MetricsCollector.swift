@@ -196,6 +196,13 @@ public actor MetricsCollector {
             slot: RelayStatistics.Slot.refusedPendingHeaders
         )
         feed(
+            "mptcp_relay_convert_error_answers_suppressed_total",
+            [label],
+            "Convert refusals closed without their Error TLV: the worker had sent max_error_answers that second.",
+            listener: listener,
+            slot: RelayStatistics.Slot.errorAnswersSuppressed
+        )
+        feed(
             "mptcp_relay_bytes_total",
             [label, ("direction", "upstream")],
             "Bytes relayed: upstream is from the accepting side to the dialed side.",

@@ -162,15 +162,23 @@ struct ClientConfigTests {
         )
     }
 
-    @Test("[runtime] cookie_window and replay_cache")
+    @Test("[runtime] cookie_window, replay_cache and max_error_answers")
     func runtimeKeys() throws {
         let configuration = try ConfigLoader.parse(
-            "[runtime]\ncookie_window = 30\nreplay_cache = 4096\n" + converterListener + anyClient,
+            "[runtime]\ncookie_window = 30\nreplay_cache = 4096\nmax_error_answers = 0\n" + converterListener
+                + anyClient,
             file: "r.toml"
         )
         #expect(configuration.runtime.cookieWindow == 30 && configuration.runtime.replayCache == 4096)
+        #expect(configuration.runtime.maxErrorAnswers == 0)
         let defaults = try ConfigLoader.parse(converterListener + anyClient, file: "r.toml")
         #expect(defaults.runtime.cookieWindow == 60 && defaults.runtime.replayCache == 131_072)
+        #expect(defaults.runtime.maxErrorAnswers == 1000)
+        #expect(
+            configErrors("[runtime]\nmax_error_answers = -1\n" + converterListener + anyClient).map(\.key) == [
+                "runtime.max_error_answers"
+            ]
+        )
         #expect(
             configErrors("[runtime]\ncookie_window = 0\n" + converterListener + anyClient).map(\.key) == [
                 "runtime.cookie_window"

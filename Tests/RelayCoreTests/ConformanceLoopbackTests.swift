@@ -127,4 +127,29 @@ struct ConformanceLoopbackTests {
         forwarder.stop()
         try await forwarder.waitUntilStopped()
     }
+
+    @Test("error answers are rate-limited: past max_error_answers a refusal closes without its Error TLV (6.2.8)")
+    func errorAnswersRateLimited() async throws {
+        let server = try TestServer { socket in try? socket.sendAll(Array("must not be reached".utf8)) }
+        defer { server.close() }
+        var settings = EngineSettings(workers: 1)
+        settings.maxErrorAnswersPerSecond = 3
+        let relays = try RelayPair(destination: server.endpoint, settings: settings)
+        // Ten requests that are not Convert at all, one after the other: each is refused.
+        let started = ContinuousClock.now
+        var answers: [[UInt8]] = []
+        for _ in 0..<10 {
+            answers.append(try await ConverterProbe.ask(relays.converterEndpoint, Array("GET / HTTP/1.0\r\n\r\n".utf8)))
+        }
+        let took = ContinuousClock.now - started
+        let unsupportedVersion: [UInt8] = [0x01, 0x02, 0x22, 0x63, 0x1E, 0x01, 0x00, 0x01]
+        let answered = answers.filter { $0 == unsupportedVersion }.count
+        // Three tokens, and one more for every third of a second the ten took.
+        let earned = Int(took / .milliseconds(333))
+        #expect(answered >= 3 && answered <= 3 + earned, "\(answered) answered in \(took): \(answers)")
+        #expect(answers.allSatisfy { $0 == unsupportedVersion || $0.isEmpty }, "\(answers)")
+        let suppressed = relays.converter.statistics.total(listener: 0, RelayStatistics.Slot.errorAnswersSuppressed)
+        #expect(Int(suppressed) == 10 - answered)
+        try await relays.stop()
+    }
 }

@@ -29,6 +29,9 @@ public struct EngineSettings: Sendable, Hashable {
     public var maxPendingHeadersPerWorker: Int
     /// Which kernel interface drives the event loops; `MPTCP_RELAY_IO_BACKEND` overrides it.
     public var ioBackend: IOBackend
+    /// Convert listeners: Error TLVs one worker sends per second at most (a token bucket as deep as one
+    /// second's worth); a refusal beyond them closes without an answer and is counted. 0 sends none.
+    public var maxErrorAnswersPerSecond = 1000
     /// TCP keepalive on both sockets of every connection; nil leaves it off.
     public var keepalive: TCPKeepalive? = nil
     /// Lets a converter connect to loopback destinations its `allow` list names, which RFC 8803 (section

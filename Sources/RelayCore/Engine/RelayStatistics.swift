@@ -129,7 +129,9 @@ public final class RelayStatistics: @unchecked Sendable {
         public static func authFailures(_ reason: Int) -> Int { redials + 1 + reason }
         /// Connections refused at accept because the worker already held its most header-less ones.
         public static let refusedPendingHeaders = redials + 1 + AuthenticationFailure.allCases.count
-        static let blockSize = refusedPendingHeaders + 1
+        /// Refusals closed without their Error TLV: the worker had sent `max_error_answers` this second.
+        public static let errorAnswersSuppressed = refusedPendingHeaders + 1
+        static let blockSize = errorAnswersSuppressed + 1
     }
 
     /// The histogram bucket of a connect that took `nanoseconds`.

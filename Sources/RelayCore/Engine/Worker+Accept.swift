@@ -50,7 +50,7 @@ extension Worker {
         }
         if answersRequests && pendingHeaders >= settings.maxPendingHeadersPerWorker {
             count(RelayStatistics.Slot.refusedPendingHeaders, listener: listenerIndex)
-            refuseAtAccept(fd, answer: answersRequests)
+            refuseAtAccept(fd, listenerIndex: listenerIndex, answer: answersRequests)
             if let count = listeners[listenerIndex].clientLimitLog.admit(now: now) {
                 logger.warning(
                     "connections refused: too many still waiting for their Convert header (slow or hostile clients?)",
@@ -65,7 +65,7 @@ extension Worker {
         }
         guard let free = freeSlots.popLast() else {
             count(RelayStatistics.Slot.refusedFull, listener: listenerIndex)
-            refuseAtAccept(fd, answer: answersRequests)
+            refuseAtAccept(fd, listenerIndex: listenerIndex, answer: answersRequests)
             logger.warning(
                 "connection refused: worker table full",
                 metadata: [
@@ -137,9 +137,17 @@ extension Worker {
     /// Refuses a connection before it has a slot. A convert listener first answers Resource Exceeded with the
     /// retry delay (RFC 8803: a converter short of resources MUST say so) and closes the way an answer
     /// closes; others reset.
-    private func refuseAtAccept(_ fd: Int32, answer: Bool) {
+    private func refuseAtAccept(_ fd: Int32, listenerIndex: Int, answer: Bool) {
         if answer {
-            _ = SocketCalls.send(fd, Worker.resourceExceededAnswer)
+            if errorAnswers.take(now: now) {
+                count(
+                    RelayStatistics.Slot.convertErrorSent(ConvertErrorCode.resourceExceeded.counterIndex),
+                    listener: listenerIndex
+                )
+                _ = SocketCalls.send(fd, Worker.resourceExceededAnswer)
+            } else {
+                count(RelayStatistics.Slot.errorAnswersSuppressed, listener: listenerIndex)
+            }
             shutdown(fd, Int32(SHUT_WR))
         } else {
             SocketCalls.setLingerZero(fd)

@@ -328,10 +328,25 @@ extension Worker {
     /// Converter side: answer with an Error TLV (whose Value is `value`: the refused option kinds of
     /// Unsupported TCP Option), then close without relaying anything.
     func refuse(_ slotIndex: Int, answer: ConvertErrorCode, value: [UInt8] = [], result: ConnectionResult) {
-        count(RelayStatistics.Slot.convertErrorSent(answer.counterIndex), listener: slots[slotIndex].listener)
+        let listener = slots[slotIndex].listener
         let downstream = slots[slotIndex].downstream
-        let value = value.isEmpty ? Worker.defaultValue(for: answer) : value
-        _ = SocketCalls.send(downstream, ConvertResponse.failure(answer, value: value).encoded())
+        if errorAnswers.take(now: now) {
+            count(RelayStatistics.Slot.convertErrorSent(answer.counterIndex), listener: listener)
+            let value = value.isEmpty ? Worker.defaultValue(for: answer) : value
+            _ = SocketCalls.send(downstream, ConvertResponse.failure(answer, value: value).encoded())
+        } else {
+            // RFC 8803: error messages SHOULD be rate-limited. Past the budget the client gets the close alone.
+            count(RelayStatistics.Slot.errorAnswersSuppressed, listener: listener)
+            if let suppressed = errorAnswersLog.admit(now: now) {
+                logger.warning(
+                    "refusals closed without their Error TLV: max_error_answers per second reached",
+                    metadata: [
+                        "listener": "\(listeners[listener].spec.name)", "suppressed": "\(suppressed)",
+                        "max_error_answers": "\(errorAnswers.rate)",
+                    ]
+                )
+            }
+        }
         shutdown(downstream, Int32(SHUT_WR))
         beginClose(slotIndex, result, abortive: false)
     }

@@ -52,6 +52,10 @@ final class Worker {
     let control: WorkerControl
     /// The upstream-fallback warning: at most one line per interval.
     var upstreamFallbackLog = LogThrottle(intervalNanoseconds: Worker.fallbackLogIntervalNanoseconds)
+    /// Convert listeners: the Error TLVs this worker may still send this second (`max_error_answers`).
+    var errorAnswers: TokenBucket
+    /// The "error answers suppressed" warning: at most one line per interval.
+    var errorAnswersLog = LogThrottle(intervalNanoseconds: Worker.acceptLogIntervalNanoseconds)
     /// By path: what the subflows of this worker's closed connections moved (read at each close).
     var closedPathBytes: [PathByteCount]
     var logger: Logger
@@ -78,6 +82,7 @@ final class Worker {
         self.control = control
         closedPathBytes = Array(repeating: PathByteCount(), count: pathBoard?.plan.paths.count ?? 0)
         self.settings = settings
+        errorAnswers = TokenBucket(rate: settings.maxErrorAnswersPerSecond, now: Worker.monotonicNow())
         let capacity = settings.maxConnectionsPerWorker
         switch settings.ioBackend {
         case .epoll: events = try EpollEvents()
