@@ -31,7 +31,11 @@ extension PathManagerService {
     func apply(_ event: MPTCPEvent) -> Bool {
         switch event.kind {
         case .created:
-            guard event.serverSide != true, let local = event.localEndpoint, let remote = event.remoteEndpoint,
+            if event.serverSide == true {
+                peerOpened[event.token] = []
+                return false
+            }
+            guard let local = event.localEndpoint, let remote = event.remoteEndpoint,
                 let path = board.path(of: local.address)
             else { return false }
             let key = ConnectionKey(path: path, ipv6: !local.address.isIPv4, port: local.port)
@@ -62,6 +66,10 @@ extension PathManagerService {
             }
             return true
         case .subflowEstablished:
+            if peerOpened[event.token] != nil, let local = event.localEndpoint, let remote = event.remoteEndpoint {
+                admitPeerJoin(of: event.token, PeerJoin(local: local, remote: remote))
+                return false
+            }
             guard var connection = connections[event.token], let local = event.localEndpoint,
                 let remote = event.remoteEndpoint
             else { return false }
@@ -87,6 +95,9 @@ extension PathManagerService {
             connections[event.token] = connection
             return true
         case .subflowClosed:
+            if let local = event.localEndpoint, let remote = event.remoteEndpoint {
+                peerOpened[event.token]?.removeAll { $0 == PeerJoin(local: local, remote: remote) }
+            }
             guard var connection = connections[event.token], let local = event.localEndpoint,
                 let path = board.path(of: local.address)
             else { return false }
@@ -138,6 +149,7 @@ extension PathManagerService {
             connections[event.token] = connection
             return true
         case .closed:
+            peerOpened[event.token] = nil
             connections[event.token] = nil
             holdOff[event.token] = nil
             closing.remove(event.token)
@@ -252,6 +264,26 @@ extension PathManagerService {
 
     /// Destroys a subflow of connection `token` that this path manager did not open (a join from the peer)
     /// and counts it: subflows go only where the connection's policy sends them.
+    /// A join the peer opened on a connection it opened: kept up to ``peerJoinLimit`` live joins, destroyed
+    /// and counted beyond (issue 12: wherever the relay is the path manager it enforces a subflow cap itself,
+    /// because the kernel accepts every MP_JOIN for a userspace path manager).
+    func admitPeerJoin(of token: UInt32, _ join: PeerJoin) {
+        guard var joins = peerOpened[token], !joins.contains(join) else { return }
+        guard joins.count < peerJoinLimit else {
+            logger.info(
+                "destroying a join beyond the subflow limit on a connection the peer opened",
+                metadata: [
+                    "token": "\(token)", "local": "\(join.local)", "remote": "\(join.remote)",
+                    "limit": "\(peerJoinLimit)",
+                ]
+            )
+            refuseSubflow(of: token, local: join.local, remote: join.remote)
+            return
+        }
+        joins.append(join)
+        peerOpened[token] = joins
+    }
+
     func refuseSubflow(of token: UInt32, local: Endpoint, remote: Endpoint) {
         board.countRefusedSubflow()
         logger.debug(

@@ -53,6 +53,29 @@ extension PathManagerService {
         raiseSubflowLimit()
     }
 
+    /// Relay mode: the namespace's `subflows` limit becomes the cap on joins a peer adds to a connection it
+    /// opened (the kernel no longer applies it once the path manager is userspace).
+    func readPeerJoinLimit() {
+        guard let family = pmFamily else { return }
+        do {
+            let replies = try sendPathManagerRequest("mptcp_pm GET_LIMITS") { family, sequence in
+                MPTCPPathManagerRequest.getLimits(familyID: family, sequence: sequence)
+            }
+            if let limits = try? MPTCPPathManagerReply.limits(replies, familyID: family.id) {
+                peerJoinLimit = Int(limits.subflows)
+            }
+        } catch {
+            logger.warning(
+                "could not read the MPTCP subflow limit; peers may add \(peerJoinLimit) joins to connections they open",
+                metadata: ["error": "\(error)"]
+            )
+        }
+        logger.info(
+            "joins a peer adds to a connection it opened: at most the namespace's subflow limit",
+            metadata: ["subflows": "\(peerJoinLimit)"]
+        )
+    }
+
     /// Makes sure the in-kernel path manager may open a subflow per configured path.
     private func raiseSubflowLimit() {
         guard let family = pmFamily else { return }

@@ -29,6 +29,12 @@ public final class PathManagerService: @unchecked Sendable {
     var links = LinkTable()
     var statuses: [PathStatus]
     var connections: [UInt32: ManagedConnection] = [:]
+    /// Connections the peer opened (server side, accepted by any listener in the namespace): the joins the
+    /// peer added to each, which the kernel accepts beyond any limit while the path manager is userspace.
+    var peerOpened: [UInt32: [PeerJoin]] = [:]
+    /// The most joins a peer may add to a connection it opened: the namespace's `subflows` limit
+    /// (`ip mptcp limits`), read at start, which the kernel applies only under its own path manager.
+    var peerJoinLimit = 2
     /// Per connection, per path: do not try to create a subflow again before this time (ms, monotonic).
     var holdOff: [UInt32: [Int: Int64]] = [:]
     /// Connections already asked to close.
@@ -117,6 +123,7 @@ public final class PathManagerService: @unchecked Sendable {
         }
         if plan.mode == .relay {
             try takeOverPathManagement()
+            readPeerJoinLimit()
         }
         refreshPaths(initial: true)
         announceAddresses()
@@ -260,4 +267,10 @@ public final class PathManagerService: @unchecked Sendable {
 struct EndpointKey: Hashable {
     var path: Int
     var ipv6: Bool
+}
+
+/// A join the peer opened on a connection it opened, by its two ends.
+struct PeerJoin: Hashable {
+    var local: Endpoint
+    var remote: Endpoint
 }

@@ -25,6 +25,7 @@ extension NetworkTestSuites {
                     topology,
                     forwarderWrapper: ["prlimit", "--nofile=64:64", "--"]
                 )
+                let idleSockets = try ProcessResources.sample(forwarder.child.processIdentifier).sockets
                 // The destination holds every relayed connection open until the client closes it.
                 let holding = try await harness.serve(
                     "198.19.0.2:5201",
@@ -51,6 +52,14 @@ extension NetworkTestSuites {
                 // Connections that found no descriptor for their upstream socket were reset: the holding
                 // server does not get all 150, and is simply stopped.
                 await holding.stop()
+                // The forwarder frees them as their resets and closes arrive: wait until it holds no more sockets
+                // than it did idle, or the next connection can still meet EMFILE (for its splice pipe).
+                var resources = try ProcessResources.sample(forwarder.child.processIdentifier)
+                for _ in 0..<100 where resources.sockets > idleSockets {
+                    try await Task.sleep(for: .milliseconds(100))
+                    resources = try ProcessResources.sample(forwarder.child.processIdentifier)
+                }
+                #expect(resources.sockets <= idleSockets, "the held connections were not freed: \(resources)")
 
                 // The held connections are gone: a new one is relayed, every byte intact.
                 let bytes = 4 * Self.mebibyte

@@ -123,11 +123,12 @@ struct PathManagerEventTests {
         #expect(service.board.refusedSubflowCount == 3)
     }
 
-    @Test("the converter side's own connections (server side) are never managed")
+    @Test("connections the peer opened (server side) get no plan, and at most the subflow limit of its joins")
     func serverSide() {
         let service = service()
+        service.peerJoinLimit = 2
         service.board.register(ConnectionKey(path: 0, ipv6: false, port: 8443), policy: 0)
-        let accepted = MPTCPEvent(
+        var event = MPTCPEvent(
             kind: .created,
             token: 3,
             localAddress: IPAddress("198.18.1.1"),
@@ -136,8 +137,27 @@ struct PathManagerEventTests {
             remotePort: 50000,
             serverSide: true
         )
-        _ = service.apply(accepted)
-        #expect(service.connections.isEmpty)
+        _ = service.apply(event)
+        #expect(service.connections.isEmpty, "no plan for a connection the peer opened")
+        // The peer joins from four ports: two are kept, two destroyed and counted; one of the kept ones
+        // closes, and the next join takes its place.
+        event.kind = .subflowEstablished
+        for port in UInt16(50001)...50004 {
+            event.remotePort = port
+            #expect(!service.apply(event))
+        }
+        #expect(service.peerOpened[3]?.map(\.remote.port) == [50001, 50002])
+        #expect(service.board.refusedSubflowCount == 2)
+        event.kind = .subflowClosed
+        event.remotePort = 50001
+        _ = service.apply(event)
+        event.kind = .subflowEstablished
+        event.remotePort = 50005
+        _ = service.apply(event)
+        #expect(service.peerOpened[3]?.map(\.remote.port) == [50002, 50005])
+        #expect(service.board.refusedSubflowCount == 2)
+        _ = service.apply(MPTCPEvent(kind: .closed, token: 3))
+        #expect(service.peerOpened.isEmpty)
     }
 
     @Test("a converter that forbids its initial address gets joins only at the address it announces")
