@@ -309,8 +309,7 @@ public actor MetricsCollector {
 
     private func collect() async -> [UInt8] {
         instrumentNewListeners()
-        let snapshot = await engine.snapshot()
-        let connections = snapshot.connections
+        let snapshot = await engine.snapshot(detailed: false)
         let statistics = engine.statistics
         fallbackGauge.set(to: engine.ioBackend == .epoll ? 1 : 0)
         for index in feeds.indices {
@@ -321,7 +320,7 @@ public actor MetricsCollector {
             }
         }
         for (listener, gauge) in activeGauges {
-            gauge.set(to: Double(connections.filter { $0.listener == listener }.count))
+            gauge.set(to: Double(listener < snapshot.activeByListener.count ? snapshot.activeByListener[listener] : 0))
         }
         pipeGauges.inUse.set(to: Double(snapshot.pipes.inUse))
         pipeGauges.idle.set(to: Double(snapshot.pipes.idle))
@@ -329,26 +328,17 @@ public actor MetricsCollector {
             replayConnectDurations(index, statistics: statistics)
         }
         if let board {
-            var subflowCounts = Array(repeating: 0, count: board.plan.paths.count)
-            let pathOf = { (address: IPAddress) in board.path(of: address) }
-            for connection in connections {
-                for subflow in connection.subflows {
-                    if let path = pathOf(subflow.local.address) { subflowCounts[path] += 1 }
-                }
-            }
             for (path, gauges) in pathGauges.enumerated() {
                 gauges.up.set(to: board.isUp(path) ? 1 : 0)
-                gauges.subflows.set(to: Double(subflowCounts[path]))
+                let subflows = path < snapshot.liveSubflowsByPath.count ? snapshot.liveSubflowsByPath[path] : 0
+                gauges.subflows.set(to: Double(subflows))
             }
             // Closed connections' subflows (counted by the workers at each close) plus the live ones now.
             var totals = snapshot.closedPathBytes
             while totals.count < board.plan.paths.count { totals.append(PathByteCount()) }
-            for connection in connections {
-                for subflow in connection.subflows {
-                    guard let path = pathOf(subflow.local.address) else { continue }
-                    totals[path].sent &+= subflow.bytesSent
-                    totals[path].received &+= subflow.bytesReceived
-                }
+            for (path, live) in snapshot.livePathBytes.enumerated() where path < totals.count {
+                totals[path].sent &+= live.sent
+                totals[path].received &+= live.received
             }
             while exportedPathBytes.count < totals.count { exportedPathBytes.append(PathByteCount()) }
             for path in pathBytes.indices {

@@ -3,12 +3,24 @@ public import ConvertProtocol
 /// What the workers answered when asked: their live connections, and the bytes the subflows of their
 /// closed connections moved on each path (read at each close), both as of the same moment per worker.
 public struct EngineSnapshot: Sendable {
-    /// Every live connection of the workers that answered.
+    /// Every live connection of the workers that answered (only when a detailed snapshot was asked for).
     public var connections: [ConnectionSnapshot]
     /// By path index: bytes sent (acknowledged) and received by subflows of connections already closed.
     public var closedPathBytes: [PathByteCount]
     /// The splice pipes of the workers that answered.
     public var pipes: PipeCount
+    /// By listener statistics index: live connections.
+    public var activeByListener: [Int] = []
+    /// By path index: bytes sent (acknowledged) and received so far by the subflows of live connections.
+    public var livePathBytes: [PathByteCount] = []
+    /// By path index: live subflows.
+    public var liveSubflowsByPath: [Int] = []
+
+    /// Adds `counts` to `total` element by element, growing `total` as needed.
+    static func add(_ counts: [Int], to total: inout [Int]) {
+        if total.count < counts.count { total += Array(repeating: 0, count: counts.count - total.count) }
+        for (index, count) in counts.enumerated() { total[index] += count }
+    }
 
     /// A snapshot from its parts.
     public init(connections: [ConnectionSnapshot], closedPathBytes: [PathByteCount], pipes: PipeCount = PipeCount()) {

@@ -24,6 +24,8 @@ public final class RelayEngine: Sendable {
     let controls: [WorkerControl]
     let logger: Logger
     let state = Mutex(EngineState())
+    /// True while a snapshot is being gathered: one at a time.
+    let snapshotGate = Mutex(false)
 
     struct EngineState {
         var started = false
@@ -295,20 +297,32 @@ public final class RelayEngine: Sendable {
     /// Every live connection, as each worker describes it when asked (scrape time: the workers build the
     /// list between two batches of completions). Workers that do not answer within `timeout` are left out.
     public func connections(timeout: Duration = .milliseconds(500)) async -> [ConnectionSnapshot] {
-        await snapshot(timeout: timeout).connections
+        await snapshot(detailed: true, timeout: timeout).connections
     }
 
-    /// The live connections and the per-path bytes of closed ones, from every worker that answers within
-    /// `timeout` (see ``connections(timeout:)``).
-    public func snapshot(timeout: Duration = .milliseconds(500)) async -> EngineSnapshot {
+    /// What the workers that answer within `timeout` hold: live connections per listener, per path the
+    /// live subflows and their bytes and the bytes of closed ones, the pipes; with `detailed`, also every
+    /// connection (see ``connections(timeout:)``). One snapshot at a time: a second caller waits for the
+    /// first (within its own timeout), so that neither takes the other's answer.
+    public func snapshot(detailed: Bool = false, timeout: Duration = .milliseconds(500)) async -> EngineSnapshot {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while !snapshotGate.withLock({ busy in
+            if busy { return false }
+            busy = true
+            return true
+        }) {
+            guard ContinuousClock.now < deadline else { return EngineSnapshot(connections: [], closedPathBytes: []) }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+        defer { snapshotGate.withLock { $0 = false } }
         let fds = state.withLock { $0.wakeFDs }
         for (worker, fd) in fds.enumerated() where worker < controls.count {
             _ = controls[worker].takeSnapshot()
+            if detailed { controls[worker].detailRequested.store(true, ordering: .releasing) }
             controls[worker].snapshotRequested.store(true, ordering: .releasing)
             _ = eventfd_write(fd, 1)
         }
         var snapshots: [EngineSnapshot?] = Array(repeating: nil, count: fds.count)
-        let deadline = ContinuousClock.now.advanced(by: timeout)
         while snapshots.contains(where: { $0 == nil }) && ContinuousClock.now < deadline {
             for worker in snapshots.indices where snapshots[worker] == nil {
                 snapshots[worker] = controls[worker].takeSnapshot()
@@ -322,6 +336,13 @@ public final class RelayEngine: Sendable {
             combined.connections += snapshot.connections
             combined.pipes.inUse += snapshot.pipes.inUse
             combined.pipes.idle += snapshot.pipes.idle
+            EngineSnapshot.add(snapshot.activeByListener, to: &combined.activeByListener)
+            EngineSnapshot.add(snapshot.liveSubflowsByPath, to: &combined.liveSubflowsByPath)
+            for (path, count) in snapshot.livePathBytes.enumerated() {
+                if combined.livePathBytes.count <= path { combined.livePathBytes.append(PathByteCount()) }
+                combined.livePathBytes[path].sent &+= count.sent
+                combined.livePathBytes[path].received &+= count.received
+            }
             for (path, count) in snapshot.closedPathBytes.enumerated() {
                 if combined.closedPathBytes.count <= path { combined.closedPathBytes.append(PathByteCount()) }
                 combined.closedPathBytes[path].sent &+= count.sent

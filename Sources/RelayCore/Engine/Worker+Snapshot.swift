@@ -7,15 +7,25 @@ import Glibc
 #endif
 
 extension Worker {
-    /// Describes every live connection of this worker, with the subflows of its MPTCP socket. Runs on the
-    /// worker's thread when asked (scrape time), so it may allocate.
-    func snapshot() -> EngineSnapshot {
+    /// What this worker holds now: live connections per listener, and per path the subflows of its MPTCP
+    /// connections and what they moved (a getsockopt per MPTCP connection, only when paths are managed).
+    /// With `detailed`, also a description of every connection (for `/connections` and `status`); a metrics
+    /// scrape asks without, so it builds no per-connection values. Runs on the worker's thread when asked,
+    /// between two batches of completions, so it may allocate (a few small arrays when not detailed).
+    func snapshot(detailed: Bool) -> EngineSnapshot {
         var list: [ConnectionSnapshot] = []
+        var active = Array(repeating: 0, count: statistics.listenerCapacity)
+        let pathCount = pathBoard?.plan.paths.count ?? 0
+        var pathBytes = Array(repeating: PathByteCount(), count: pathCount)
+        var pathSubflows = Array(repeating: 0, count: pathCount)
         let subflows = UnsafeMutablePointer<CLiburing_subflow>.allocate(capacity: 32)
         defer { subflows.deallocate() }
         let current = Worker.monotonicNow()
         for slotIndex in 0..<highWater where slots[slotIndex].phase != .free {
             let slot = slots[slotIndex]
+            let statisticsIndex = listeners[slot.listener].statisticsIndex
+            if statisticsIndex < active.count { active[statisticsIndex] += 1 }
+            guard detailed || pathBoard != nil else { continue }
             let role = listeners[slot.listener].spec.role
             let mptcpSocket = role.listensWithMPTCP ? slot.downstream : slot.upstream
             var flows: [SubflowSnapshot] = []
@@ -23,9 +33,13 @@ extension Worker {
                 let count = CLiburing_mptcp_subflows(mptcpSocket, subflows, 32)
                 for index in 0..<max(Int(count), 0) {
                     let entry = subflows[index]
-                    guard let local = Self.endpoint(entry.local), let remote = Self.endpoint(entry.remote) else {
-                        continue
+                    guard let local = Self.endpoint(entry.local) else { continue }
+                    if let path = pathBoard?.path(of: local.address), path < pathCount {
+                        pathSubflows[path] += 1
+                        pathBytes[path].sent &+= entry.bytes_acked
+                        pathBytes[path].received &+= entry.bytes_received
                     }
+                    guard detailed, let remote = Self.endpoint(entry.remote) else { continue }
                     flows.append(
                         SubflowSnapshot(
                             local: local,
@@ -38,10 +52,11 @@ extension Worker {
                     )
                 }
             }
+            guard detailed else { continue }
             list.append(
                 ConnectionSnapshot(
                     id: UInt64(index) << 48 | UInt64(slot.generation & 0x00FF_FFFF) << 24 | UInt64(slotIndex),
-                    listener: listeners[slot.listener].statisticsIndex,
+                    listener: statisticsIndex,
                     client: slot.peer,
                     destination: slot.destination,
                     ageSeconds: Double(current &- slot.startedAt) / 1e9,
@@ -54,11 +69,15 @@ extension Worker {
                 )
             )
         }
-        return EngineSnapshot(
+        var snapshot = EngineSnapshot(
             connections: list,
             closedPathBytes: closedPathBytes,
             pipes: PipeCount(inUse: pipes.inUse, idle: pipes.idleCount)
         )
+        snapshot.activeByListener = active
+        snapshot.livePathBytes = pathBytes
+        snapshot.liveSubflowsByPath = pathSubflows
+        return snapshot
     }
 
     /// Adds the final byte counts of a closing MPTCP connection's subflows to ``closedPathBytes`` (only

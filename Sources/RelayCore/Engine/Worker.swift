@@ -191,7 +191,8 @@ final class Worker {
                 }
             }
             if control.snapshotRequested.exchange(false, ordering: .acquiringAndReleasing) {
-                control.deliver(snapshot())
+                let detailed = control.detailRequested.exchange(false, ordering: .acquiringAndReleasing)
+                control.deliver(snapshot(detailed: detailed))
             }
             if !(stopping && active == 0) { armWake() }
         case .tick:

@@ -10,6 +10,8 @@ final class WorkerControl: Sendable {
     let stopNowRequested = Atomic<Bool>(false)
     /// Set before the wake eventfd is written: the worker takes a snapshot and delivers it.
     let snapshotRequested = Atomic<Bool>(false)
+    /// Set before ``snapshotRequested`` when the snapshot must describe every connection.
+    let detailRequested = Atomic<Bool>(false)
     private let delivered = Mutex<EngineSnapshot?>(nil)
     /// Set before the wake eventfd is written: a reload waits in `pendingReload`.
     let reloadRequested = Atomic<Bool>(false)
