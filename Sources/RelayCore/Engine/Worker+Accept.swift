@@ -129,7 +129,8 @@ extension Worker {
                 slots[slotIndex].phase = .awaitingRequest
                 slots[slotIndex].pendingHeader = true
                 pendingHeaders += 1
-                armPoll(slotIndex, .pollDownstreamIn)
+                // TCP_DEFER_ACCEPT: the request is usually here already; read it now, poll only if not.
+                readRequest(slotIndex)
             }
         }
     }
