@@ -10,6 +10,9 @@ public struct ConvertRequest: Hashable, Sendable {
     /// The Cookie TLV carries whole 32-bit words: a cookie whose length is not a multiple of 4 is sent
     /// zero-padded and parses back with the padding, so configure cookies in multiples of 4 bytes.
     public var cookie: [UInt8]?
+    /// The request carried an Info TLV: the client asks which TCP extensions the converter supports, and
+    /// the answer carries a Supported TCP Extensions TLV (RFC 8803, Info TLV).
+    public var asksForExtensions = false
 
     /// The longest cookie that still fits one message beside the Connect TLV: 1020 - 4 (fixed header)
     /// - 20 (Connect TLV) - 4 (Cookie TLV header) = 992 bytes.
@@ -17,23 +20,32 @@ public struct ConvertRequest: Hashable, Sendable {
         ConvertFraming.maximumMessageLength - ConvertFraming.fixedHeaderLength - 20 - 4
 
     /// Creates a request.
-    public init(destination: Endpoint, cookie: [UInt8]? = nil) {
+    public init(destination: Endpoint, cookie: [UInt8]? = nil, asksForExtensions: Bool = false) {
         self.destination = destination
         self.cookie = cookie
+        self.asksForExtensions = asksForExtensions
+    }
+
+    /// Whether `message` is an Info query alone: one Info TLV and nothing else (no Connect TLV), which asks
+    /// only for the converter's Supported TCP Extensions.
+    public static func isInfoQuery(_ message: ConvertMessage) -> Bool {
+        guard message.tlvs.count == 1, case .info = message.tlvs[0] else { return false }
+        return true
     }
 
     /// Reads a request out of a parsed message, as the converter does.
     ///
-    /// Accepts exactly one Connect TLV and at most one Cookie TLV. The Connect TLV may carry only
-    /// padding options (End of Option List, No-Operation): this converter does not place client-chosen
-    /// TCP options in its SYN.
-    /// - Throws: ``ConvertErrorCode/unsupportedMessage`` for any other TLV, known or not (this converter
-    ///   does not answer Info queries); ``ConvertErrorCode/unsupportedTCPOption`` for a Connect TLV
-    ///   with real TCP options; ``ConvertErrorCode/malformedMessage`` when the Connect TLV is missing or
-    ///   repeated, the Cookie TLV is repeated, or the destination has port 0 or the unspecified address.
+    /// Accepts exactly one Connect TLV, at most one Cookie TLV and at most one Info TLV. The Connect TLV may
+    /// carry only the options the converter ignores (``ignoredOptionKinds``): this converter does not place
+    /// client-chosen TCP options in its SYN.
+    /// - Throws: ``ConvertErrorCode/unsupportedMessage`` for any other TLV, known or not;
+    ///   ``ConvertErrorCode/unsupportedTCPOption`` for a Connect TLV with other TCP options;
+    ///   ``ConvertErrorCode/malformedMessage`` when the Connect TLV is missing or repeated, the Cookie or
+    ///   Info TLV is repeated, or the destination has port 0 or the unspecified address.
     public init(message: ConvertMessage) throws(ConvertProtocolError) {
         var destination: Endpoint?
         var cookie: [UInt8]?
+        var info = false
         for tlv in message.tlvs {
             switch tlv {
             case .connect(let endpoint, let tcpOptions):
@@ -55,7 +67,10 @@ public struct ConvertRequest: Hashable, Sendable {
             case .cookie(let bytes):
                 guard cookie == nil else { throw .malformed("more than one Cookie TLV") }
                 cookie = bytes
-            case .info, .supportedTCPExtensions, .extendedTCPHeader, .error, .unknown:
+            case .info:
+                guard !info else { throw .malformed("more than one Info TLV") }
+                info = true
+            case .supportedTCPExtensions, .extendedTCPHeader, .error, .unknown:
                 throw ConvertProtocolError(
                     code: .unsupportedMessage,
                     reason: "TLV type \(tlv.type) is not supported in a request"
@@ -63,13 +78,14 @@ public struct ConvertRequest: Hashable, Sendable {
             }
         }
         guard let destination else { throw .malformed("no Connect TLV") }
-        self.init(destination: destination, cookie: cookie)
+        self.init(destination: destination, cookie: cookie, asksForExtensions: info)
     }
 
     /// The message this request is sent as.
     public var message: ConvertMessage {
         var tlvs: [ConvertTLV] = [.connect(destination, tcpOptions: [])]
         if let cookie { tlvs.append(.cookie(cookie)) }
+        if asksForExtensions { tlvs.append(.info([])) }
         return ConvertMessage(tlvs: tlvs)
     }
 

@@ -9,11 +9,15 @@ public struct ConvertResponse: Hashable, Sendable {
     /// option kinds for Unsupported TCP Option, the retry delay for Resource Exceeded and Network Failure.
     /// When sending, an Unsupported Version without one lists the versions this side speaks.
     public var errorValue: [UInt8]
+    /// The TCP option kinds of a Supported TCP Extensions TLV (RFC 8803: the converter's answer to an Info
+    /// TLV), one byte each, as sent or received (padding included); nil when the answer has none.
+    public var supportedTCPExtensions: [UInt8]?
 
     /// Creates a response; nil means success.
-    public init(error: ConvertErrorCode?, errorValue: [UInt8] = []) {
+    public init(error: ConvertErrorCode?, errorValue: [UInt8] = [], supportedTCPExtensions: [UInt8]? = nil) {
         self.error = error
         self.errorValue = errorValue
+        self.supportedTCPExtensions = supportedTCPExtensions
     }
 
     /// Success: a bare fixed header.
@@ -29,14 +33,19 @@ public struct ConvertResponse: Hashable, Sendable {
     public init(message: ConvertMessage) {
         var error: ConvertErrorCode?
         var value: [UInt8] = []
+        var extensions: [UInt8]?
         for tlv in message.tlvs {
-            if case .error(let code, let bytes) = tlv {
+            switch tlv {
+            case .error(let code, let bytes) where error == nil:
                 error = code
                 value = bytes
-                break
+            case .supportedTCPExtensions(let kinds) where extensions == nil:
+                extensions = kinds
+            default:
+                continue
             }
         }
-        self.init(error: error, errorValue: value)
+        self.init(error: error, errorValue: value, supportedTCPExtensions: extensions)
     }
 
     /// How long the client should wait before it asks this converter for another connection: Resource
@@ -58,9 +67,14 @@ public struct ConvertResponse: Hashable, Sendable {
     /// an Unsupported Version without one lists the versions this side speaks, one byte each (RFC 8803,
     /// Error TLV): here `01`.
     public var message: ConvertMessage {
-        guard let error else { return ConvertMessage() }
-        let value: [UInt8] = error == .unsupportedVersion && errorValue.isEmpty ? [ConvertFraming.version] : errorValue
-        return ConvertMessage(tlvs: [.error(error, value: value)])
+        var tlvs: [ConvertTLV] = []
+        if let error {
+            let value: [UInt8] =
+                error == .unsupportedVersion && errorValue.isEmpty ? [ConvertFraming.version] : errorValue
+            tlvs.append(.error(error, value: value))
+        }
+        if let supportedTCPExtensions { tlvs.append(.supportedTCPExtensions(supportedTCPExtensions)) }
+        return ConvertMessage(tlvs: tlvs)
     }
 
     /// The wire bytes of ``message``: `01 01 22 63` on success, `01 02 22 63 1e 01 <code> 00` on failure

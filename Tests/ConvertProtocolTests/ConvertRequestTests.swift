@@ -86,8 +86,9 @@ struct ConvertRequestTests {
             ([.connect(Endpoint("[::]:80")!, tcpOptions: [])], .malformedMessage),
             ([.connect(destination, tcpOptions: [4, 2, 0, 0])], .unsupportedTCPOption),  // SACK Permitted
             ([.connect(destination, tcpOptions: [1, 30, 4, 0])], .unsupportedTCPOption),
-            ([.connect(destination, tcpOptions: []), .info([])], .unsupportedMessage),
-            ([.info([])], .unsupportedMessage),
+            // An Info TLV is taken beside a Connect TLV, once; alone it is a query the worker answers itself.
+            ([.connect(destination, tcpOptions: []), .info([]), .info([])], .malformedMessage),
+            ([.info([])], .malformedMessage),
             ([.connect(destination, tcpOptions: []), .unknown(type: 200, value: [0, 0])], .unsupportedMessage),
             ([.connect(destination, tcpOptions: []), .error(.networkFailure, value: [])], .unsupportedMessage),
             ([.connect(destination, tcpOptions: []), .supportedTCPExtensions([30])], .unsupportedMessage),

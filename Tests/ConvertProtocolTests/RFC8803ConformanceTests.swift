@@ -92,6 +92,46 @@ struct RFC8803ConformanceTests {
         #expect(request.encoded() == bytes)
     }
 
+    @Test("request: Connect TLV and an Info TLV asking for the converter's TCP extensions")
+    func requestWithInfo() throws {
+        let bytes: [UInt8] = [
+            0x01,  // Version 1
+            0x07,  // Total Length: 7 words = 28 bytes (4 + Connect 20 + Info 4)
+            0x22, 0x63,  // Magic Number 0x2263
+            0x0A, 0x05, 0x1F, 0x90,  // Connect TLV, 5 words, Remote Peer Port 8080
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // ::ffff:198.18.0.1
+            0x00, 0x00, 0xFF, 0xFF, 0xC6, 0x12, 0x00, 0x01,
+            0x01,  // TLV Type 1: Info
+            0x01,  // TLV Length: 1 word
+            0x00, 0x00,  // Unassigned
+        ]
+        let request = try ConvertRequest(message: ConvertMessage.parse(bytes))
+        #expect(request.asksForExtensions)
+        #expect(request.destination == Endpoint(address: .v4(0xC612_0001), port: 8080))
+        #expect(request.encoded() == bytes)
+        // An Info TLV alone is a query of its own, with no destination.
+        let query: [UInt8] = [0x01, 0x02, 0x22, 0x63, 0x01, 0x01, 0x00, 0x00]
+        #expect(ConvertRequest.isInfoQuery(try ConvertMessage.parse(query)))
+        #expect(!ConvertRequest.isInfoQuery(try ConvertMessage.parse(bytes)))
+    }
+
+    @Test("answer: a Supported TCP Extensions TLV lists option kinds, one byte each")
+    func supportedExtensionsAnswer() throws {
+        let bytes: [UInt8] = [
+            0x01,  // Version 1
+            0x03,  // Total Length: 3 words
+            0x22, 0x63,  // Magic Number 0x2263
+            0x15,  // TLV Type 21: Supported TCP Extensions
+            0x02,  // TLV Length: 2 words
+            0x00, 0x00,  // Unassigned
+            0x02, 0x03, 0x04, 0x08,  // MSS, Window Scale, SACK Permitted, Timestamps
+        ]
+        let response = ConvertResponse(message: try ConvertMessage.parse(bytes))
+        #expect(response.error == nil)
+        #expect(response.supportedTCPExtensions == [0x02, 0x03, 0x04, 0x08])
+        #expect(ConvertResponse(error: nil, supportedTCPExtensions: [0x02, 0x03, 0x04, 0x08]).encoded() == bytes)
+    }
+
     @Test("answer: success is a bare fixed header, 01 01 22 63")
     func bareSuccess() throws {
         let bytes: [UInt8] = [

@@ -107,19 +107,7 @@ struct ConformanceLoopbackTests {
             usleep(2_000_000)
         }
         defer { converter.close() }
-        let forwarder = RelayEngine(
-            settings: EngineSettings(workers: 1),
-            listeners: [
-                ListenerSpec(
-                    name: "lan",
-                    listen: RelayPair.loopback,
-                    role: .forward(upstream: converter.endpoint, destination: Endpoint("198.18.0.9:80")!)
-                )
-            ],
-            logger: Logger(label: "test")
-        )
-        try forwarder.start()
-        let lan = forwarder.boundEndpoints["lan"]!
+        let (forwarder, lan) = try startForwarder(to: converter.endpoint, workers: 1)
         let ending = try await onThread {
             try BlockingSocket.connect(to: lan, timeoutSeconds: 10).endOfStreamErrno()
         }
@@ -150,6 +138,39 @@ struct ConformanceLoopbackTests {
         #expect(answers.allSatisfy { $0 == unsupportedVersion || $0.isEmpty }, "\(answers)")
         let suppressed = relays.converter.statistics.total(listener: 0, RelayStatistics.Slot.errorAnswersSuppressed)
         #expect(Int(suppressed) == 10 - answered)
+        try await relays.stop()
+    }
+
+    @Test("an Info TLV is answered with the Supported TCP Extensions: alone, and beside a Connect TLV")
+    func infoQueries() async throws {
+        let server = try TestServer { socket in
+            try? socket.sendAll(Array("hello".utf8))
+            socket.shutdownWrite()
+            _ = socket.endOfStreamErrno()
+        }
+        defer { server.close() }
+        let relays = try RelayPair(destination: server.endpoint)
+        // Alone: the answer, then the converter closes.
+        let alone = try await ConverterProbe.ask(
+            relays.converterEndpoint,
+            [0x01, 0x02, 0x22, 0x63, 0x01, 0x01, 0x00, 0x00]  // Info TLV, 1 word, Unassigned
+        )
+        let parsed = ConvertResponse(message: try ConvertMessage.parse(alone))
+        #expect(parsed.error == nil, "\(alone)")
+        #expect(alone.count >= 12 && alone[4] == 0x15, "a Supported TCP Extensions TLV: \(alone)")
+        #expect(parsed.supportedTCPExtensions?.first == 0x02, "MSS first: \(alone)")
+        // Beside a Connect TLV: the same TLV in the success answer, then the destination's bytes.
+        let port = server.endpoint.port
+        let request: [UInt8] =
+            [
+                0x01, 0x07, 0x22, 0x63,  // Version 1, 7 words, Magic Number 0x2263
+                0x0A, 0x05, UInt8(port >> 8), UInt8(port & 0xFF),  // Connect TLV, 5 words, port
+                0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 127, 0, 0, 1,  // ::ffff:127.0.0.1
+                0x01, 0x01, 0x00, 0x00,  // Info TLV
+            ]
+        let answer = try await ConverterProbe.ask(relays.converterEndpoint, request)
+        #expect(Array(answer.prefix(alone.count)) == alone, "answer: \(answer)")
+        #expect(Array(answer.dropFirst(alone.count)) == Array("hello".utf8), "then the destination: \(answer)")
         try await relays.stop()
     }
 }

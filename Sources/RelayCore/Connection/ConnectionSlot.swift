@@ -113,6 +113,8 @@ struct ConnectionSlot {
     var client: Int?
     /// Counted among the worker's connections waiting for their Convert header.
     var pendingHeader = false
+    /// Converter side: the request carried an Info TLV, so the answer lists the Supported TCP Extensions.
+    var asksForExtensions = false
     /// Whether the MPTCP side really speaks MPTCP (false: fell back to TCP); nil before it is known.
     var multipath: Bool?
 

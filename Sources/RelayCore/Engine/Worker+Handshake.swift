@@ -36,7 +36,10 @@ extension Worker {
             let ipv6 = slot.pointee.destination.map { !$0.address.isIPv4 } ?? false
             _ = CLiburing_set_icmp_errors(slot.pointee.upstream, ipv6 ? 1 : 0, 0)
             if backend == nil {
-                let answer = ConvertResponse.success.encoded()
+                let answer =
+                    slot.pointee.asksForExtensions
+                    ? ConvertResponse(error: nil, supportedTCPExtensions: SupportedTCPExtensions.kinds).encoded()
+                    : Worker.successAnswer
                 let sent = SocketCalls.send(slot.pointee.downstream, answer)
                 if sent != answer.count {
                     return fail(slotIndex, .downstreamReset(errno: sent < 0 ? Int32(-sent) : EIO))
@@ -185,13 +188,16 @@ extension Worker {
             releasePendingHeader(slotIndex)
             let request: ConvertRequest
             do {
-                request = try ConvertRequest(message: ConvertMessage.parse(bytes))
+                let message = try ConvertMessage.parse(bytes)
+                if ConvertRequest.isInfoQuery(message) { return answerInfoQuery(slotIndex) }
+                request = try ConvertRequest(message: message)
             } catch {
                 let answer = Worker.answer(for: error)
                 let value = Worker.echo(answer: answer, bytes, otherwise: error.value)
                 return refuse(slotIndex, answer: answer, value: value, result: .badRequest(answer))
             }
             slots[slotIndex].destination = request.destination
+            slots[slotIndex].asksForExtensions = request.asksForExtensions
             // RFC 8803 section 6.2.5: a loopback, multicast or broadcast destination is a malformed request,
             // whatever the allow list says.
             if ConvertRequest.isMalformedDestination(request.destination)
@@ -323,6 +329,23 @@ extension Worker {
         case .badMagic, .unsupportedVersion: .unsupportedVersion
         case .zeroLength, .invalidMessage: error.code
         }
+    }
+
+    /// The bare success answer, `01 01 22 63`, encoded once.
+    static let successAnswer = ConvertResponse.success.encoded()
+
+    /// Converter side: a message with an Info TLV alone asks only which TCP extensions the converter
+    /// supports. RFC 8803 answers it "assuming a Client is entitled to invoke the Transport Converter": a
+    /// converter that checks clients answers Not Authorized (the cookie covers a Connect TLV, and there is
+    /// none); one that does not answers the Supported TCP Extensions TLV. Either way the connection closes.
+    private func answerInfoQuery(_ slotIndex: Int) {
+        if listeners[slots[slotIndex].listener].spec.authenticator != nil {
+            return refuse(slotIndex, answer: .notAuthorized, result: .unauthorized(.missingCookie))
+        }
+        let answer = ConvertResponse(error: nil, supportedTCPExtensions: SupportedTCPExtensions.kinds).encoded()
+        _ = SocketCalls.send(slots[slotIndex].downstream, answer)
+        shutdown(slots[slotIndex].downstream, Int32(SHUT_WR))
+        beginClose(slotIndex, .completed, abortive: false)
     }
 
     /// Converter side: answer with an Error TLV (whose Value is `value`: the refused option kinds of

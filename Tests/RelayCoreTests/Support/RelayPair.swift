@@ -69,3 +69,21 @@ struct RelayPair {
         try await converter.waitUntilStopped()
     }
 }
+
+/// A forward engine alone on 127.0.0.1, listener "lan", whose converter is `upstream` (a test's fake one) and
+/// whose destination is 198.18.0.9:80 (the fake converter never connects anywhere); started.
+func startForwarder(to upstream: Endpoint, workers: Int) throws -> (engine: RelayEngine, lan: Endpoint) {
+    let forwarder = RelayEngine(
+        settings: EngineSettings(workers: workers),
+        listeners: [
+            ListenerSpec(
+                name: "lan",
+                listen: RelayPair.loopback,
+                role: .forward(upstream: upstream, destination: Endpoint("198.18.0.9:80")!)
+            )
+        ],
+        logger: Logger(label: "test")
+    )
+    try forwarder.start()
+    return (forwarder, forwarder.boundEndpoints["lan"]!)
+}
