@@ -154,14 +154,6 @@ public enum EngineRole: Sendable, Hashable {
         return false
     }
 
-    /// Whether the client always speaks first: a convert listener without a fixed backend reads a Convert
-    /// request before anything else, so its sockets are accepted only once bytes are there
-    /// (TCP_DEFER_ACCEPT). A backend's protocol may have the server speak first; LAN clients may too.
-    var clientSpeaksFirst: Bool {
-        if case .convert(_, nil) = self { return true }
-        return false
-    }
-
     /// Whether the listening socket needs IP_TRANSPARENT.
     var listensTransparently: Bool {
         if case .transparent = self { return true }

@@ -181,7 +181,6 @@ extension RelayEngine {
     static func sameSocket(_ old: ListenerSpec, _ new: ListenerSpec) -> Bool {
         old.listen == new.listen && old.role.listensWithMPTCP == new.role.listensWithMPTCP
             && old.role.listensTransparently == new.role.listensTransparently
-            && old.role.clientSpeaksFirst == new.role.clientSpeaksFirst
     }
 
     /// A convert listener's destination policy never allows this host's own addresses.

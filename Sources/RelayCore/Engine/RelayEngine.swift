@@ -162,19 +162,6 @@ public final class RelayEngine: Sendable {
                     // Accept a Convert request carried in the SYN (queue of pending TFO handshakes).
                     try? SocketCalls.setOption(fd, Int32(IPPROTO_TCP), TCP_FASTOPEN, 4096, name: "TCP_FASTOPEN")
                 }
-                if spec.role.clientSpeaksFirst {
-                    // Accept once the request is there (or, for a client that sends nothing, after about this
-                    // many seconds of SYN-ACK retransmissions), so a worker reads it at once instead of
-                    // polling for it, and silent connections wait in the kernel, not in a slot.
-                    let seconds = Int32(clamping: max(1, settings.headerTimeout.components.seconds))
-                    try? SocketCalls.setOption(
-                        fd,
-                        Int32(IPPROTO_TCP),
-                        TCP_DEFER_ACCEPT,
-                        seconds,
-                        name: "TCP_DEFER_ACCEPT"
-                    )
-                }
                 if fds.count == 1, let local = SocketAddress.local(of: fd)?.endpoint {
                     endpoint = local
                 }

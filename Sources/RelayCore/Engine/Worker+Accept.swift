@@ -129,8 +129,9 @@ extension Worker {
                 slots[slotIndex].phase = .awaitingRequest
                 slots[slotIndex].pendingHeader = true
                 pendingHeaders += 1
-                // TCP_DEFER_ACCEPT: the request is usually here already; read it now, poll only if not.
-                readRequest(slotIndex)
+                // Not TCP_DEFER_ACCEPT with a read at once: on an MPTCP listener it holds back MP_JOINs too
+                // (docs/DATA-PATH.md).
+                armPoll(slotIndex, .pollDownstreamIn)
             }
         }
     }
