@@ -225,6 +225,31 @@ struct LoopbackRelayTests {
         try await relays.stop()
     }
 
+    @Test("a full worker table refuses with Resource Exceeded, and a flood of refusals is one warning")
+    func tableFullRefusals() async throws {
+        let relays = try RelayPair(
+            destination: TestServer.closedPort(),
+            settings: EngineSettings(workers: 1, maxConnectionsPerWorker: 1)
+        )
+        let answers = try await onThread { () -> [[UInt8]] in
+            let holder = try BlockingSocket.connect(to: relays.converterEndpoint, timeoutSeconds: 2)
+            try holder.sendAll([0x01])  // the first byte of a header: it holds the only slot
+            usleep(100_000)
+            let refused = (0..<5).map { _ in
+                (try? BlockingSocket.connect(to: relays.converterEndpoint, timeoutSeconds: 2).receiveAll(limit: 64))
+                    ?? []
+            }
+            _ = holder
+            return refused
+        }
+        let resourceExceeded: [UInt8] = [0x01, 0x02, 0x22, 0x63, 0x1E, 0x01, 0x40, 0x01]
+        #expect(answers.allSatisfy { $0 == resourceExceeded }, "\(answers)")
+        #expect(relays.converter.statistics.total(listener: 0, RelayStatistics.Slot.refusedFull) == 5)
+        let lines = relays.converterLog.entries.filter { $0.message.description.contains("worker table full") }
+        #expect(lines.count == 1, "\(lines.count) warnings for 5 refusals")
+        try await relays.stop()
+    }
+
     @Test(
         "Beyond max_pending_headers, header-less connections are refused at accept; a request still gets through after"
     )

@@ -66,11 +66,13 @@ extension Worker {
         guard let free = freeSlots.popLast() else {
             count(RelayStatistics.Slot.refusedFull, listener: listenerIndex)
             refuseAtAccept(fd, listenerIndex: listenerIndex, answer: answersRequests)
+            // A flood of refusals is one line per interval, with how many it stands for.
+            guard let refused = listeners[listenerIndex].tableFullLog.admit(now: now) else { return }
             logger.warning(
-                "connection refused: worker table full",
+                "connections refused: worker table full",
                 metadata: [
                     "listener": "\(listeners[listenerIndex].spec.name)",
-                    "max_connections": "\(settings.maxConnectionsPerWorker)",
+                    "max_connections": "\(settings.maxConnectionsPerWorker)", "refused": "\(refused)",
                 ]
             )
             return

@@ -22,6 +22,8 @@ struct WorkerListener {
     var acceptFailureLog = LogThrottle(intervalNanoseconds: Worker.acceptLogIntervalNanoseconds)
     /// The "client over its limit" warning: at most one line per interval.
     var clientLimitLog = LogThrottle(intervalNanoseconds: Worker.acceptLogIntervalNanoseconds)
+    /// The "worker table full" warning: at most one line per interval.
+    var tableFullLog = LogThrottle(intervalNanoseconds: Worker.acceptLogIntervalNanoseconds)
     /// The "refused during the converter's retry delay" warning: at most one line per interval.
     var holdOffLog = LogThrottle(intervalNanoseconds: Worker.acceptLogIntervalNanoseconds)
 
