@@ -16,7 +16,10 @@ extension PathManagerService {
             messages = try events.receive(timeoutMilliseconds: 0)
         } catch {
             // Lost events cannot be read again; the connections we know stay managed, new ones may be missed.
+            // The peers' connections are forgotten (their CLOSED events may be among the lost ones, and the
+            // table must not grow for good): their joins go uncapped until they are seen again.
             logger.warning("mptcp_pm events were lost", metadata: ["error": "\(error)"])
+            peerOpened.removeAll()
             return
         }
         var touched: Set<UInt32> = []

@@ -310,6 +310,8 @@ public actor MetricsCollector {
     private func collect() async -> [UInt8] {
         instrumentNewListeners()
         let snapshot = await engine.snapshot(detailed: false)
+        // No worker answered in time: keep the gauges as they were rather than report zeros.
+        let answered = snapshot.workersAnswered > 0
         let statistics = engine.statistics
         fallbackGauge.set(to: engine.ioBackend == .epoll ? 1 : 0)
         for index in feeds.indices {
@@ -319,15 +321,17 @@ public actor MetricsCollector {
                 feeds[index].last = total
             }
         }
-        for (listener, gauge) in activeGauges {
+        for (listener, gauge) in activeGauges where answered {
             gauge.set(to: Double(listener < snapshot.activeByListener.count ? snapshot.activeByListener[listener] : 0))
         }
-        pipeGauges.inUse.set(to: Double(snapshot.pipes.inUse))
-        pipeGauges.idle.set(to: Double(snapshot.pipes.idle))
+        if answered {
+            pipeGauges.inUse.set(to: Double(snapshot.pipes.inUse))
+            pipeGauges.idle.set(to: Double(snapshot.pipes.idle))
+        }
         for index in histograms.indices {
             replayConnectDurations(index, statistics: statistics)
         }
-        if let board {
+        if let board, answered {
             for (path, gauges) in pathGauges.enumerated() {
                 gauges.up.set(to: board.isUp(path) ? 1 : 0)
                 let subflows = path < snapshot.liveSubflowsByPath.count ? snapshot.liveSubflowsByPath[path] : 0

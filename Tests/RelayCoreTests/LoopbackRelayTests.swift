@@ -260,7 +260,8 @@ struct LoopbackRelayTests {
         )
         let endings = try await onThread { () -> [(answer: [UInt8], ending: Int32)] in
             // Ten clients that send the first byte of a header and no more; each one waits 1 s for what the
-            // converter does.
+            // converter does. (The byte means the refused ones end FIN then reset, with the reset unread:
+            // `ending == 0` is the FIN, which Linux reports first.)
             let silent = try (0..<10).map { _ in
                 let socket = try BlockingSocket.connect(to: relays.converterEndpoint, timeoutSeconds: 1)
                 try socket.sendAll([0x01])

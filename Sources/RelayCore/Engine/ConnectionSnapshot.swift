@@ -15,6 +15,8 @@ public struct EngineSnapshot: Sendable {
     public var livePathBytes: [PathByteCount] = []
     /// By path index: live subflows.
     public var liveSubflowsByPath: [Int] = []
+    /// How many workers answered in time (0: the figures above are missing, not zero).
+    public var workersAnswered = 0
 
     /// Adds `counts` to `total` element by element, growing `total` as needed.
     static func add(_ counts: [Int], to total: inout [Int]) {

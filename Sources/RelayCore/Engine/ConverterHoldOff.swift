@@ -26,10 +26,12 @@ public final class ConverterHoldOff: @unchecked Sendable {
         deadlines.deallocate()
     }
 
-    /// Holds listener `listener` off until `deadline`, unless it already holds off longer.
-    func hold(_ listener: Int, until deadline: UInt64) {
-        guard listener < capacity else { return }
-        deadlines[listener].max(deadline, ordering: .relaxed)
+    /// Holds listener `listener` off until `deadline`, unless it already holds off longer; returns the
+    /// deadline it had before.
+    @discardableResult
+    func hold(_ listener: Int, until deadline: UInt64) -> UInt64 {
+        guard listener < capacity else { return 0 }
+        return deadlines[listener].max(deadline, ordering: .relaxed).oldValue
     }
 
     /// Whether listener `listener` is still holding off at `now`.
@@ -37,8 +39,4 @@ public final class ConverterHoldOff: @unchecked Sendable {
         listener < capacity && now < deadlines[listener].load(ordering: .relaxed)
     }
 
-    /// The deadline of listener `listener` (0 when it never held off).
-    public func deadline(_ listener: Int) -> UInt64 {
-        listener < capacity ? deadlines[listener].load(ordering: .relaxed) : 0
-    }
 }

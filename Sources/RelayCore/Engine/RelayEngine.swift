@@ -333,6 +333,7 @@ public final class RelayEngine: Sendable {
         }
         var combined = EngineSnapshot(connections: [], closedPathBytes: [])
         for case let snapshot? in snapshots {
+            combined.workersAnswered += 1
             combined.connections += snapshot.connections
             combined.pipes.inUse += snapshot.pipes.inUse
             combined.pipes.idle += snapshot.pipes.idle

@@ -7,7 +7,7 @@ struct TokenBucket {
 
     /// A full bucket of `rate` tokens at `now` (monotonic nanoseconds).
     init(rate: Int, now: UInt64) {
-        self.rate = max(rate, 0)
+        self.rate = min(max(rate, 0), 1_000_000_000)
         tokens = self.rate
         refilledAt = now
     }
@@ -21,7 +21,9 @@ struct TokenBucket {
             let earned = Int(elapsed * UInt64(rate) / 1_000_000_000)
             if earned > 0 {
                 tokens = min(rate, tokens + earned)
-                refilledAt = now
+                // Only the time the earned tokens took: a fraction of the next one is kept, not dropped.
+                refilledAt =
+                    tokens == rate ? now : refilledAt &+ UInt64(earned) * 1_000_000_000 / UInt64(rate)
             }
         } else {
             refilledAt = now

@@ -142,16 +142,7 @@ extension Worker {
     /// retry delay (RFC 8803: a converter short of resources MUST say so) and closes the way an answer
     /// closes; others reset.
     private func refuseAtAccept(_ fd: Int32, listenerIndex: Int, answer: Bool) {
-        if answer {
-            if errorAnswers.take(now: now) {
-                count(
-                    RelayStatistics.Slot.convertErrorSent(ConvertErrorCode.resourceExceeded.counterIndex),
-                    listener: listenerIndex
-                )
-                _ = SocketCalls.send(fd, Worker.resourceExceededAnswer)
-            } else {
-                count(RelayStatistics.Slot.errorAnswersSuppressed, listener: listenerIndex)
-            }
+        if answer && sendErrorAnswer(fd, listenerIndex: listenerIndex, answer: .resourceExceeded) {
             shutdown(fd, Int32(SHUT_WR))
         } else {
             SocketCalls.setLingerZero(fd)
@@ -174,8 +165,14 @@ extension Worker {
             fd = try SocketCalls.makeStreamSocket(family: address.pointee.family, mptcp: mptcp)
         } catch {
             if slots[slotIndex].phase == .awaitingRequest {
-                // A converter out of descriptors or memory says so (RFC 8803: Resource Exceeded, MUST).
-                return refuse(slotIndex, answer: .resourceExceeded, result: .resourceExhausted(errno: error.errno))
+                // A converter out of descriptors or memory says so (RFC 8803: Resource Exceeded, MUST); any
+                // other failure (no IPv6 here) concerns this destination only.
+                let short = [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(error.errno)
+                return refuse(
+                    slotIndex,
+                    answer: short ? .resourceExceeded : .destinationUnreachable,
+                    result: .resourceExhausted(errno: error.errno)
+                )
             }
             return fail(slotIndex, .resourceExhausted(errno: error.errno))
         }

@@ -149,6 +149,10 @@ extension Worker {
                 case ENETUNREACH, EHOSTUNREACH, ETIMEDOUT, EHOSTDOWN, ENETDOWN: .destinationUnreachable
                 // ICMPv6 administratively prohibited, policy failure and reject route arrive as EACCES.
                 case EACCES where icmp >= 0: .destinationUnreachable
+                // A local firewall, or a family this host cannot reach: this destination only.
+                case EPERM, EACCES, EAFNOSUPPORT: .destinationUnreachable
+                // Out of local ports, buffers or memory: the converter itself is short (64 has the client wait).
+                case EADDRNOTAVAIL, ENOBUFS, ENOMEM, EMFILE, ENFILE: .resourceExceeded
                 default: .networkFailure
                 }
             let value: [UInt8] =
@@ -353,25 +357,35 @@ extension Worker {
     func refuse(_ slotIndex: Int, answer: ConvertErrorCode, value: [UInt8] = [], result: ConnectionResult) {
         let listener = slots[slotIndex].listener
         let downstream = slots[slotIndex].downstream
-        if errorAnswers.take(now: now) {
-            count(RelayStatistics.Slot.convertErrorSent(answer.counterIndex), listener: listener)
-            let value = value.isEmpty ? Worker.defaultValue(for: answer) : value
-            _ = SocketCalls.send(downstream, ConvertResponse.failure(answer, value: value).encoded())
-        } else {
-            // RFC 8803: error messages SHOULD be rate-limited. Past the budget the client gets the close alone.
-            count(RelayStatistics.Slot.errorAnswersSuppressed, listener: listener)
+        guard sendErrorAnswer(downstream, listenerIndex: listener, answer: answer, value: value) else {
+            // No answer (the budget is spent): a reset, so no orphaned FIN_WAIT socket per refusal in a flood.
+            return beginClose(slotIndex, result, abortive: true)
+        }
+        shutdown(downstream, Int32(SHUT_WR))
+        beginClose(slotIndex, result, abortive: false)
+    }
+
+    /// Sends the Error TLV `answer` (with `value`, or the code's default value) on `fd` if the worker's
+    /// `max_error_answers` budget allows, counting it; otherwise counts and (once per interval) logs the
+    /// suppression (RFC 8803: error messages SHOULD be rate-limited). Returns whether it was sent.
+    func sendErrorAnswer(_ fd: Int32, listenerIndex: Int, answer: ConvertErrorCode, value: [UInt8] = []) -> Bool {
+        guard errorAnswers.take(now: now) else {
+            count(RelayStatistics.Slot.errorAnswersSuppressed, listener: listenerIndex)
             if let suppressed = errorAnswersLog.admit(now: now) {
                 logger.warning(
                     "refusals closed without their Error TLV: max_error_answers per second reached",
                     metadata: [
-                        "listener": "\(listeners[listener].spec.name)", "suppressed": "\(suppressed)",
+                        "listener": "\(listeners[listenerIndex].spec.name)", "suppressed": "\(suppressed)",
                         "max_error_answers": "\(errorAnswers.rate)",
                     ]
                 )
             }
+            return false
         }
-        shutdown(downstream, Int32(SHUT_WR))
-        beginClose(slotIndex, result, abortive: false)
+        count(RelayStatistics.Slot.convertErrorSent(answer.counterIndex), listener: listenerIndex)
+        let value = value.isEmpty ? Worker.defaultValue(for: answer) : value
+        _ = SocketCalls.send(fd, ConvertResponse.failure(answer, value: value).encoded())
+        return true
     }
 
     /// A converter limit was hit (a client's connections or new-connection rate, the replay cache): one

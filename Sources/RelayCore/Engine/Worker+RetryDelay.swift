@@ -19,21 +19,17 @@ extension Worker {
         answer == .resourceExceeded || answer == .networkFailure ? [suggestedRetryDelaySeconds] : []
     }
 
-    /// Resource Exceeded with the suggested delay, for refusals at accept, before a slot exists.
-    static let resourceExceededAnswer = ConvertResponse.failure(
-        .resourceExceeded,
-        value: [suggestedRetryDelaySeconds]
-    ).encoded()
-
     /// Forward side: the converter's answer suggests waiting; every worker of this listener refuses new LAN
     /// connections locally until then.
     func holdOffConverter(_ slotIndex: Int, _ response: ConvertResponse) {
         guard let seconds = response.retryDelaySeconds else { return }
         let listener = listeners[slots[slotIndex].listener]
-        statistics.converterHoldOff.hold(
+        let before = statistics.converterHoldOff.hold(
             listener.statisticsIndex,
             until: now &+ UInt64(seconds) * 1_000_000_000
         )
+        // Once per hold-off: the other answers of a burst only extend it.
+        guard before <= now else { return }
         logger.warning(
             "converter asked to wait: new connections on this listener are refused until the delay has passed",
             metadata: [

@@ -2,16 +2,16 @@
 import Glibc
 #endif
 
-/// The TCP options this host's kernel puts in the SYN of the converter's connection to a destination, for
-/// the Supported TCP Extensions TLV that answers a client's Info TLV (RFC 8803): Maximum Segment Size (2)
-/// always; Window Scale (3), SACK Permitted (4) and Timestamps (8) as the namespace's
-/// `net.ipv4.tcp_window_scaling`, `tcp_sack` and `tcp_timestamps` say. Read once, at the first query.
+/// The TCP options the converter lists in the Supported TCP Extensions TLV that answers a client's Info TLV
+/// (RFC 8803): those a client may name in a Connect TLV and that the converter's SYN to the destination then
+/// carries: Maximum Segment Size (2) always, Window Scale (3) where `net.ipv4.tcp_window_scaling` is on
+/// (read once, at the first query). SACK Permitted and Timestamps are in the SYN too, but a Connect TLV
+/// naming them is refused (Unsupported TCP Option: the converter does not take client options), so they
+/// are not listed.
 enum SupportedTCPExtensions {
     static let kinds: [UInt8] = {
         var kinds: [UInt8] = [2]
         if sysctlIsOn("tcp_window_scaling") { kinds.append(3) }
-        if sysctlIsOn("tcp_sack") { kinds.append(4) }
-        if sysctlIsOn("tcp_timestamps") { kinds.append(8) }
         return kinds
     }()
 
