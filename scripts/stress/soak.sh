@@ -24,6 +24,8 @@
 # idle after the traffic, grew beyond SOAK_FD_TOLERANCE (default 2) fds or SOAK_RSS_TOLERANCE_PCT
 # (default 20) percent. Resets are counted, not failures: a killed converter resets what it carried.
 # Pipes are judged apart: each worker keeps up to 256 empty pipes pooled, so pipe fds may stay up.
+# SOAK_FLAP_EVERY / SOAK_FLAP_DOWN: the flap period and how long A stays down (default 25 and 3 s); a short
+# period (e.g. 6 and 2) catches more young bulk transfers in a flap, the trigger of finding 11.
 # SOAK_BLACKHOLE_TIMEOUT: gw's net.mptcp.blackhole_timeout, default 0 here (the kernel's 3600 lets one
 # flap turn active MPTCP off for an hour; the summary counts the gateway's MPTCP fallbacks).
 set -euo pipefail
@@ -80,8 +82,12 @@ duration=$((minutes * 60))
 bulk_bytes=$((${SOAK_BULK_MIB:-32} * 1024 * 1024))
 fd_tolerance=${SOAK_FD_TOLERANCE:-2}
 rss_tolerance_pct=${SOAK_RSS_TOLERANCE_PCT:-20}
-flap_every=25
-flap_down=3
+flap_every=${SOAK_FLAP_EVERY:-25}
+flap_down=${SOAK_FLAP_DOWN:-3}
+if ! [[ $flap_every =~ ^[0-9]+$ && $flap_down =~ ^[0-9]+$ ]] || ((flap_down < 1 || flap_every <= flap_down)); then
+    echo "soak: SOAK_FLAP_EVERY must be larger than SOAK_FLAP_DOWN (whole seconds, at least 1)" >&2
+    exit 2
+fi
 restart_every=$((duration / 2 < 300 ? duration / 2 : 300))
 ((restart_every >= 30)) || restart_every=30
 idle_hold=$((restart_every * 2 / 5))
