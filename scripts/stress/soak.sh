@@ -26,6 +26,8 @@
 # Pipes are judged apart: each worker keeps up to 256 empty pipes pooled, so pipe fds may stay up.
 # SOAK_FLAP_EVERY / SOAK_FLAP_DOWN: the flap period and how long A stays down (default 25 and 3 s); a short
 # period (e.g. 6 and 2) catches more young bulk transfers in a flap, the trigger of finding 11.
+# SOAK_GATEWAY_LOG_LEVEL: the gateway relay's --log-level (default info; debug shows the path manager's
+# subflow commands, large).
 # SOAK_BLACKHOLE_TIMEOUT: gw's net.mptcp.blackhole_timeout, default 0 here (the kernel's 3600 lets one
 # flap turn active MPTCP off for an hour; the summary counts the gateway's MPTCP fallbacks).
 set -euo pipefail
@@ -201,7 +203,7 @@ start_converter() {
 }
 
 start_converter
-topo_start_in "$gw" "$out/gateway.log" "$binary" run --config "$out/gateway.toml"
+topo_start_in "$gw" "$out/gateway.log" "$binary" run --config "$out/gateway.toml" --log-level "${SOAK_GATEWAY_LOG_LEVEL:-info}"
 gateway_pid=${pids[-1]}
 topo_wait_listen "$gw" 8000 20
 topo_start_in "$dst" "$out/serve-bulk.log" python3 "$traffic" serve-bulk --listen 198.19.0.2:5201 \
