@@ -56,14 +56,9 @@ extension PathManagerService {
     /// Relay mode: the namespace's `subflows` limit becomes the cap on joins a peer adds to a connection it
     /// opened (the kernel no longer applies it once the path manager is userspace).
     func readPeerJoinLimit() {
-        guard let family = pmFamily else { return }
+        guard pmFamily != nil else { return }
         do {
-            let replies = try sendPathManagerRequest("mptcp_pm GET_LIMITS") { family, sequence in
-                MPTCPPathManagerRequest.getLimits(familyID: family, sequence: sequence)
-            }
-            if let limits = try? MPTCPPathManagerReply.limits(replies, familyID: family.id) {
-                peerJoinLimit = Int(limits.subflows)
-            }
+            if let limits = try currentLimits() { peerJoinLimit = Int(limits.subflows) }
         } catch {
             logger.warning(
                 "could not read the MPTCP subflow limit; peers may add \(peerJoinLimit) joins to connections they open",
@@ -76,14 +71,20 @@ extension PathManagerService {
         )
     }
 
+    /// The namespace's MPTCP limits (`mptcp_pm GET_LIMITS`); nil when the reply cannot be read.
+    private func currentLimits() throws(NetlinkError) -> MPTCPLimits? {
+        guard let family = pmFamily else { return nil }
+        let replies = try sendPathManagerRequest("mptcp_pm GET_LIMITS") { family, sequence in
+            MPTCPPathManagerRequest.getLimits(familyID: family, sequence: sequence)
+        }
+        return try? MPTCPPathManagerReply.limits(replies, familyID: family.id)
+    }
+
     /// Makes sure the in-kernel path manager may open a subflow per configured path.
     private func raiseSubflowLimit() {
-        guard let family = pmFamily else { return }
+        guard pmFamily != nil else { return }
         do {
-            let replies = try sendPathManagerRequest("mptcp_pm GET_LIMITS") { family, sequence in
-                MPTCPPathManagerRequest.getLimits(familyID: family, sequence: sequence)
-            }
-            guard let limits = try? MPTCPPathManagerReply.limits(replies, familyID: family.id) else { return }
+            guard let limits = try currentLimits() else { return }
             let needed = UInt32(plan.paths.count)
             guard limits.subflows < needed else { return }
             _ = try sendPathManagerRequest("mptcp_pm SET_LIMITS") { family, sequence in

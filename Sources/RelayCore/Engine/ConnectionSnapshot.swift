@@ -24,6 +24,15 @@ public struct EngineSnapshot: Sendable {
         for (index, count) in counts.enumerated() { total[index] += count }
     }
 
+    /// Adds `counts` to `total` path by path, growing `total` as needed.
+    static func add(_ counts: [PathByteCount], to total: inout [PathByteCount]) {
+        if total.count < counts.count { total += Array(repeating: PathByteCount(), count: counts.count - total.count) }
+        for (path, count) in counts.enumerated() {
+            total[path].sent &+= count.sent
+            total[path].received &+= count.received
+        }
+    }
+
     /// A snapshot from its parts.
     public init(connections: [ConnectionSnapshot], closedPathBytes: [PathByteCount], pipes: PipeCount = PipeCount()) {
         self.connections = connections

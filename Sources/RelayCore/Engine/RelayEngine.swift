@@ -339,16 +339,8 @@ public final class RelayEngine: Sendable {
             combined.pipes.idle += snapshot.pipes.idle
             EngineSnapshot.add(snapshot.activeByListener, to: &combined.activeByListener)
             EngineSnapshot.add(snapshot.liveSubflowsByPath, to: &combined.liveSubflowsByPath)
-            for (path, count) in snapshot.livePathBytes.enumerated() {
-                if combined.livePathBytes.count <= path { combined.livePathBytes.append(PathByteCount()) }
-                combined.livePathBytes[path].sent &+= count.sent
-                combined.livePathBytes[path].received &+= count.received
-            }
-            for (path, count) in snapshot.closedPathBytes.enumerated() {
-                if combined.closedPathBytes.count <= path { combined.closedPathBytes.append(PathByteCount()) }
-                combined.closedPathBytes[path].sent &+= count.sent
-                combined.closedPathBytes[path].received &+= count.received
-            }
+            EngineSnapshot.add(snapshot.livePathBytes, to: &combined.livePathBytes)
+            EngineSnapshot.add(snapshot.closedPathBytes, to: &combined.closedPathBytes)
         }
         return combined
     }

@@ -36,10 +36,7 @@ extension Worker {
             let ipv6 = slot.pointee.destination.map { !$0.address.isIPv4 } ?? false
             _ = CLiburing_set_icmp_errors(slot.pointee.upstream, ipv6 ? 1 : 0, 0)
             if backend == nil {
-                let answer =
-                    slot.pointee.asksForExtensions
-                    ? ConvertResponse(error: nil, supportedTCPExtensions: SupportedTCPExtensions.kinds).encoded()
-                    : Worker.successAnswer
+                let answer = slot.pointee.asksForExtensions ? SupportedTCPExtensions.answer : Worker.successAnswer
                 let sent = SocketCalls.send(slot.pointee.downstream, answer)
                 if sent != answer.count {
                     return fail(slotIndex, .downstreamReset(errno: sent < 0 ? Int32(-sent) : EIO))
@@ -346,8 +343,7 @@ extension Worker {
         if listeners[slots[slotIndex].listener].spec.authenticator != nil {
             return refuse(slotIndex, answer: .notAuthorized, result: .unauthorized(.missingCookie))
         }
-        let answer = ConvertResponse(error: nil, supportedTCPExtensions: SupportedTCPExtensions.kinds).encoded()
-        _ = SocketCalls.send(slots[slotIndex].downstream, answer)
+        _ = SocketCalls.send(slots[slotIndex].downstream, SupportedTCPExtensions.answer)
         shutdown(slots[slotIndex].downstream, Int32(SHUT_WR))
         beginClose(slotIndex, .completed, abortive: false)
     }

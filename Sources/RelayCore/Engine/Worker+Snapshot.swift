@@ -34,11 +34,7 @@ extension Worker {
                 for index in 0..<max(Int(count), 0) {
                     let entry = subflows[index]
                     guard let local = Self.endpoint(entry.local) else { continue }
-                    if let path = pathBoard?.path(of: local.address), path < pathCount {
-                        pathSubflows[path] += 1
-                        pathBytes[path].sent &+= entry.bytes_acked
-                        pathBytes[path].received &+= entry.bytes_received
-                    }
+                    if let path = addBytes(of: entry, from: local, to: &pathBytes) { pathSubflows[path] += 1 }
                     guard detailed, let remote = Self.endpoint(entry.remote) else { continue }
                     flows.append(
                         SubflowSnapshot(
@@ -83,7 +79,7 @@ extension Worker {
     /// Adds the final byte counts of a closing MPTCP connection's subflows to ``closedPathBytes`` (only
     /// when paths are managed: the subflows are attributed by source address).
     func countClosedSubflows(of fd: Int32) {
-        guard let board = pathBoard, fd >= 0 else { return }
+        guard pathBoard != nil, fd >= 0 else { return }
         var flows = (
             CLiburing_subflow(), CLiburing_subflow(), CLiburing_subflow(), CLiburing_subflow(),
             CLiburing_subflow(), CLiburing_subflow(), CLiburing_subflow(), CLiburing_subflow()
@@ -92,13 +88,23 @@ extension Worker {
             let entries = raw.baseAddress!.assumingMemoryBound(to: CLiburing_subflow.self)
             let count = CLiburing_mptcp_subflows(fd, entries, 8)
             for index in 0..<max(Int(count), 0) {
-                guard let local = Self.endpoint(entries[index].local), let path = board.path(of: local.address),
-                    path < closedPathBytes.count
-                else { continue }
-                closedPathBytes[path].sent &+= entries[index].bytes_acked
-                closedPathBytes[path].received &+= entries[index].bytes_received
+                guard let local = Self.endpoint(entries[index].local) else { continue }
+                _ = addBytes(of: entries[index], from: local, to: &closedPathBytes)
             }
         }
+    }
+
+    /// Adds what subflow `entry` (whose local end is `local`) moved to its path's count in `totals`; returns
+    /// that path, or nil when the subflow's source is no managed path.
+    private func addBytes(
+        of entry: CLiburing_subflow,
+        from local: Endpoint,
+        to totals: inout [PathByteCount]
+    ) -> Int? {
+        guard let path = pathBoard?.path(of: local.address), path < totals.count else { return nil }
+        totals[path].sent &+= entry.bytes_acked
+        totals[path].received &+= entry.bytes_received
+        return path
     }
 
     /// The endpoint of a `sockaddr_storage` holding a `sockaddr_in` or `sockaddr_in6`.

@@ -1,6 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import ConvertProtocol
+import PathManager
 
 /// The TCP options the converter lists in the Supported TCP Extensions TLV that answers a client's Info TLV
 /// (RFC 8803): those a client may name in a Connect TLV and that the converter's SYN to the destination then
@@ -10,18 +9,11 @@ import Glibc
 /// are not listed.
 enum SupportedTCPExtensions {
     static let kinds: [UInt8] = {
-        var kinds: [UInt8] = [2]
-        if sysctlIsOn("tcp_window_scaling") { kinds.append(3) }
-        return kinds
+        // Unreadable counts as on, the kernel's default.
+        let windowScaling = SmallTextFile.read("/proc/sys/net/ipv4/tcp_window_scaling") ?? "1"
+        return windowScaling == "0" ? [2] : [2, 3]
     }()
 
-    /// Whether /proc/sys/net/ipv4/NAME holds a value other than 0 (on when unreadable: the kernel default).
-    private static func sysctlIsOn(_ name: String) -> Bool {
-        guard let file = fopen("/proc/sys/net/ipv4/\(name)", "r") else { return true }
-        defer { fclose(file) }
-        var value: Int32 = 1
-        return withUnsafeMutablePointer(to: &value) { pointer in
-            withVaList([pointer]) { vfscanf(file, "%d", $0) == 1 } ? pointer.pointee != 0 : true
-        }
-    }
+    /// The converter's success answer carrying ``kinds``, encoded once.
+    static let answer = ConvertResponse(error: nil, supportedTCPExtensions: kinds).encoded()
 }
