@@ -1,3 +1,5 @@
+internal import ConvertProtocol
+
 /// Request messages for the `mptcp_pm` generic netlink family, ready for ``NetlinkSocket/request(_:operation:timeoutMilliseconds:)``.
 ///
 /// Every request carries `NLM_F_REQUEST | NLM_F_ACK` (dumps: `NLM_F_REQUEST | NLM_F_DUMP`) and genl version 1.
@@ -44,6 +46,22 @@ public enum MPTCPPathManagerRequest {
             token: token,
             local: local,
             remote: remote
+        )
+    }
+
+    /// Asks whether the kernel still knows connection `token`, changing nothing: a SUBFLOW_DESTROY between
+    /// `0.0.0.0:0` and `0.0.0.0:0`, which no subflow has. The kernel looks the token up before anything else
+    /// and answers "invalid token" (``NetlinkError/isUnknownToken``) when the connection is gone; for a known
+    /// connection it answers another error (no such subflow, or a missing port) and closes nothing.
+    public static func tokenProbe(familyID: UInt16, sequence: UInt32, token: UInt32) -> [UInt8] {
+        let nowhere = MPTCPAddress(address: .v4(0), port: 0)
+        return subflowRequest(
+            .subflowDestroy,
+            familyID: familyID,
+            sequence: sequence,
+            token: token,
+            local: nowhere,
+            remote: nowhere
         )
     }
 

@@ -26,3 +26,12 @@ public struct NetlinkError: Error, CustomStringConvertible {
         return text
     }
 }
+
+extension NetlinkError {
+    /// Whether the kernel answered an `mptcp_pm` token command with "invalid token": it knows no connection
+    /// with that token any more (closed, or reset by the peer without the CLOSED event, see
+    /// docs/PATH-MANAGER.md).
+    public var isUnknownToken: Bool {
+        errno == EINVAL && message?.contains("invalid token") == true
+    }
+}

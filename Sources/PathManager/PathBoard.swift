@@ -18,6 +18,8 @@ public final class PathBoard: @unchecked Sendable {
 
     private let upMask = Atomic<UInt64>(0)
     private let refusedSubflows = Atomic<UInt64>(0)
+    private let trackedConnections = Atomic<Int>(0)
+    private let staleConnections = Atomic<UInt64>(0)
     private let entries: UnsafeMutablePointer<Atomic<UInt8>>
     private let cells: UnsafeMutablePointer<PathCell>
     /// Per policy: how many connections `weighted` steering has placed (the position in its cycle).
@@ -107,6 +109,22 @@ public final class PathBoard: @unchecked Sendable {
 
     /// Subflows destroyed because the path manager did not open them.
     public var refusedSubflowCount: UInt64 { refusedSubflows.load(ordering: .relaxed) }
+
+    /// Publishes how many connections the path manager's table holds (its own and the peer's).
+    public func setTrackedConnectionCount(_ count: Int) {
+        trackedConnections.store(count, ordering: .relaxed)
+    }
+
+    /// The connections in the path manager's table, as last published.
+    public var trackedConnectionCount: Int { trackedConnections.load(ordering: .relaxed) }
+
+    /// Counts a connection dropped from the path manager's table because the kernel no longer knew it.
+    public func countStaleConnection() {
+        staleConnections.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    /// Connections dropped from the path manager's table because the kernel no longer knew them.
+    public var staleConnectionCount: UInt64 { staleConnections.load(ordering: .relaxed) }
 
     /// Path `index`'s counters: times it came up, went down, and took a promoted backup subflow.
     public func counters(of index: Int) -> (wentUp: UInt64, wentDown: UInt64, promotions: UInt64) {

@@ -36,6 +36,7 @@ extension PathManagerService {
         case .created:
             if event.serverSide == true {
                 peerOpened[event.token] = []
+                peerConfirmedAt[event.token] = Self.monotonicMilliseconds()
                 return false
             }
             guard let local = event.localEndpoint, let remote = event.remoteEndpoint,
@@ -55,6 +56,12 @@ extension PathManagerService {
             )
             connection.joinsToInitialDenied = event.deniesJoinToInitialAddress
             connections[event.token] = connection
+            if let previous = tokenByKey.updateValue(event.token, forKey: key), previous != event.token,
+                connections[previous] != nil
+            {
+                // Its key belongs to a new connection now: the old one is probably gone without a CLOSED event.
+                probe(previous)
+            }
             return false
         case .established:
             guard var connection = connections[event.token] else { return false }
@@ -152,10 +159,7 @@ extension PathManagerService {
             connections[event.token] = connection
             return true
         case .closed:
-            peerOpened[event.token] = nil
-            connections[event.token] = nil
-            holdOff[event.token] = nil
-            closing.remove(event.token)
+            forget(event.token)
             return false
         default:
             return false
@@ -179,6 +183,7 @@ extension PathManagerService {
     /// Re-plans every connection (after a path changed, and periodically for hold-offs that ended).
     func replanAll() {
         lastReplan = Self.monotonicMilliseconds()
+        sweepStaleConnections(now: lastReplan)
         for token in Array(connections.keys) { replan(token) }
     }
 
@@ -308,6 +313,7 @@ extension PathManagerService {
                 MPTCPPathManagerRequest.remove(familyID: family, sequence: sequence, token: token, localID: localID)
             }
         } catch {
+            noteRefusal(of: token, error)
             logger.debug(
                 "address not withdrawn",
                 metadata: [
@@ -331,12 +337,14 @@ extension PathManagerService {
                 )
             }
         } catch {
+            noteRefusal(of: token, error)
             logger.debug("subflow not destroyed", metadata: ["token": "\(token)", "error": "\(error)"])
         }
     }
 
     /// Leaves `path` alone for connection `token` for a while after the kernel refused a change there.
     private func holdOff(_ path: Int, of token: UInt32, _ what: String, _ error: NetlinkError) {
+        noteRefusal(of: token, error)
         holdOff[token, default: [:]][path] = Self.monotonicMilliseconds() + Self.holdOffMilliseconds
         logger.debug(
             "\(what)",

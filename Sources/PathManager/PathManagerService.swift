@@ -35,6 +35,13 @@ public final class PathManagerService: @unchecked Sendable {
     /// The most joins a peer may add to a connection it opened: the namespace's `subflows` limit
     /// (`ip mptcp limits`), read at start, which the kernel applies only under its own path manager.
     var peerJoinLimit = 2
+    /// When each of `peerOpened` was last known to the kernel (ms, monotonic): created, or answered a probe.
+    var peerConfirmedAt: [UInt32: Int64] = [:]
+    /// The token of the connection registered last under each key, to spot a key reused by a new connection
+    /// while the old one's entry is still here.
+    var tokenByKey: [ConnectionKey: UInt32] = [:]
+    /// Tokens a command found unknown to the kernel during this loop turn; forgotten at its end.
+    var vanished: Set<UInt32> = []
     /// Per connection, per path: do not try to create a subflow again before this time (ms, monotonic).
     var holdOff: [UInt32: [Int: Int64]] = [:]
     /// Connections already asked to close.
@@ -156,6 +163,7 @@ public final class PathManagerService: @unchecked Sendable {
             if now - lastReplan >= Self.replanIntervalMilliseconds {
                 replanAll()
             }
+            forgetVanished()
             publishSubflows()
         }
     }
@@ -181,6 +189,7 @@ public final class PathManagerService: @unchecked Sendable {
             for subflow in connection.subflows { flags[subflow.local] = subflow.backup }
         }
         publishedBackups.withLock { $0 = flags }
+        board.setTrackedConnectionCount(connections.count + peerOpened.count)
     }
 
     /// Ends `run()` (from any thread).

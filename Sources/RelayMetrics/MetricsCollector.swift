@@ -21,6 +21,8 @@ public actor MetricsCollector {
     private var histograms: [(listener: Int, histogram: DurationHistogram, last: [UInt64], lastNanoseconds: [UInt64])] =
         []
     private var pathGauges: [(up: Gauge, subflows: Gauge)] = []
+    /// `mptcp_relay_path_manager_connections`, when the relay is the path manager.
+    private var trackedGauge: Gauge?
     private let pipeGauges: (inUse: Gauge, idle: Gauge)
     private var pathBytes: [(sent: Counter, received: Counter)] = []
     /// By path: the byte totals exported so far (they only grow).
@@ -72,6 +74,20 @@ public actor MetricsCollector {
                         ),
                         source: .refusedSubflows
                     )
+                )
+                self.feeds.append(
+                    CounterFeed(
+                        counter: registry.counter(
+                            "mptcp_relay_path_manager_stale_connections_total",
+                            help:
+                                "Connections dropped from the path manager's table because the kernel no longer knew them (it sends no CLOSED event after a peer's MP_FASTCLOSE)."
+                        ),
+                        source: .staleConnections
+                    )
+                )
+                trackedGauge = registry.gauge(
+                    "mptcp_relay_path_manager_connections",
+                    help: "Connections in the relay path manager's table: the relay's own and those peers opened."
                 )
             }
             for (index, path) in board.plan.paths.enumerated() {
@@ -331,6 +347,7 @@ public actor MetricsCollector {
         for index in histograms.indices {
             replayConnectDurations(index, statistics: statistics)
         }
+        if let board { trackedGauge?.set(to: Double(board.trackedConnectionCount)) }
         if let board, answered {
             for (path, gauges) in pathGauges.enumerated() {
                 gauges.up.set(to: board.isUp(path) ? 1 : 0)
@@ -395,6 +412,7 @@ struct CounterFeed {
         case statistic(listener: Int, slot: Int)
         case path(Int, PathCounter)
         case refusedSubflows
+        case staleConnections
     }
 
     init(counter: Counter, listener: Int, slot: Int) {
@@ -425,6 +443,8 @@ struct CounterFeed {
             }
         case .refusedSubflows:
             return board?.refusedSubflowCount ?? 0
+        case .staleConnections:
+            return board?.staleConnectionCount ?? 0
         }
     }
 }

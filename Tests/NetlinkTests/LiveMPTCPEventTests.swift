@@ -139,4 +139,97 @@ struct LiveMPTCPEventTests {
         #expect(events.contains { $0.kind == .closed && $0.token == created.token })
         #expect(!events.contains { $0.kind == .subflowPriority })
     }
+
+    /// What the client saw of a connection the server reset with MP_FASTCLOSE.
+    struct FastClosed: Sendable {
+        var events: [MPTCPEvent] = []
+        var probeWhileOpen: String = ""
+        var probeAfterReset: String = ""
+        var failure: String?
+    }
+
+    /// The kernel forgets a connection the peer resets with MP_FASTCLOSE and sends no CLOSED event for it,
+    /// not even when the socket is closed (Linux 6.18; docs/PATH-MANAGER.md): a userspace path manager must
+    /// find such connections itself. The token probe tells a known token from a forgotten one.
+    @Test func aFastClosedConnectionIsForgottenAndTheTokenProbeSaysSo() throws {
+        let client = try TestNamespace(role: "cli")
+        defer { client.delete() }
+        let server = try TestNamespace(role: "srv")
+        defer { server.delete() }
+        try shell("ip -n \(client.name) link add a1 type veth peer name b1 netns \(server.name)")
+        try shell("ip -n \(client.name) link set a1 up && ip -n \(server.name) link set b1 up")
+        try shell("ip -n \(client.name) addr add 198.18.0.1/24 dev a1")
+        try shell("ip -n \(server.name) addr add 198.18.0.2/24 dev b1")
+        try client.exec("sysctl -qw net.mptcp.path_manager=userspace")
+
+        let listener = try server.run { try MPTCPTestConnection.listen(port: 5001) }
+        MPTCPTestConnection.acceptAndAbort(listener, seconds: 20)
+
+        let seen = try client.run { () -> FastClosed in
+            var seen = FastClosed()
+            let requests = try NetlinkSocket(.generic)
+            let family = try requests.resolveFamily("mptcp_pm")
+            let events = try NetlinkSocket(.generic)
+            guard let group = family.multicastGroups["mptcp_pm_events"] else {
+                seen.failure = "no mptcp_pm_events group"
+                return seen
+            }
+            try events.joinGroup(group)
+            func collect(attempts: Int, until kind: MPTCPEventKind? = nil) throws {
+                for _ in 0..<attempts {
+                    for message in try events.receive(timeoutMilliseconds: 100) {
+                        guard let event = try? MPTCPEvent.decode(message, familyID: family.id) else { continue }
+                        seen.events.append(event)
+                        if event.kind == kind { return }
+                    }
+                }
+            }
+            func probe(_ token: UInt32) -> String {
+                do {
+                    _ = try requests.request(
+                        MPTCPPathManagerRequest.tokenProbe(
+                            familyID: family.id,
+                            sequence: requests.nextSequence(),
+                            token: token
+                        ),
+                        operation: "token probe"
+                    )
+                    return "accepted"
+                } catch {
+                    return error.isUnknownToken ? "unknown" : "known: \(error)"
+                }
+            }
+
+            let connection = try MPTCPTestConnection.connect(to: 0xC612_0002, port: 5001)
+            defer { close(connection) }
+            try collect(attempts: 50, until: .established)
+            guard let token = seen.events.first(where: { $0.kind == .established })?.token else {
+                seen.failure = "no ESTABLISHED event"
+                return seen
+            }
+            seen.probeWhileOpen = probe(token)
+            // The server closes with our "hello" unread: MP_FASTCLOSE. Wait for the reset to arrive.
+            var readable = pollfd(fd: connection, events: Int16(POLLIN), revents: 0)
+            _ = poll(&readable, 1, 10_000)
+            var byte: UInt8 = 0
+            let received = recv(connection, &byte, 1, 0)
+            guard received < 0 && errno == ECONNRESET else {
+                seen.failure = "the connection was not reset (recv \(received), errno \(errno))"
+                return seen
+            }
+            seen.probeAfterReset = probe(token)
+            close(connection)
+            try collect(attempts: 10, until: .closed)
+            return seen
+        }
+
+        #expect(seen.failure == nil, "\(seen.failure ?? "")")
+        #expect(seen.probeWhileOpen.hasPrefix("known"), "probe of a live connection: \(seen.probeWhileOpen)")
+        #expect(seen.probeAfterReset == "unknown", "probe after MP_FASTCLOSE: \(seen.probeAfterReset)")
+        // What makes the probe necessary; if a kernel starts sending it, the sweep simply finds nothing.
+        let closed = seen.events.contains { $0.kind == .closed }
+        print(
+            "live MPTCP events: CLOSED after a received MP_FASTCLOSE: \(closed ? "sent" : "not sent"); probe of a live token: \(seen.probeWhileOpen)"
+        )
+    }
 }

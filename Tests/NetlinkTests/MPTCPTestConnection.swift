@@ -41,6 +41,23 @@ enum MPTCPTestConnection {
         }.start()
     }
 
+    /// Accepts one connection on a background thread and, once the client's bytes are there, closes it
+    /// without reading them, half a second later: the kernel then resets the connection with MP_FASTCLOSE (RFC 8684 3.5).
+    static func acceptAndAbort(_ listener: Int32, seconds: Int32) {
+        Thread {
+            defer { close(listener) }
+            var descriptor = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+            guard poll(&descriptor, 1, seconds * 1000) == 1 else { return }
+            let connection = accept(listener, nil, nil)
+            guard connection >= 0 else { return }
+            var readable = pollfd(fd: connection, events: Int16(POLLIN), revents: 0)
+            _ = poll(&readable, 1, seconds * 1000)
+            // Give the client time to look at the live connection first.
+            usleep(500_000)
+            close(connection)
+        }.start()
+    }
+
     /// A connected MPTCP client socket to `address`:`port` (numeric IPv4) that sent a few bytes.
     static func connect(to address: UInt32, port: UInt16) throws -> Int32 {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), protocolMPTCP)

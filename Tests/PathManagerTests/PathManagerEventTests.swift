@@ -5,6 +5,10 @@ import Testing
 
 @testable import PathManager
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @Suite("PathManagerService: the kernel's MPTCP events build the connection table")
 struct PathManagerEventTests {
     /// A service on the three-uplink plan with every path up and its IPv4 source set, without sockets.
@@ -185,5 +189,47 @@ struct PathManagerEventTests {
         #expect(service.connections[5]?.joinTarget?.id == 1, "the join names the announced address's id")
         #expect(service.apply(MPTCPEvent(kind: .removed, token: 5, remoteID: 1)), "a withdrawal re-plans")
         #expect(service.connections[5]?.joinRemote == nil)
+    }
+
+    @Test("a connection the kernel answers 'invalid token' for is forgotten at the end of the turn and counted")
+    func vanishedConnectionsAreForgotten() {
+        let service = service()
+        let key = ConnectionKey(path: 0, ipv6: false, port: 40000)
+        service.board.register(key, policy: 1)
+        _ = service.apply(
+            MPTCPEvent(
+                kind: .created,
+                token: 7,
+                localAddress: IPAddress("198.18.1.1"),
+                remoteAddress: converter,
+                localPort: 40000,
+                remotePort: 8443
+            )
+        )
+        _ = service.apply(MPTCPEvent(kind: .established, token: 7))
+        _ = service.apply(MPTCPEvent(kind: .created, token: 8, serverSide: true))
+        service.holdOff[7] = [1: 0]
+        #expect(service.connections[7] != nil && service.peerOpened[8] != nil && service.tokenByKey[key] == 7)
+
+        // Any other refusal leaves the connection alone.
+        service.noteRefusal(of: 7, NetlinkError(operation: "mptcp_pm SUBFLOW_CREATE", errno: ENOENT))
+        service.noteRefusal(of: 8, NetlinkError(operation: "x", errno: EINVAL, message: "missing local port"))
+        service.forgetVanished()
+        #expect(service.connections[7] != nil && service.peerOpened[8] != nil)
+        #expect(service.board.staleConnectionCount == 0)
+
+        for token: UInt32 in [7, 8] {
+            service.noteRefusal(
+                of: token,
+                NetlinkError(operation: "mptcp_pm SUBFLOW_DESTROY", errno: EINVAL, message: "invalid token")
+            )
+        }
+        #expect(service.connections[7] != nil, "not during the turn: a caller may still write its entry back")
+        service.forgetVanished()
+        #expect(service.connections.isEmpty && service.peerOpened.isEmpty && service.peerConfirmedAt.isEmpty)
+        #expect(service.holdOff.isEmpty && service.joinsWaiting.isEmpty && service.tokenByKey.isEmpty)
+        #expect(service.board.staleConnectionCount == 2)
+        service.forgetVanished()
+        #expect(service.board.staleConnectionCount == 2, "counted once")
     }
 }
