@@ -36,15 +36,32 @@ struct EventBackendTests {
             #expect(relays.converter.ioBackend == .epoll)
         }
         let endpoint = relays.forwardEndpoint
-        let clients = try await withThrowingTaskGroup(of: HashedTransfer.self) { group in
+        let outcomes = await withTaskGroup(of: Result<HashedTransfer, any Error>.self) { group in
             for _ in 0..<connections {
                 group.addTask {
-                    try await onThread {
-                        try HashedTransfer.run(on: BlockingSocket.connect(to: endpoint), sending: size)
+                    do {
+                        return .success(
+                            try await onThread {
+                                try HashedTransfer.run(on: BlockingSocket.connect(to: endpoint), sending: size)
+                            }
+                        )
+                    } catch {
+                        return .failure(error)
                     }
                 }
             }
-            return try await group.reduce(into: [HashedTransfer]()) { $0.append($1) }
+            return await group.reduce(into: [Result<HashedTransfer, any Error>]()) { $0.append($1) }
+        }
+        let clients = outcomes.compactMap { try? $0.get() }
+        guard clients.count == connections else {
+            // Say why: the relays' view of the connections that failed (a rare reset seen once under load).
+            try await relays.stop()
+            let errors = outcomes.compactMap { outcome -> String? in
+                if case .failure(let error) = outcome { return "\(error)" }
+                return nil
+            }
+            Issue.record("clients failed: \(errors)\n\(relays.troubles)")
+            return
         }
         let servers = await serverSide.first(connections)
         #expect(clients.count == connections)

@@ -12,6 +12,8 @@ struct RelayPair {
     let forwardEndpoint: Endpoint
     /// What the converter logged.
     let converterLog = InMemoryLogHandler()
+    /// What the forwarder logged.
+    let forwarderLog = InMemoryLogHandler()
 
     static let loopback = Endpoint(address: .v4(0x7F00_0001), port: 0)
 
@@ -20,8 +22,8 @@ struct RelayPair {
         allow: [IPNetwork] = [IPNetwork("127.0.0.0/8")!],
         settings: EngineSettings = EngineSettings(workers: 2)
     ) throws {
-        let logger = Logger(label: "test")
         let converterLog = converterLog
+        let forwarderLog = forwarderLog
         // The destination is a test server on 127.0.0.1, which RFC 8803 has a converter refuse.
         var converterSettings = settings
         converterSettings.loopbackDestinationsForTests = true
@@ -50,7 +52,7 @@ struct RelayPair {
                     role: .forward(upstream: converterEndpoint, destination: destination)
                 )
             ],
-            logger: logger
+            logger: Logger(label: "test", factory: { _ in forwarderLog })
         )
         do {
             try forwarder.start()
@@ -59,6 +61,22 @@ struct RelayPair {
             throw error
         }
         forwardEndpoint = forwarder.boundEndpoints["lan"]!
+    }
+
+    /// Both relays' close lines that did not complete, and their warnings: what a failed test prints.
+    var troubles: String {
+        var lines: [String] = []
+        for (name, log) in [("forwarder", forwarderLog), ("converter", converterLog)] {
+            for entry in log.entries
+            where entry.level >= .warning
+                || (entry.message == "connection closed" && entry.metadata["result"] != "completed")
+            {
+                lines.append(
+                    "\(name): \(entry.level) \(entry.message) \(entry.metadata.map { "\($0)=\($1)" }.sorted())"
+                )
+            }
+        }
+        return lines.joined(separator: "\n")
     }
 
     /// Stops both engines and waits for their threads.
