@@ -16,10 +16,10 @@ extension PathManagerService {
             messages = try events.receive(timeoutMilliseconds: 0)
         } catch {
             // Lost events cannot be read again; the connections we know stay managed, new ones may be missed.
-            // The peers' connections are forgotten (their CLOSED events may be among the lost ones, and the
-            // table must not grow for good): their joins go uncapped until they are seen again.
+            // CLOSED events may be among the lost ones: our own connections are swept once their socket is
+            // closed, and the peers' are checked with the kernel at the next sweep instead of in 30 s.
             logger.warning("mptcp_pm events were lost", metadata: ["error": "\(error)"])
-            peerOpened.removeAll()
+            for token in peerConfirmedAt.keys { peerConfirmedAt[token] = 0 }
             return
         }
         var touched: Set<UInt32> = []
@@ -259,6 +259,9 @@ extension PathManagerService {
                 holdOff(subflow.path, of: token, "subflow flags not changed", error)
             }
         case .close:
+            // Never on the word of a stale entry: its key may belong to a new connection by now.
+            probe(token)
+            if vanished.contains(token) { return }
             closing.insert(token)
             board.requestClose(connection.key)
             logger.warning(

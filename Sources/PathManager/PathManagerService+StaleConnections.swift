@@ -9,7 +9,9 @@ import Netlink
 /// Found three ways, each confirmed by the kernel before anything is dropped: a command on the connection
 /// answered "invalid token"; the relay closed its own socket (the worker unregistered the key) but no CLOSED
 /// came; a new connection took over the key. Connections the peer opened (no key of ours) are probed every
-/// ``peerProbeIntervalMilliseconds``.
+/// ``peerProbeIntervalMilliseconds`` (at the next sweep after events were lost). A connection is also probed
+/// before the path manager asks its worker to close it, so that a stale entry never closes its key's new
+/// owner.
 extension PathManagerService {
     /// How long a connection the peer opened goes unprobed.
     static let peerProbeIntervalMilliseconds: Int64 = 30_000
@@ -37,7 +39,7 @@ extension PathManagerService {
     /// Drops the connections found unknown to the kernel during this loop turn, and counts them.
     func forgetVanished() {
         guard !vanished.isEmpty else { return }
-        for token in vanished where connections[token] != nil || peerOpened[token] != nil {
+        for token in vanished where connections[token] != nil || peerConfirmedAt[token] != nil {
             board.countStaleConnection()
             logger.debug("forgetting a connection the kernel no longer knows", metadata: ["token": "\(token)"])
             forget(token)

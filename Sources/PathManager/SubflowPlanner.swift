@@ -41,7 +41,8 @@ public struct SubflowPlanner: Sendable {
     /// monotonic milliseconds) and skip paths with one in flight or listed in `holdOff` (recent failures,
     /// retried later). The order is creations, flag changes, destructions: a
     /// connection losing its paths gets its replacement subflow (or its promoted backup) before the dead
-    /// ones go, so it is never left without a subflow it could use.
+    /// ones go, and a dead one goes only while a subflow on an up path remains, so it is never left without
+    /// a subflow.
     public func actions(
         for connection: ManagedConnection,
         upPaths: UInt64,
@@ -86,6 +87,15 @@ public struct SubflowPlanner: Sendable {
                 if case .setBackup(let subflow, true) = action { return chosen.paths.contains(subflow.path) }
                 return false
             }
+        }
+        // A subflow on a dead path goes only while another subflow, on an up path, is there to carry the
+        // connection: never the last one. A creation in flight does not count: it can fail, and the kernel
+        // refuses every SUBFLOW_CREATE (ENOTCONN) once the connection has left ESTABLISHED (a request whose
+        // client has already half-closed): destroyed, the last subflow leaves a connection that neither side
+        // ever hears of again (docs/RELIABILITY.md finding 12). Kept, TCP retransmits on it when the path
+        // returns; the replacement, once established, re-plans the connection and the dead one goes then.
+        if !connection.subflows.contains(where: { upPaths & (1 << UInt64($0.path)) != 0 }) {
+            destructions.removeAll()
         }
         // A working subflow that the policy no longer wants (an on-demand backup after a primary came back)
         // stays until a wanted subflow exists to take over.

@@ -70,6 +70,13 @@ extension NetworkTestSuites {
                     left == 0,
                     "the path manager still tracks \(left) connections (stale found: \(stale ?? -1)):\n\(gateway.log.suffix(3000))"
                 )
+                // The case this suite is about happened (on Linux 6.18.44 every one of them ends this way): if a
+                // kernel starts sending CLOSED after MP_FASTCLOSE, this no longer tests the sweep; then update it
+                // and docs/kernel-reports/04.
+                #expect(
+                    (stale ?? 0) >= 1,
+                    "no connection ended without its CLOSED event: the kernel changed (docs/kernel-reports/04)"
+                )
                 print("stale connections: \(Int(stale ?? 0)) of \(connections) ended without a CLOSED event")
             }
         }

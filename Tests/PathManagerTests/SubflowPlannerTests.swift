@@ -122,11 +122,10 @@ struct SubflowPlannerTests {
     @Test("on-demand: C is opened when A dies and closed when A returns")
     func onDemand() {
         let onA = connection(policy: 0, [subflow(0)])
-        #expect(
-            planner.actions(for: onA, upPaths: b | c, now: later) == [
-                .create(path: 2, backup: false), .destroy(subflow(0)),
-            ]
-        )
+        #expect(planner.actions(for: onA, upPaths: b | c, now: later) == [.create(path: 2, backup: false)])
+        // A's subflow goes once C's is established (the event re-plans the connection).
+        let joined = connection(policy: 0, [subflow(0), subflow(2, port: 40002)])
+        #expect(planner.actions(for: joined, upPaths: b | c, now: later) == [.destroy(subflow(0))])
         let onC = connection(policy: 0, [subflow(2, port: 40002)])
         #expect(planner.actions(for: onC, upPaths: a | b | c, now: later) == [.create(path: 0, backup: false)])
         let both = connection(policy: 0, [subflow(2, port: 40002), subflow(0)])
@@ -141,6 +140,28 @@ struct SubflowPlannerTests {
         #expect(planner.actions(for: onA, upPaths: b | c, now: later).isEmpty)
         let interactive = connection(policy: 0, [subflow(0)], established: false)
         #expect(planner.actions(for: interactive, upPaths: b | c, now: later).isEmpty)
+    }
+
+    @Test("the last subflow stays on its dead path until a subflow on an up path exists")
+    func lastSubflowStays() {
+        // Half-closed: the kernel refuses every SUBFLOW_CREATE; destroying A would leave nothing at all.
+        var onA = connection(policy: 1, [subflow(0)])
+        #expect(
+            planner.actions(for: onA, upPaths: b | c, now: later) == [
+                .create(path: 1, backup: false), .create(path: 2, backup: true),
+            ]
+        )
+        onA.creating = b | c
+        #expect(planner.actions(for: onA, upPaths: b | c, now: later).isEmpty, "a creation in flight is not enough")
+        onA.creating = 0
+        #expect(planner.actions(for: onA, upPaths: b | c, holdOff: b | c, now: later).isEmpty)
+        // Joins not yet due (join_after): no creation, and A stays.
+        var young = connection(policy: 1, [subflow(0)])
+        young.establishedAt = later
+        #expect(planner.actions(for: young, upPaths: b | c, now: later).isEmpty)
+        // Two dead subflows and nothing else: both stay.
+        let deadPair = connection(policy: 1, [subflow(0), subflow(1, port: 40001)])
+        #expect(planner.actions(for: deadPair, upPaths: c, holdOff: c, now: later) == [])
     }
 
     @Test("no allowed path up: the connection is closed")

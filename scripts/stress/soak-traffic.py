@@ -97,16 +97,24 @@ class Tally:
             os.replace(temporary, self.path)
 
 
-def recv_exactly(sock, size):
-    """Up to `size` bytes; fewer only when the peer closed (clean EOF)."""
-    parts, have = [], 0
-    while have < size:
-        data = sock.recv(min(65536, size - have))
+def local_port(sock):
+    """The socket's local port (0 when it has none): the gateway's close line names it as `peer=`."""
+    try:
+        return sock.getsockname()[1]
+    except OSError:
+        return 0
+
+
+def recv_exactly(sock, size, into=None):
+    """Up to `size` bytes; fewer only when the peer closed (clean EOF). With `into` (a bytearray) the bytes
+    are appended there as they arrive, so that a caller whose read times out still knows what came."""
+    buffer = into if into is not None else bytearray()
+    while len(buffer) < size:
+        data = sock.recv(min(65536, size - len(buffer)))
         if not data:
             break
-        parts.append(data)
-        have += len(data)
-    return b"".join(parts)
+        buffer += data
+    return bytes(buffer)
 
 
 # --- servers (in dst) -------------------------------------------------------------------------------
@@ -238,16 +246,20 @@ def short(args):
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.settimeout(args.timeout)
             received = b""
+            arrived = bytearray()
             try:
                 sock.connect(address)
                 sock.sendall(payload)
                 sock.shutdown(socket.SHUT_WR)
-                received = recv_exactly(sock, size + 1)
+                received = recv_exactly(sock, size + 1, into=arrived)
             except OSError as error:
                 outcome = classify_error(error)
+                # What arrived before the error: the whole echo without its end of stream is a lost FIN.
+                received = bytes(arrived)
                 if received == b"" or payload.startswith(received):
                     tally.add(outcome, size if outcome == "lost" else 0,
-                              {"size": size, "received": len(received), "error": repr(error)})
+                              {"size": size, "received": len(received), "error": repr(error),
+                               "local_port": local_port(sock)})
                 else:
                     tally.add("damaged", size, {"size": size, "received": len(received), "error": repr(error)})
                 time.sleep(0.2)

@@ -22,7 +22,8 @@
 # Verdict: exit 1 if any transfer was damaged or lost (ended short without a reset, hung, an idle
 # connection closed silently), or if the gateway's fds or RSS, measured idle after a warm-up and again
 # idle after the traffic, grew beyond SOAK_FD_TOLERANCE (default 2) fds or SOAK_RSS_TOLERANCE_PCT
-# (default 20) percent. Resets are counted, not failures: a killed converter resets what it carried.
+# (default 20) percent, or if the gateway's path manager still tracks connections 35 s after the drain.
+# Resets are counted, not failures: a killed converter resets what it carried.
 # Pipes are judged apart: each worker keeps up to 256 empty pipes pooled, so pipe fds may stay up.
 # SOAK_FLAP_EVERY / SOAK_FLAP_DOWN: the flap period and how long A stays down (default 25 and 3 s); a short
 # period (e.g. 6 and 2) catches more young bulk transfers in a flap, the trigger of finding 11.
@@ -384,6 +385,16 @@ traffic_end=$(awk -v a="$(now)" -v b="$start" 'BEGIN { printf "%.1f", a - b }')
 echo "$traffic_end,traffic_end" >>"$out/events.csv"
 say "traffic stopped at ${traffic_end}s; waiting for the relays to drain"
 wait_quiet 60
+# The gateway's path manager table must empty as well (entries of connections reset by MP_FASTCLOSE get no
+# CLOSED event and are swept: finding 12).
+pm_table=NaN
+for ((i = 0; i < 35; i++)); do
+    pm_table=$(ip netns exec "$gw" curl -sf --max-time 2 http://127.0.0.1:9090/metrics 2>/dev/null |
+        awk '/^mptcp_relay_path_manager_connections / { print $NF + 0 }')
+    [[ ${pm_table:-NaN} == 0 ]] && break
+    sleep 1
+done
+pm_table=${pm_table:-NaN}
 sleep 3
 read -r end_rss end_fds < <(proc_usage "$gateway_pid")
 read -r cend_rss cend_fds < <(proc_usage "$(cat "$out/converter.pid")")
@@ -429,6 +440,10 @@ if [[ $end_fds == NaN ]] || ((end_fds - end_pipes > base_fds - base_pipes + fd_t
     verdict=FAIL
     reasons+=("gateway fds other than pipes $((base_fds - base_pipes)) -> $((end_fds - end_pipes)) (tolerance +$fd_tolerance)")
 fi
+if [[ $pm_table != 0 ]]; then
+    verdict=FAIL
+    reasons+=("the gateway's path manager still tracks $pm_table connections")
+fi
 if ((end_pipes > base_pipes + 1024)); then
     verdict=FAIL
     reasons+=("gateway pipe fds $base_pipes -> $end_pipes: more than the pool keeps")
@@ -447,7 +462,8 @@ summary+=");"
 summary+=" $flaps flaps, $restarts converter restarts, gateway MPTCP fallbacks $fallbacks"
 [[ -z $first_fallback ]] || summary+=" (from ${first_fallback}s)"
 summary+=";"
-summary+=" gateway RSS $(change_mib "$base_rss" "$end_rss"), fds $base_fds -> $end_fds (pipes $base_pipes -> $end_pipes);"
+summary+=" gateway RSS $(change_mib "$base_rss" "$end_rss"), fds $base_fds -> $end_fds (pipes $base_pipes -> $end_pipes),"
+summary+=" path manager table $pm_table;"
 summary+=" converter RSS $(change_mib "$cbase_rss" "$cend_rss"), fds $cbase_fds -> $cend_fds (first instance -> last)"
 summary+="; $verdict"
 ((${#reasons[@]} == 0)) || summary+=" (${reasons[*]})"
