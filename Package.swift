@@ -151,6 +151,7 @@ let package = Package(
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "MPTCPRelayTests", dependencies: ["MPTCPRelay", "PathManager"]),
         // Namespace suites: drive the built binary, the shipped scripts and real kernel MPTCP.
         .testTarget(name: "NetworkTests", dependencies: ["RelayCore"]),
     ]

@@ -17,12 +17,15 @@ public struct EngineBlueprint: Sendable, Hashable {
     public var pathPlan: PathPlan
     /// The user to run as once the listeners are bound (`[runtime] user` and `group`), if any.
     public var privilegeDrop: PrivilegeDrop?
+    /// Where what must outlive the process is kept (`[runtime] state_directory`): the quota counts.
+    public var stateDirectory: String
 
     /// The blueprint for `configuration`; `workers` defaults to the number of online CPUs.
     public init(_ configuration: RelayConfiguration) {
         let runtime = configuration.runtime
         pathPlan = configuration.pathPlan
         privilegeDrop = runtime.user.map { PrivilegeDrop(user: $0, group: runtime.group) }
+        stateDirectory = runtime.stateDirectory
         settings = EngineSettings(
             workers: runtime.workers ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))),
             connectTimeout: runtime.connectTimeout,

@@ -28,6 +28,8 @@ public struct RelayService: Service {
     public let notifier: ServiceNotifier
     /// Where SIGHUP reloads read the configuration, and what runs now; nil: SIGHUP is not handled.
     let reloads: ReloadState?
+    /// The paths' quotas, when a path has one.
+    let quotas: QuotaKeeper?
     let logger: Logger
 
     /// A service running `blueprint`; its start line names `version`. With `configuration` and `source`,
@@ -48,6 +50,7 @@ public struct RelayService: Service {
         let board = plan.isManaged ? PathBoard(plan: plan) : nil
         pathManager = board.map { PathManagerService(board: $0, logger: logger) }
         pathBoard = plan.paths.isEmpty ? nil : board
+        quotas = board.flatMap { QuotaKeeper(board: $0, stateDirectory: blueprint.stateDirectory, logger: logger) }
         engine = RelayEngine(
             settings: blueprint.settings,
             listeners: blueprint.listeners,
@@ -61,6 +64,7 @@ public struct RelayService: Service {
     }
 
     public func run() async throws {
+        quotas?.prime()
         try startPathManager()
         do {
             try engine.openListeners()
@@ -72,6 +76,11 @@ public struct RelayService: Service {
         let pathThread = try spawnPathManager()
         defer { stopPathManager(pathThread) }
         try engine.start()
+        let quotaTask = quotas.map { quotas in Task { await quotas.run(engine: engine) } }
+        defer {
+            quotaTask?.cancel()
+            quotas?.save()
+        }
         for spec in engine.listeners {
             let bound = engine.boundEndpoints[spec.name].map { "\($0)" } ?? "\(spec.listen)"
             logger.info(
@@ -150,7 +159,9 @@ public struct RelayService: Service {
             return
         }
         // A clean stop removes the saved path manager setting from this directory, as the new user.
-        let handedOver = pathManager == nil ? [] : [PathManagerService.stateDirectory]
+        var handedOver = pathManager == nil ? [] : [PathManagerService.stateDirectory]
+        // The quota counts are saved by the new user.
+        if let quotas { handedOver.append(quotas.directory) }
         let identity = try privilegeDrop.apply(handingOver: handedOver)
         logger.info("dropped root privileges", metadata: Self.metadata(identity))
     }

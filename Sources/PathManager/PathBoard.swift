@@ -17,6 +17,7 @@ public final class PathBoard: @unchecked Sendable {
     public let plan: PathPlan
 
     private let upMask = Atomic<UInt64>(0)
+    private let exhaustedMask = Atomic<UInt64>(0)
     private let refusedSubflows = Atomic<UInt64>(0)
     private let trackedConnections = Atomic<Int>(0)
     private let staleConnections = Atomic<UInt64>(0)
@@ -154,6 +155,40 @@ public final class PathBoard: @unchecked Sendable {
         }
     }
 
+    /// The bytes path `index` has carried against its quota in the current period, as last published.
+    public func quotaUsed(of index: Int) -> UInt64 {
+        cells[index].quotaUsed.load(ordering: .relaxed)
+    }
+
+    /// Publishes the bytes path `index` has carried against its quota in the current period.
+    public func setQuotaUsed(of index: Int, _ bytes: UInt64) {
+        cells[index].quotaUsed.store(bytes, ordering: .relaxed)
+    }
+
+    /// Paths whose quota is used up for the current period, as a bit mask (bit N is path N).
+    public var exhaustedPaths: UInt64 { exhaustedMask.load(ordering: .acquiring) }
+
+    /// Marks path `index`'s quota used up for the current period, or not.
+    public func setExhausted(_ index: Int, _ exhausted: Bool) {
+        if exhausted {
+            exhaustedMask.bitwiseOr(1 << UInt64(index), ordering: .releasing)
+        } else {
+            exhaustedMask.bitwiseAnd(~(1 << UInt64(index)), ordering: .releasing)
+        }
+    }
+
+    /// The up paths a connection under `policy` may use: without those whose quota is used up, unless no
+    /// other path the policy allows is up (a path over its quota is the last resort, not a dead one).
+    public func usablePaths(for policy: SubflowPolicy, up: UInt64? = nil) -> UInt64 {
+        Self.usable(up: up ?? upPaths, exhausted: exhaustedPaths, allowed: policy.allowedMask)
+    }
+
+    /// ``usablePaths(for:up:)`` from its parts.
+    static func usable(up: UInt64, exhausted: UInt64, allowed: UInt64) -> UInt64 {
+        let fresh = up & ~exhausted
+        return fresh & allowed != 0 ? fresh : up
+    }
+
     /// The path whose current source address is `address`, if any.
     public func path(of address: IPAddress) -> Int? {
         plan.paths.indices.first { source(of: $0, for: address) == address }
@@ -171,7 +206,7 @@ public final class PathBoard: @unchecked Sendable {
         excluding: UInt64 = 0
     ) -> (index: Int, source: IPAddress)? {
         let chosen = self.policy(policy)
-        let mask = upPaths & ~excluding
+        let mask = usablePaths(for: chosen, up: upPaths & ~excluding)
         if chosen.steering == .weighted,
             let weighted = weightedPath(chosen, cycle: policy, upstream: upstream, mask: mask)
         {
@@ -342,6 +377,7 @@ struct PathCell: ~Copyable {
     let wentUp = Atomic<UInt64>(0)
     let wentDown = Atomic<UInt64>(0)
     let promotions = Atomic<UInt64>(0)
+    let quotaUsed = Atomic<UInt64>(0)
 
     func loadV4() -> IPAddress? {
         let value = v4.load(ordering: .acquiring)

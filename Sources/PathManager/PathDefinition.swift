@@ -16,6 +16,8 @@ public struct PathDefinition: Sendable, Hashable {
     public var table: UInt32?
     /// Primary or backup.
     public var pathClass: PathClass
+    /// What the path may carry per period, if capped.
+    public var quota: PathQuota?
 
     /// A path definition from its parts.
     public init(
@@ -23,12 +25,14 @@ public struct PathDefinition: Sendable, Hashable {
         interface: String? = nil,
         source: IPAddress? = nil,
         table: UInt32? = nil,
-        pathClass: PathClass = .primary
+        pathClass: PathClass = .primary,
+        quota: PathQuota? = nil
     ) {
         self.name = name
         self.interface = interface
         self.source = source
         self.table = table
         self.pathClass = pathClass
+        self.quota = quota
     }
 }

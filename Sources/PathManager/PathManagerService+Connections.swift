@@ -195,7 +195,9 @@ extension PathManagerService {
         if let paths = holdOff[token] {
             for (path, until) in paths where until > now { held |= 1 << UInt64(path) }
         }
-        for action in planner.actions(for: connection, upPaths: board.upPaths, holdOff: held, now: now) {
+        // Paths over their quota count as down while another path of the policy is up.
+        let usable = board.usablePaths(for: plan.policies[connection.policy])
+        for action in planner.actions(for: connection, upPaths: usable, holdOff: held, now: now) {
             perform(action, on: token)
         }
     }

@@ -15,11 +15,17 @@ extension PathManagerService {
 
     /// Adds endpoints for up paths and removes those of down paths (the kernel then closes their subflows).
     func synchronizeEndpoints() {
+        // A path over its quota keeps no endpoint while another path is up.
+        let usable = PathBoard.usable(
+            up: board.upPaths,
+            exhausted: board.exhaustedPaths,
+            allowed: (1 << UInt64(plan.paths.count)) - 1
+        )
         for index in plan.paths.indices {
             let status = statuses[index]
             for (ipv6, address) in [(false, status.v4), (true, status.v6)] {
                 let key = EndpointKey(path: index, ipv6: ipv6)
-                let wanted = status.up ? address : nil
+                let wanted = status.up && usable & (1 << UInt64(index)) != 0 ? address : nil
                 if endpoints[key] != nil && wanted == nil {
                     deleteEndpoint(key)
                 }

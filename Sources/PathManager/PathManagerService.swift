@@ -53,6 +53,8 @@ public final class PathManagerService: @unchecked Sendable {
     /// Ids of the `signal` endpoints added for `[runtime] announce`.
     var announced: [UInt8] = []
     var lastReplan: Int64 = 0
+    /// The paths over their quota as of the last loop turn: a change re-plans every connection.
+    var lastExhausted: UInt64 = 0
 
     var routeEvents: NetlinkSocket?
     var routeRequests: NetlinkSocket?
@@ -160,7 +162,12 @@ public final class PathManagerService: @unchecked Sendable {
             readPathManagerEvents()
             nextJoins = replanJoinsDue()
             let now = Self.monotonicMilliseconds()
-            if now - lastReplan >= Self.replanIntervalMilliseconds {
+            let exhausted = board.exhaustedPaths
+            if exhausted != lastExhausted {
+                lastExhausted = exhausted
+                if plan.mode == .kernel { synchronizeEndpoints() }
+                replanAll()
+            } else if now - lastReplan >= Self.replanIntervalMilliseconds {
                 replanAll()
             }
             forgetVanished()

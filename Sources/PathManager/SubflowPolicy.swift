@@ -44,4 +44,12 @@ public struct SubflowPolicy: Sendable, Hashable {
         self.backupMode = backupMode
         self.congestion = congestion
     }
+
+    /// Every path the policy allows, primaries and backups, as a bit mask (bit N is path N).
+    public var allowedMask: UInt64 {
+        var mask: UInt64 = 0
+        for index in paths { mask |= 1 << UInt64(index) }
+        for index in backups { mask |= 1 << UInt64(index) }
+        return mask
+    }
 }

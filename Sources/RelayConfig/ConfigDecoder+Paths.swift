@@ -9,7 +9,7 @@ import Glibc
 /// The `[[path]]` tables and `[runtime] path_manager`.
 extension ConfigDecoder {
     /// The keys of a `[[path]]` table, in documented order.
-    static let pathKeys = ["name", "interface", "source", "table", "class"]
+    static let pathKeys = ["name", "interface", "source", "table", "class", "quota"]
 
     /// Decodes the `path` array (absent means no paths), skipping paths with problems after reporting them.
     mutating func decodePaths(_ value: (any TOMLValueConvertible)?) -> [PathDefinition] {
@@ -99,13 +99,19 @@ extension ConfigDecoder {
         } else if table.contains(key: "class") {
             valid = false
         }
+        var quota: PathQuota?
+        if let value = table["quota"] {
+            quota = self.decodeQuota(value, key: "\(path).quota")
+            if quota == nil { valid = false }
+        }
         guard valid, let name else { return nil }
         return PathDefinition(
             name: name,
             interface: interface,
             source: source,
             table: routingTable,
-            pathClass: pathClass
+            pathClass: pathClass,
+            quota: quota
         )
     }
 

@@ -12,6 +12,7 @@ extension ConfigDecoder {
         "workers", "connect_timeout", "header_timeout", "idle_timeout", "max_connections", "pipe_size",
         "data_path", "io_backend", "fast_open", "path_manager", "join_delay", "announce", "cookie_window",
         "replay_cache", "drain_timeout", "max_pending_headers", "max_error_answers", "keepalive", "user", "group",
+        "state_directory",
     ]
 
     /// The keys of `[runtime] keepalive`.
@@ -119,6 +120,16 @@ extension ConfigDecoder {
                 )
             } else {
                 settings.user = name
+            }
+        }
+        if let value = table["state_directory"], let text = self.string(value, key: "runtime.state_directory") {
+            if text.hasPrefix("/") && !text.utf8.contains(0) {
+                settings.stateDirectory = text
+            } else {
+                self.report(
+                    "runtime.state_directory",
+                    "\"\(text)\" is not an absolute path; expected one such as /var/lib/mptcp-relay"
+                )
             }
         }
         if let value = table["group"], let name = self.string(value, key: "runtime.group") {

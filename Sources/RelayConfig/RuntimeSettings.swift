@@ -67,6 +67,9 @@ public struct RuntimeSettings: Sendable, Hashable {
     /// `group`: the group it switches to with `user` (default: the user's primary group).
     public var group: String?
 
+    /// `state_directory`: where what must outlive the process is kept (the paths' quota counts).
+    public var stateDirectory = "/var/lib/mptcp-relay"
+
     /// Creates settings; the defaults are those used for keys missing from the `[runtime]` table.
     public init(
         workers: Int? = nil,

@@ -57,10 +57,16 @@ public struct ConnectionsDocument: Codable, Sendable, Equatable {
         public var name: String
         public var pathClass: String
         public var up: Bool
+        /// The path's quota per period, in bytes (absent without one).
+        public var quotaBytes: UInt64?
+        /// What the path carried in the current period (absent without a quota).
+        public var quotaUsedBytes: UInt64?
 
         enum CodingKeys: String, CodingKey {
             case name, up
             case pathClass = "class"
+            case quotaBytes = "quota_bytes"
+            case quotaUsedBytes = "quota_used_bytes"
         }
     }
 
@@ -103,7 +109,13 @@ public struct ConnectionsDocument: Codable, Sendable, Equatable {
         paths =
             board.map { board in
                 board.plan.paths.enumerated().map { index, path in
-                    Path(name: path.name, pathClass: path.pathClass.rawValue, up: board.isUp(index))
+                    Path(
+                        name: path.name,
+                        pathClass: path.pathClass.rawValue,
+                        up: board.isUp(index),
+                        quotaBytes: path.quota?.bytes,
+                        quotaUsedBytes: path.quota.map { _ in board.quotaUsed(of: index) }
+                    )
                 }
             } ?? []
     }

@@ -23,6 +23,8 @@ public actor MetricsCollector {
     private var pathGauges: [(up: Gauge, subflows: Gauge)] = []
     /// `mptcp_relay_path_manager_connections`, when the relay is the path manager.
     private var trackedGauge: Gauge?
+    /// By path with a quota: its index and the used and remaining gauges.
+    private var quotaGauges: [(path: Int, used: Gauge, remaining: Gauge)] = []
     private let pipeGauges: (inUse: Gauge, idle: Gauge)
     private var pathBytes: [(sent: Counter, received: Counter)] = []
     /// By path: the byte totals exported so far (they only grow).
@@ -88,6 +90,23 @@ public actor MetricsCollector {
                 trackedGauge = registry.gauge(
                     "mptcp_relay_path_manager_connections",
                     help: "Connections in the relay path manager's table: the relay's own and those peers opened."
+                )
+            }
+            for (index, path) in board.plan.paths.enumerated() where path.quota != nil {
+                quotaGauges.append(
+                    (
+                        index,
+                        registry.gauge(
+                            "mptcp_relay_path_quota_used_bytes",
+                            [("path", path.name)],
+                            help: "Bytes the path carried in its current quota period (sent and received)."
+                        ),
+                        registry.gauge(
+                            "mptcp_relay_path_quota_remaining_bytes",
+                            [("path", path.name)],
+                            help: "Bytes left of the path's quota this period; 0: used only when no other path is up."
+                        )
+                    )
                 )
             }
             for (index, path) in board.plan.paths.enumerated() {
@@ -347,7 +366,15 @@ public actor MetricsCollector {
         for index in histograms.indices {
             replayConnectDurations(index, statistics: statistics)
         }
-        if let board { trackedGauge?.set(to: Double(board.trackedConnectionCount)) }
+        if let board {
+            trackedGauge?.set(to: Double(board.trackedConnectionCount))
+            for (path, used, remaining) in quotaGauges {
+                let quota = board.plan.paths[path].quota?.bytes ?? 0
+                let count = board.quotaUsed(of: path)
+                used.set(to: Double(count))
+                remaining.set(to: Double(quota > count ? quota - count : 0))
+            }
+        }
         if let board, answered {
             for (path, gauges) in pathGauges.enumerated() {
                 gauges.up.set(to: board.isUp(path) ? 1 : 0)

@@ -7,7 +7,13 @@ public enum StatusTable {
     public static func render(_ document: ConnectionsDocument) -> String {
         var lines: [String] = []
         if !document.paths.isEmpty {
-            let paths = document.paths.map { "\($0.name) \($0.up ? "up" : "DOWN") (\($0.pathClass))" }
+            let paths = document.paths.map { path in
+                var text = "\(path.name) \(path.up ? "up" : "DOWN") (\(path.pathClass))"
+                if let quota = path.quotaBytes, let used = path.quotaUsedBytes {
+                    text += " quota \(bytes(used)) of \(bytes(quota))\(used >= quota ? " USED UP" : "")"
+                }
+                return text
+            }
             lines.append("paths: " + paths.joined(separator: ", "))
         }
         lines.append("\(document.connections.count) connection(s)")

@@ -26,6 +26,31 @@ struct PathBoardTests {
         #expect(board.upPaths == 0b110)
     }
 
+    @Test("a path over its quota is passed over while another path of the policy is up, and the last resort")
+    func exhaustedPaths() throws {
+        let board = PathBoard(plan: threeUplinks)
+        let converter = try #require(IPAddress("198.18.1.2"))
+        for (index, text) in ["198.18.1.1", "198.18.2.1", "198.18.3.1"].enumerated() {
+            board.setSource(of: index, ipv6: false, to: IPAddress(text))
+            board.setUp(index, true)
+        }
+        let bulk = board.policy(1)  // paths A, B; backup C
+        board.setExhausted(0, true)
+        #expect(board.exhaustedPaths == 0b001)
+        #expect(board.usablePaths(for: bulk) == 0b110)
+        #expect(board.initialPath(policy: 1, upstream: converter)?.index == 1, "B, not A over its quota")
+        board.setUp(1, false)
+        #expect(board.initialPath(policy: 1, upstream: converter)?.index == 2, "the backup before a used-up path")
+        board.setUp(2, false)
+        #expect(board.usablePaths(for: bulk) == 0b001, "the last resort")
+        #expect(board.initialPath(policy: 1, upstream: converter)?.index == 0)
+        board.setExhausted(0, false)
+        board.setUp(1, true)
+        #expect(board.usablePaths(for: bulk) == 0b011)
+        board.setQuotaUsed(of: 2, 42)
+        #expect(board.quotaUsed(of: 2) == 42 && board.quotaUsed(of: 0) == 0)
+    }
+
     @Test("registration, close requests and unregistration")
     func registry() {
         let board = PathBoard(plan: threeUplinks)

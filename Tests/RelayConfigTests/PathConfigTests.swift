@@ -168,11 +168,78 @@ struct PathConfigTests {
                 "[[policy]]\nname = \"p\"\npaths = [\"dsl\"]\n",
                 "t.toml:7: policy[1]: a policy names paths, but there is no [[path]] table; add the uplinks first"
             ),
+            (
+                "[[path]]\nname = \"lte\"\ninterface = \"x\"\nquota = { bytes = \"20 GBs\" }\n",
+                "t.toml:10: path[1].quota.bytes: \"20 GBs\" is not a size; expected a size such as \"20GB\", \"500MiB\" or a number of bytes (units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+            ),
+            (
+                "[[path]]\nname = \"lte\"\ninterface = \"x\"\nquota = { period = \"month\" }\n",
+                "t.toml:10: path[1].quota.bytes: missing required key; a size such as \"20GB\""
+            ),
+            (
+                "[[path]]\nname = \"lte\"\ninterface = \"x\"\nquota = { bytes = 0 }\n",
+                "t.toml:10: path[1].quota.bytes: 0 is out of range; expected a size such as \"20GB\", \"500MiB\" or a number of bytes, greater than 0"
+            ),
+            (
+                "[[path]]\nname = \"lte\"\ninterface = \"x\"\nquota = { bytes = \"1GB\", period = \"year\" }\n",
+                "t.toml:10: path[1].quota.period: \"year\" is not a quota period; expected \"day\", \"week\" or \"month\""
+            ),
+            (
+                "[[path]]\nname = \"lte\"\ninterface = \"x\"\nquota = { bytes = \"1GB\", reset_day = 31 }\n",
+                "t.toml:10: path[1].quota.reset_day: 31 is out of range; expected 1...28"
+            ),
+            (
+                "[[path]]\nname = \"lte\"\ninterface = \"x\"\nquota = { bytes = \"1GB\", period = \"day\", reset_day = 2 }\n",
+                "t.toml:10: path[1].quota.reset_day: a daily quota starts again every midnight; remove reset_day"
+            ),
+            (
+                "[[path]]\nname = \"lte\"\ninterface = \"x\"\nquota = { bytes = \"1GB\", limit = 2 }\n",
+                "t.toml:10: path[1].quota.limit: unknown key; expected one of bytes, period, reset_day"
+            ),
+            (
+                "[[path]]\nname = \"lte\"\ninterface = \"x\"\nquota = \"1GB\"\n",
+                "t.toml:10: path[1].quota: expected a table such as { bytes = \"20GB\", period = \"month\", reset_day = 1 }, found string \"1GB\""
+            ),
         ]
     )
     func mistakes(tail: String, expected: String) {
         let errors = configErrors(validForward + "\n" + tail, file: "t.toml")
         #expect(errors.map(\.description) == [expected])
+    }
+
+    @Test("quota: sizes in decimal and binary units, a period and its reset day")
+    func quotas() throws {
+        let text =
+            validForward + """
+
+                [[path]]
+                name = "lte"
+                interface = "x"
+                quota = { bytes = "20GB", period = "month", reset_day = 15 }
+                [[path]]
+                name = "sat"
+                interface = "y"
+                quota = { bytes = "1.5 GiB", period = "week", reset_day = 7 }
+                [[path]]
+                name = "tiny"
+                interface = "z"
+                quota = { bytes = 4096, period = "day" }
+                [[path]]
+                name = "free"
+                interface = "w"
+
+                """
+        let paths = try ConfigLoader.parse(text, file: "t.toml").pathPlan.paths
+        #expect(paths[0].quota == PathQuota(bytes: 20_000_000_000, period: .month, resetDay: 15))
+        #expect(paths[1].quota == PathQuota(bytes: 1_610_612_736, period: .week, resetDay: 7))
+        #expect(paths[2].quota == PathQuota(bytes: 4096, period: .day))
+        #expect(paths[3].quota == nil)
+        let defaults = try ConfigLoader.parse(
+            validForward + "\n[[path]]\nname = \"l\"\ninterface = \"x\"\nquota = { bytes = \"1MB\" }\n",
+            file: "t.toml"
+        )
+        #expect(defaults.pathPlan.paths[0].quota == PathQuota(bytes: 1_000_000, period: .month, resetDay: 1))
+        #expect(defaults.runtime.stateDirectory == "/var/lib/mptcp-relay")
     }
 
     @Test("announce: addresses for the kernel path manager's signal endpoints")

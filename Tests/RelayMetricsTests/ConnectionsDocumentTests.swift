@@ -1,3 +1,5 @@
+import Foundation
+import PathManager
 import RelayCore
 import RelayMetrics
 import Testing
@@ -24,5 +26,34 @@ struct ConnectionsDocumentTests {
         let document = ConnectionsDocument(snapshots: [snapshot], listenerNames: ["lan"], board: nil, backups: [:])
         #expect(document.connections.map(\.id) == ["1-17-3"])
         #expect(document.connections.map(\.listener) == ["lan"])
+    }
+
+    @Test("a path with a quota shows what it carried this period, and USED UP once it is")
+    func quotas() throws {
+        let board = PathBoard(
+            plan: PathPlan(
+                mode: .relay,
+                paths: [
+                    PathDefinition(name: "dsl", interface: "x"),
+                    PathDefinition(name: "lte", interface: "y", pathClass: .backup, quota: PathQuota(bytes: 4096)),
+                ],
+                policies: []
+            )
+        )
+        board.setUp(0, true)
+        board.setQuotaUsed(of: 1, 3072)
+        var document = ConnectionsDocument(snapshots: [], listenerNames: [], board: board, backups: [:])
+        #expect(document.paths[0].quotaBytes == nil && document.paths[1].quotaBytes == 4096)
+        #expect(document.paths[1].quotaUsedBytes == 3072)
+        let json = String(decoding: try JSONEncoder().encode(document), as: UTF8.self)
+        #expect(json.contains("\"quota_used_bytes\":3072"))
+        #expect(
+            StatusTable.render(document).hasPrefix(
+                "paths: dsl up (primary), lte DOWN (backup) quota 3.0 KiB of 4.0 KiB\n"
+            )
+        )
+        board.setQuotaUsed(of: 1, 5000)
+        document = ConnectionsDocument(snapshots: [], listenerNames: [], board: board, backups: [:])
+        #expect(StatusTable.render(document).contains("lte DOWN (backup) quota 4.9 KiB of 4.0 KiB USED UP"))
     }
 }

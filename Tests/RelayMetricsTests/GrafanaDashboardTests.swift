@@ -36,7 +36,11 @@ struct GrafanaDashboardTests {
         }
         let engine = unstartedEngine(workers: 1)
         let board = PathBoard(
-            plan: PathPlan(mode: .relay, paths: [PathDefinition(name: "a", interface: "x")], policies: [])
+            plan: PathPlan(
+                mode: .relay,
+                paths: [PathDefinition(name: "a", interface: "x", quota: PathQuota(bytes: 1000))],
+                policies: []
+            )
         )
         let exported = String(decoding: await MetricsCollector(engine: engine, board: board).render(), as: UTF8.self)
         for name in names {
@@ -48,6 +52,7 @@ struct GrafanaDashboardTests {
         for required in [
             "mptcp_relay_path_bytes_sent_total", "mptcp_relay_connections_active", "mptcp_relay_convert_errors_total",
             "mptcp_relay_path_transitions_total", "mptcp_relay_path_backup_promotions_total",
+            "mptcp_relay_path_quota_used_bytes", "mptcp_relay_path_quota_remaining_bytes",
         ] {
             #expect(names.contains(required), "the dashboard has no panel on \(required)")
         }
