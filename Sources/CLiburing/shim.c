@@ -68,10 +68,12 @@ struct CLiburing_tcp_info {
     __u64 bytes_received;
     __u8 between[64];
     __u64 bytes_sent;
-    __u8 rest[88];
+    __u64 bytes_retrans;
+    __u8 rest[80];
 };
 _Static_assert(offsetof(struct CLiburing_tcp_info, bytes_acked) == 120, "kernel tcp_info layout");
 _Static_assert(offsetof(struct CLiburing_tcp_info, bytes_sent) == 200, "kernel tcp_info layout");
+_Static_assert(offsetof(struct CLiburing_tcp_info, bytes_retrans) == 208, "kernel tcp_info layout");
 
 int CLiburing_tcp_sent_acked(int fd, uint64_t *sent, uint64_t *acked, uint8_t *options) {
     struct CLiburing_tcp_info info;
@@ -135,6 +137,8 @@ int CLiburing_mptcp_subflows(int fd, CLiburing_subflow *out, int capacity) {
         out[index].rtt_us = info.base.tcpi_rtt;
         out[index].bytes_acked = tcpStride >= offsetof(struct CLiburing_tcp_info, bytes_received) + 8 ? info.bytes_acked : 0;
         out[index].bytes_received = tcpStride >= offsetof(struct CLiburing_tcp_info, bytes_received) + 8 ? info.bytes_received : 0;
+        out[index].bytes_sent = tcpStride >= offsetof(struct CLiburing_tcp_info, bytes_retrans) + 8 ? info.bytes_sent : 0;
+        out[index].bytes_retrans = tcpStride >= offsetof(struct CLiburing_tcp_info, bytes_retrans) + 8 ? info.bytes_retrans : 0;
     }
     return count;
 }

@@ -30,6 +30,8 @@ public struct RelayService: Service {
     let reloads: ReloadState?
     /// The paths' quotas, when a path has one.
     let quotas: QuotaKeeper?
+    /// The paths' passive health checks (`[health]`).
+    let health: PathHealthKeeper?
     let logger: Logger
 
     /// A service running `blueprint`; its start line names `version`. With `configuration` and `source`,
@@ -51,6 +53,7 @@ public struct RelayService: Service {
         pathManager = board.map { PathManagerService(board: $0, logger: logger) }
         pathBoard = plan.paths.isEmpty ? nil : board
         quotas = board.flatMap { QuotaKeeper(board: $0, stateDirectory: blueprint.stateDirectory, logger: logger) }
+        health = pathBoard.flatMap { PathHealthKeeper(board: $0, logger: logger) }
         engine = RelayEngine(
             settings: blueprint.settings,
             listeners: blueprint.listeners,
@@ -77,8 +80,10 @@ public struct RelayService: Service {
         defer { stopPathManager(pathThread) }
         try engine.start()
         let quotaTask = quotas.map { quotas in Task { await quotas.run(engine: engine) } }
+        let healthTask = health.map { health in Task { await health.run(engine: engine) } }
         defer {
             quotaTask?.cancel()
+            healthTask?.cancel()
             quotas?.save()
         }
         for spec in engine.listeners {

@@ -18,6 +18,7 @@ public final class PathBoard: @unchecked Sendable {
 
     private let upMask = Atomic<UInt64>(0)
     private let exhaustedMask = Atomic<UInt64>(0)
+    private let degradedMask = Atomic<UInt64>(0)
     private let refusedSubflows = Atomic<UInt64>(0)
     private let trackedConnections = Atomic<Int>(0)
     private let staleConnections = Atomic<UInt64>(0)
@@ -165,6 +166,33 @@ public final class PathBoard: @unchecked Sendable {
         cells[index].quotaUsed.store(bytes, ordering: .relaxed)
     }
 
+    /// Paths the health checks found degraded (lossy or slow), as a bit mask (bit N is path N).
+    public var degradedPaths: UInt64 { degradedMask.load(ordering: .acquiring) }
+
+    /// Marks path `index` degraded, or healthy.
+    public func setDegraded(_ index: Int, _ degraded: Bool) {
+        if degraded {
+            degradedMask.bitwiseOr(1 << UInt64(index), ordering: .releasing)
+        } else {
+            degradedMask.bitwiseAnd(~(1 << UInt64(index)), ordering: .releasing)
+        }
+    }
+
+    /// Publishes what the health checks measured on path `index`: the share of bytes retransmitted and the
+    /// mean smoothed RTT in microseconds.
+    public func setMeasurements(of index: Int, loss: Double, rttMicroseconds: UInt64) {
+        cells[index].lossMillionths.store(UInt64(max(0, min(1, loss)) * 1e6), ordering: .relaxed)
+        cells[index].rttMicroseconds.store(rttMicroseconds, ordering: .relaxed)
+    }
+
+    /// What the health checks last measured on path `index` (loss share, mean smoothed RTT in microseconds).
+    public func measurements(of index: Int) -> (loss: Double, rttMicroseconds: UInt64) {
+        (
+            Double(cells[index].lossMillionths.load(ordering: .relaxed)) / 1e6,
+            cells[index].rttMicroseconds.load(ordering: .relaxed)
+        )
+    }
+
     /// Paths whose quota is used up for the current period, as a bit mask (bit N is path N).
     public var exhaustedPaths: UInt64 { exhaustedMask.load(ordering: .acquiring) }
 
@@ -206,11 +234,17 @@ public final class PathBoard: @unchecked Sendable {
         excluding: UInt64 = 0
     ) -> (index: Int, source: IPAddress)? {
         let chosen = self.policy(policy)
-        let mask = usablePaths(for: chosen, up: upPaths & ~excluding)
+        var mask = usablePaths(for: chosen, up: upPaths & ~excluding)
+        // Degraded primaries are passed over while a healthy one is up.
+        let primaries = chosen.primaryMask & mask
+        if primaries & ~degradedPaths != 0 { mask &= ~(degradedPaths & chosen.primaryMask) }
         if chosen.steering == .weighted,
             let weighted = weightedPath(chosen, cycle: policy, upstream: upstream, mask: mask)
         {
             return weighted
+        }
+        if chosen.steering == .lowestRTT, let fastest = fastestPath(chosen, upstream: upstream, mask: mask) {
+            return fastest
         }
         for index in chosen.paths where mask & (1 << UInt64(index)) != 0 {
             if let source = source(of: index, for: upstream) { return (index, source) }
@@ -219,6 +253,22 @@ public final class PathBoard: @unchecked Sendable {
             if let source = source(of: index, for: upstream) { return (index, source) }
         }
         return nil
+    }
+
+    /// `lowest-rtt` steering: the usable primary (up, in `mask`, with a source for `upstream`'s family) with
+    /// the lowest measured RTT; nil when none has been measured (the caller then takes the first up one).
+    private func fastestPath(
+        _ chosen: SubflowPolicy,
+        upstream: IPAddress,
+        mask: UInt64
+    ) -> (index: Int, source: IPAddress)? {
+        var best: (index: Int, source: IPAddress, rtt: UInt64)?
+        for index in chosen.paths where mask & (1 << UInt64(index)) != 0 {
+            let rtt = cells[index].rttMicroseconds.load(ordering: .relaxed)
+            guard rtt > 0, let source = source(of: index, for: upstream) else { continue }
+            if best == nil || rtt < best!.rtt { best = (index, source, rtt) }
+        }
+        return best.map { ($0.index, $0.source) }
     }
 
     /// `weighted` steering: the next place in the policy's cycle over its usable primaries (up, in `mask`,
@@ -378,6 +428,10 @@ struct PathCell: ~Copyable {
     let wentDown = Atomic<UInt64>(0)
     let promotions = Atomic<UInt64>(0)
     let quotaUsed = Atomic<UInt64>(0)
+    /// The measured share of retransmitted bytes, in millionths.
+    let lossMillionths = Atomic<UInt64>(0)
+    /// The measured mean smoothed RTT, in microseconds (0: not measured).
+    let rttMicroseconds = Atomic<UInt64>(0)
 
     func loadV4() -> IPAddress? {
         let value = v4.load(ordering: .acquiring)

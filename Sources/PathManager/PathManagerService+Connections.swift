@@ -197,7 +197,8 @@ extension PathManagerService {
         }
         // Paths over their quota count as down while another path of the policy is up.
         let usable = board.usablePaths(for: plan.policies[connection.policy])
-        for action in planner.actions(for: connection, upPaths: usable, holdOff: held, now: now) {
+        let degraded = board.degradedPaths
+        for action in planner.actions(for: connection, upPaths: usable, holdOff: held, degraded: degraded, now: now) {
             perform(action, on: token)
         }
     }

@@ -55,6 +55,8 @@ public final class PathManagerService: @unchecked Sendable {
     var lastReplan: Int64 = 0
     /// The paths over their quota as of the last loop turn: a change re-plans every connection.
     var lastExhausted: UInt64 = 0
+    /// The degraded paths as of the last loop turn: a change re-plans every connection.
+    var lastDegraded: UInt64 = 0
 
     var routeEvents: NetlinkSocket?
     var routeRequests: NetlinkSocket?
@@ -163,8 +165,10 @@ public final class PathManagerService: @unchecked Sendable {
             nextJoins = replanJoinsDue()
             let now = Self.monotonicMilliseconds()
             let exhausted = board.exhaustedPaths
-            if exhausted != lastExhausted {
+            let degraded = board.degradedPaths
+            if exhausted != lastExhausted || degraded != lastDegraded {
                 lastExhausted = exhausted
+                lastDegraded = degraded
                 if plan.mode == .kernel { synchronizeEndpoints() }
                 replanAll()
             } else if now - lastReplan >= Self.replanIntervalMilliseconds {

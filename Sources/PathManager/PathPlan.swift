@@ -26,6 +26,8 @@ public struct PathPlan: Sendable, Hashable {
     /// in milliseconds. Joins opened at once corrupt the stream now and then on Linux 6.18
     /// (docs/RELIABILITY.md, finding 2).
     public var joinDelayMilliseconds: Int64
+    /// Passive health checks of the paths (`[health]`); nil: none, a path is up or down.
+    public var health: PathHealthSettings?
 
     /// The join delay used when the configuration names none (docs/RELIABILITY.md, finding 2).
     public static let defaultJoinDelayMilliseconds: Int64 = 200
@@ -36,8 +38,10 @@ public struct PathPlan: Sendable, Hashable {
         paths: [PathDefinition],
         policies: [SubflowPolicy],
         announcements: [IPAddress] = [],
-        joinDelayMilliseconds: Int64 = Self.defaultJoinDelayMilliseconds
+        joinDelayMilliseconds: Int64 = Self.defaultJoinDelayMilliseconds,
+        health: PathHealthSettings? = nil
     ) {
+        self.health = health
         self.mode = mode
         self.paths = paths
         self.announcements = announcements

@@ -8,4 +8,7 @@ public enum SteeringMode: String, Sendable, Hashable, CaseIterable {
     case activeStandby = "active-standby"
     /// As `aggregate`, but new connections start on the primaries in proportion to their weights.
     case weighted
+    /// As `aggregate`, but new connections start on the up primary with the lowest RTT the health checks
+    /// measured (`[health]`); unmeasured primaries come after measured ones, in the policy's order.
+    case lowestRTT = "lowest-rtt"
 }

@@ -15,18 +15,27 @@ public struct SubflowPlanner: Sendable {
     }
 
     /// What the subflow on each path of `connection`'s policy should be: absent from the result means no
-    /// subflow; the value is the wanted backup flag.
-    public func wantedSubflows(for policy: Int, upPaths: UInt64) -> [Int: Bool] {
+    /// subflow; the value is the wanted backup flag. A degraded primary (`degraded`, bit N is path N) is
+    /// wanted flagged backup while a healthy primary is up, so that the kernel's scheduler sends on the
+    /// healthy ones (and ``actions(for:upPaths:holdOff:degraded:now:)`` opens no new subflow there).
+    public func wantedSubflows(for policy: Int, upPaths: UInt64, degraded: UInt64 = 0) -> [Int: Bool] {
         let chosen = plan.policies[policy]
         let isUp = { (index: Int) in upPaths & (1 << UInt64(index)) != 0 }
-        let primaries = chosen.paths.filter(isUp)
+        let isDegraded = { (index: Int) in degraded & (1 << UInt64(index)) != 0 }
+        var primaries = chosen.paths.filter(isUp)
         let backups = chosen.backups.filter(isUp)
+        let healthy = primaries.filter { !isDegraded($0) }
         var wanted: [Int: Bool] = [:]
         if primaries.isEmpty {
             for index in backups { wanted[index] = false }
         } else {
+            if !healthy.isEmpty && healthy.count < primaries.count {
+                // The healthy first, in their order; the degraded after them, flagged backup.
+                primaries = healthy + primaries.filter(isDegraded)
+            }
             for (position, index) in primaries.enumerated() {
-                wanted[index] = chosen.steering == .activeStandby && position > 0
+                let demoted = !healthy.isEmpty && isDegraded(index)
+                wanted[index] = demoted || (chosen.steering == .activeStandby && position > 0)
             }
             if chosen.backupMode == .standby {
                 for index in backups { wanted[index] = true }
@@ -47,9 +56,15 @@ public struct SubflowPlanner: Sendable {
         for connection: ManagedConnection,
         upPaths: UInt64,
         holdOff: UInt64 = 0,
+        degraded: UInt64 = 0,
         now: Int64
     ) -> [SubflowAction] {
-        let wanted = wantedSubflows(for: connection.policy, upPaths: upPaths)
+        let wanted = wantedSubflows(for: connection.policy, upPaths: upPaths, degraded: degraded)
+        // A degraded primary keeps the subflow it has (flagged backup) but gets no new one while a healthy
+        // primary is up.
+        let chosenPolicy = plan.policies[connection.policy]
+        let upPrimaries = chosenPolicy.primaryMask & upPaths
+        let noNewSubflow = upPrimaries & ~degraded != 0 ? degraded & upPrimaries : 0
         if wanted.isEmpty {
             return [.close]
         }
@@ -107,7 +122,7 @@ public struct SubflowPlanner: Sendable {
         if let joinsDue = joinsDue(connection), now >= joinsDue, connection.joinRemote != nil {
             for (path, backup) in wanted.sorted(by: { $0.key < $1.key }) where !covered.contains(path) {
                 let bit: UInt64 = 1 << UInt64(path)
-                guard connection.creating & bit == 0, holdOff & bit == 0 else { continue }
+                guard connection.creating & bit == 0, holdOff & bit == 0, noNewSubflow & bit == 0 else { continue }
                 creations.append(.create(path: path, backup: backup))
             }
         }

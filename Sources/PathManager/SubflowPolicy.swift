@@ -45,6 +45,13 @@ public struct SubflowPolicy: Sendable, Hashable {
         self.congestion = congestion
     }
 
+    /// The policy's primaries as a bit mask (bit N is path N).
+    public var primaryMask: UInt64 {
+        var mask: UInt64 = 0
+        for index in paths { mask |= 1 << UInt64(index) }
+        return mask
+    }
+
     /// Every path the policy allows, primaries and backups, as a bit mask (bit N is path N).
     public var allowedMask: UInt64 {
         var mask: UInt64 = 0

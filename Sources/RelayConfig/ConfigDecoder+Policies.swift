@@ -139,11 +139,7 @@ extension ConfigDecoder {
             guard let text = self.string(value, key: "\(path).mode") else { return nil }
             guard let parsed = SteeringMode(rawValue: text) else {
                 let known = SteeringMode.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
-                let reason =
-                    text == "lowest-rtt"
-                    ? "\"lowest-rtt\" needs per-path RTT measurements, which this version does not make yet"
-                    : "\"\(text)\" is not a steering mode"
-                self.report("\(path).mode", "\(reason); expected one of \(known)")
+                self.report("\(path).mode", "\"\(text)\" is not a steering mode; expected one of \(known)")
                 return nil
             }
             mode = parsed

@@ -54,7 +54,7 @@ struct ConfigDecoder {
 
     /// Decodes the whole document; check ``errors`` before using the result.
     mutating func decode(root: TOMLTable) -> RelayConfiguration? {
-        let known = [Key.runtime, Key.listener, Key.path, Key.policy, Key.metrics, Key.client]
+        let known = [Key.runtime, Key.listener, Key.path, Key.policy, Key.metrics, Key.client, Key.health]
         for key in root.keys where !known.contains(key) {
             let value = root[key]
             let what: String
@@ -68,7 +68,7 @@ struct ConfigDecoder {
             let suggestion = Self.closest(to: key, among: known)
             let expected =
                 suggestion.map { "did you mean \"\($0)\"?" }
-                ?? "expected only [runtime], [metrics], [[listener]], [[client]], [[path]] and [[policy]] tables"
+                ?? "expected only [runtime], [metrics], [health], [[listener]], [[client]], [[path]] and [[policy]] tables"
             self.report(key, "\(what); \(expected)")
         }
         let runtime = self.decodeRuntime(root[Key.runtime])
@@ -81,6 +81,15 @@ struct ConfigDecoder {
         let mode = self.decodePathManagerMode(runtime: root[Key.runtime]?.table, paths: paths)
         let announcements = self.decodeAnnouncements(root[Key.runtime]?.table, mode: mode)
         let joinDelay = self.decodeJoinDelay(runtime: root[Key.runtime]?.table)
+        let health = self.decodeHealth(root[Key.health], paths: paths)
+        if health == nil, root[Key.health] == nil, let tables = root[Key.policy]?.array {
+            for (offset, table) in tables.enumerated() where table.table?["mode"]?.string == "lowest-rtt" {
+                self.report(
+                    "policy[\(offset + 1)].mode",
+                    "\"lowest-rtt\" compares the RTT the health checks measure; add a [health] table"
+                )
+            }
+        }
         let metrics = self.decodeMetrics(root[Key.metrics])
         self.checkMetricsPort(runtime: runtime, metrics: metrics)
         guard let runtime else { return nil }
@@ -93,7 +102,8 @@ struct ConfigDecoder {
                 paths: paths,
                 policies: policies,
                 announcements: announcements,
-                joinDelayMilliseconds: joinDelay
+                joinDelayMilliseconds: joinDelay,
+                health: health
             ),
             clients: clients
         )
@@ -107,6 +117,7 @@ struct ConfigDecoder {
         static let policy = "policy"
         static let metrics = "metrics"
         static let client = "client"
+        static let health = "health"
     }
 }
 

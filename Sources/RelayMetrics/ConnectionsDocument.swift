@@ -61,12 +61,20 @@ public struct ConnectionsDocument: Codable, Sendable, Equatable {
         public var quotaBytes: UInt64?
         /// What the path carried in the current period (absent without a quota).
         public var quotaUsedBytes: UInt64?
+        /// Whether the health checks find the path degraded (absent without `[health]`).
+        public var degraded: Bool?
+        /// The smoothed share of retransmitted bytes (absent without `[health]`).
+        public var lossRatio: Double?
+        /// The mean smoothed RTT in milliseconds when the path last carried traffic (absent without `[health]`).
+        public var rttMilliseconds: Double?
 
         enum CodingKeys: String, CodingKey {
-            case name, up
+            case name, up, degraded
             case pathClass = "class"
             case quotaBytes = "quota_bytes"
             case quotaUsedBytes = "quota_used_bytes"
+            case lossRatio = "loss_ratio"
+            case rttMilliseconds = "rtt_ms"
         }
     }
 
@@ -114,7 +122,12 @@ public struct ConnectionsDocument: Codable, Sendable, Equatable {
                         pathClass: path.pathClass.rawValue,
                         up: board.isUp(index),
                         quotaBytes: path.quota?.bytes,
-                        quotaUsedBytes: path.quota.map { _ in board.quotaUsed(of: index) }
+                        quotaUsedBytes: path.quota.map { _ in board.quotaUsed(of: index) },
+                        degraded: board.plan.health.map { _ in board.degradedPaths & (1 << UInt64(index)) != 0 },
+                        lossRatio: board.plan.health.map { _ in board.measurements(of: index).loss },
+                        rttMilliseconds: board.plan.health.map { _ in
+                            Double(board.measurements(of: index).rttMicroseconds) / 1000
+                        }
                     )
                 }
             } ?? []

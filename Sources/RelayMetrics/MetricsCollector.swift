@@ -23,6 +23,8 @@ public actor MetricsCollector {
     private var pathGauges: [(up: Gauge, subflows: Gauge)] = []
     /// `mptcp_relay_path_manager_connections`, when the relay is the path manager.
     private var trackedGauge: Gauge?
+    /// With `[health]`, by path: the degraded, loss and RTT gauges.
+    private var healthGauges: [(degraded: Gauge, loss: Gauge, rtt: Gauge)] = []
     /// By path with a quota: its index and the used and remaining gauges.
     private var quotaGauges: [(path: Int, used: Gauge, remaining: Gauge)] = []
     private let pipeGauges: (inUse: Gauge, idle: Gauge)
@@ -90,6 +92,28 @@ public actor MetricsCollector {
                 trackedGauge = registry.gauge(
                     "mptcp_relay_path_manager_connections",
                     help: "Connections in the relay path manager's table: the relay's own and those peers opened."
+                )
+            }
+            for path in board.plan.paths where board.plan.health != nil {
+                let label = ("path", path.name)
+                healthGauges.append(
+                    (
+                        registry.gauge(
+                            "mptcp_relay_path_degraded",
+                            [label],
+                            help: "1 while the health checks find the path degraded (lossy or slow), else 0."
+                        ),
+                        registry.gauge(
+                            "mptcp_relay_path_loss_ratio",
+                            [label],
+                            help: "Smoothed share of the bytes the path's subflows sent that were retransmitted."
+                        ),
+                        registry.gauge(
+                            "mptcp_relay_path_rtt_seconds",
+                            [label],
+                            help: "Mean smoothed RTT of the path's subflows when they last carried traffic."
+                        )
+                    )
                 )
             }
             for (index, path) in board.plan.paths.enumerated() where path.quota != nil {
@@ -368,6 +392,12 @@ public actor MetricsCollector {
         }
         if let board {
             trackedGauge?.set(to: Double(board.trackedConnectionCount))
+            for (path, gauges) in healthGauges.enumerated() {
+                let measured = board.measurements(of: path)
+                gauges.degraded.set(to: board.degradedPaths & (1 << UInt64(path)) != 0 ? 1 : 0)
+                gauges.loss.set(to: measured.loss)
+                gauges.rtt.set(to: Double(measured.rttMicroseconds) / 1e6)
+            }
             for (path, used, remaining) in quotaGauges {
                 let quota = board.plan.paths[path].quota?.bytes ?? 0
                 let count = board.quotaUsed(of: path)

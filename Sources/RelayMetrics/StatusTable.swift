@@ -9,6 +9,12 @@ public enum StatusTable {
         if !document.paths.isEmpty {
             let paths = document.paths.map { path in
                 var text = "\(path.name) \(path.up ? "up" : "DOWN") (\(path.pathClass))"
+                if let degraded = path.degraded, path.up {
+                    text += degraded ? " DEGRADED" : " healthy"
+                    if let loss = path.lossRatio, let rtt = path.rttMilliseconds, rtt > 0 {
+                        text += String(format: " (loss %.1f%%, rtt %.0fms)", loss * 100, rtt)
+                    }
+                }
                 if let quota = path.quotaBytes, let used = path.quotaUsedBytes {
                     text += " quota \(bytes(used)) of \(bytes(quota))\(used >= quota ? " USED UP" : "")"
                 }

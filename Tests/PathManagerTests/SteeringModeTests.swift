@@ -15,6 +15,7 @@ let steeringPlan = PathPlan(
         SubflowPolicy(name: "standby", paths: [0, 1, 2], backups: [3], backupMode: .standby, steering: .activeStandby),
         SubflowPolicy(name: "weighted", paths: [0, 1], steering: .weighted, weights: [3, 1]),
         SubflowPolicy(name: "aggregate", paths: [0, 1, 2]),
+        SubflowPolicy(name: "fastest", paths: [0, 1, 2], steering: .lowestRTT),
     ]
 )
 
@@ -82,5 +83,29 @@ struct SteeringModeTests {
         // The other modes start on the first up primary.
         #expect(board.initialPath(policy: 0, upstream: converter)?.index == 0)
         #expect(board.initialPath(policy: 2, upstream: converter)?.index == 0)
+    }
+
+    @Test(
+        "lowest-rtt: new connections start on the measured primary with the lowest RTT; a degraded one is passed over"
+    )
+    func lowestRTTInitialPaths() throws {
+        let board = PathBoard(plan: steeringPlan)
+        let converter = try #require(IPAddress("198.18.1.2"))
+        for index in 0..<3 {
+            board.setSource(of: index, ipv6: false, to: IPAddress("198.18.\(index + 1).1"))
+            board.setUp(index, true)
+        }
+        #expect(board.initialPath(policy: 3, upstream: converter)?.index == 0, "nothing measured: the first up one")
+        board.setMeasurements(of: 0, loss: 0, rttMicroseconds: 40_000)
+        board.setMeasurements(of: 1, loss: 0, rttMicroseconds: 12_000)
+        board.setMeasurements(of: 2, loss: 0, rttMicroseconds: 25_000)
+        #expect(board.initialPath(policy: 3, upstream: converter)?.index == 1)
+        board.setUp(1, false)
+        #expect(board.initialPath(policy: 3, upstream: converter)?.index == 2)
+        board.setDegraded(2, true)
+        #expect(board.initialPath(policy: 3, upstream: converter)?.index == 0, "C degraded, A healthy")
+        // Extra subflows as aggregate.
+        let planner = SubflowPlanner(plan: steeringPlan)
+        #expect(planner.wantedSubflows(for: 3, upPaths: 0b111) == [0: false, 1: false, 2: false])
     }
 }

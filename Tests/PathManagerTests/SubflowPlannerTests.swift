@@ -164,6 +164,25 @@ struct SubflowPlannerTests {
         #expect(planner.actions(for: deadPair, upPaths: c, holdOff: c, now: later) == [])
     }
 
+    @Test("a degraded primary: flagged backup and no new subflow while a healthy primary is up")
+    func degradedPrimary() {
+        let both = connection(policy: 1, [subflow(0), subflow(1, port: 40001)])
+        #expect(planner.wantedSubflows(for: 1, upPaths: a | b | c, degraded: a) == [0: true, 1: false, 2: true])
+        #expect(
+            planner.actions(for: both, upPaths: a | b, degraded: a, now: later) == [.setBackup(subflow(0), true)]
+        )
+        // No subflow on the degraded path yet: none is opened there.
+        let onB = connection(policy: 1, [subflow(1, port: 40001)])
+        #expect(planner.actions(for: onB, upPaths: a | b, degraded: a, now: later).isEmpty)
+        // Healthy again: promoted back.
+        let demoted = connection(policy: 1, [subflow(0, backup: true), subflow(1, port: 40001)])
+        #expect(
+            planner.actions(for: demoted, upPaths: a | b, now: later) == [.setBackup(subflow(0, backup: true), false)]
+        )
+        // Every primary degraded: used as if healthy.
+        #expect(planner.actions(for: both, upPaths: a | b, degraded: a | b, now: later).isEmpty)
+    }
+
     @Test("no allowed path up: the connection is closed")
     func allDown() {
         #expect(planner.actions(for: connection(policy: 0, [subflow(0)]), upPaths: b, now: later) == [.close])

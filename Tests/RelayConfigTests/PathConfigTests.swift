@@ -122,11 +122,11 @@ struct PathConfigTests {
             ),
             (
                 "[[path]]\nname = \"dsl\"\ninterface = \"x\"\n[[policy]]\nname = \"p\"\npaths = [\"dsl\"]\nmode = \"fastest\"\n",
-                "t.toml:13: policy[1].mode: \"fastest\" is not a steering mode; expected one of \"aggregate\", \"active-standby\", \"weighted\""
+                "t.toml:13: policy[1].mode: \"fastest\" is not a steering mode; expected one of \"aggregate\", \"active-standby\", \"weighted\", \"lowest-rtt\""
             ),
             (
                 "[[path]]\nname = \"dsl\"\ninterface = \"x\"\n[[policy]]\nname = \"p\"\npaths = [\"dsl\"]\nmode = \"lowest-rtt\"\n",
-                "t.toml:13: policy[1].mode: \"lowest-rtt\" needs per-path RTT measurements, which this version does not make yet; expected one of \"aggregate\", \"active-standby\", \"weighted\""
+                "t.toml:13: policy[1].mode: \"lowest-rtt\" compares the RTT the health checks measure; add a [health] table"
             ),
             (
                 "[[path]]\nname = \"dsl\"\ninterface = \"x\"\n[[policy]]\nname = \"p\"\npaths = [\"dsl\"]\nweights = { dsl = 2 }\n",
@@ -197,6 +197,18 @@ struct PathConfigTests {
                 "t.toml:10: path[1].quota.limit: unknown key; expected one of bytes, period, reset_day"
             ),
             (
+                "[[path]]\nname = \"a\"\ninterface = \"x\"\n[health]\ndegraded_loss = 5\n",
+                "t.toml:11: health.degraded_loss: integer 5 is not a share of lost bytes; expected a number between 0 and 1, such as 0.05"
+            ),
+            (
+                "[[path]]\nname = \"a\"\ninterface = \"x\"\n[health]\ndegraded_rtt = \"fast\"\n",
+                "t.toml:11: health.degraded_rtt: string \"fast\" is not a duration in range; expected seconds (0.4) or a duration such as \"400ms\" or \"10s\", from 1 ms to 60 s"
+            ),
+            (
+                "[health]\nrecover_after = \"10s\"\n",
+                "t.toml:7: health: health checks watch the paths, but there is no [[path]] table; add the uplinks first"
+            ),
+            (
                 "[[path]]\nname = \"lte\"\ninterface = \"x\"\nquota = \"1GB\"\n",
                 "t.toml:10: path[1].quota: expected a table such as { bytes = \"20GB\", period = \"month\", reset_day = 1 }, found string \"1GB\""
             ),
@@ -240,6 +252,22 @@ struct PathConfigTests {
         )
         #expect(defaults.pathPlan.paths[0].quota == PathQuota(bytes: 1_000_000, period: .month, resetDay: 1))
         #expect(defaults.runtime.stateDirectory == "/var/lib/mptcp-relay")
+    }
+
+    @Test("[health]: thresholds as shares and durations, defaults for what is left out, absent means off")
+    func health() throws {
+        let paths = "\n[[path]]\nname = \"a\"\ninterface = \"x\"\n"
+        #expect(try ConfigLoader.parse(validForward + paths, file: "t.toml").pathPlan.health == nil)
+        let custom = try ConfigLoader.parse(
+            validForward + paths + "[health]\ndegraded_loss = 0.1\ndegraded_rtt = \"250ms\"\nrecover_after = 30\n",
+            file: "t.toml"
+        )
+        #expect(
+            custom.pathPlan.health
+                == PathHealthSettings(degradedLoss: 0.1, degradedRTTMilliseconds: 250, recoverAfterMilliseconds: 30_000)
+        )
+        let defaults = try ConfigLoader.parse(validForward + paths + "[health]\n", file: "t.toml")
+        #expect(defaults.pathPlan.health == PathHealthSettings())
     }
 
     @Test("announce: addresses for the kernel path manager's signal endpoints")

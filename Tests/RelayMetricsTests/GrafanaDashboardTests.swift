@@ -39,7 +39,8 @@ struct GrafanaDashboardTests {
             plan: PathPlan(
                 mode: .relay,
                 paths: [PathDefinition(name: "a", interface: "x", quota: PathQuota(bytes: 1000))],
-                policies: []
+                policies: [],
+                health: PathHealthSettings()
             )
         )
         let exported = String(decoding: await MetricsCollector(engine: engine, board: board).render(), as: UTF8.self)
@@ -53,6 +54,7 @@ struct GrafanaDashboardTests {
             "mptcp_relay_path_bytes_sent_total", "mptcp_relay_connections_active", "mptcp_relay_convert_errors_total",
             "mptcp_relay_path_transitions_total", "mptcp_relay_path_backup_promotions_total",
             "mptcp_relay_path_quota_used_bytes", "mptcp_relay_path_quota_remaining_bytes",
+            "mptcp_relay_path_degraded", "mptcp_relay_path_loss_ratio",
         ] {
             #expect(names.contains(required), "the dashboard has no panel on \(required)")
         }

@@ -29,6 +29,7 @@ import json
 import os
 import select
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -95,6 +96,18 @@ class Tally:
             with open(temporary, "w") as status:
                 status.write(line + "\n")
             os.replace(temporary, self.path)
+
+
+def on_hang(args, label, port):
+    """Runs --on-hang LABEL PORT (at most 30 s): the soak dumps both relays' sockets while the hung connection
+    is still there to be seen."""
+    if not getattr(args, "on_hang", None):
+        return
+    try:
+        subprocess.run([args.on_hang, label, str(port)], timeout=30, check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
 
 
 def local_port(sock):
@@ -192,12 +205,16 @@ def bulk(args):
             sock.close()
             record.update(connect_error=repr(error), errors=[repr(error)], received=0, sent=0, pattern_ok=True)
         else:
+            record["local_port"] = local_port(sock)  # run() closes the socket
             transfer = hashpeer.Transfer(sock, args.bytes, "send", "pattern", direction=0)
             transfer.connection = ident
             result = transfer.run()
             record.update(sent=result["sent"], received=result["received"], pattern_ok=result["pattern"]["ok"],
                           diagnosis=result["pattern"]["diagnosis"], errors=transfer.errors)
         record["ended"] = time.time()
+        if any("timed out" in error or "Timeout" in error for error in record.get("errors", [])):
+            on_hang(args, f"{args.name}-{ident}", record.get("local_port", 0))
+        sock.close()
         with open(log_path, "a") as log:
             log.write(json.dumps(record) + "\n")
         # Live counters from the client's side only; the report joins the server's side.
@@ -256,6 +273,8 @@ def short(args):
                 outcome = classify_error(error)
                 # What arrived before the error: the whole echo without its end of stream is a lost FIN.
                 received = bytes(arrived)
+                if outcome == "lost":
+                    on_hang(args, f"{args.name}-{local_port(sock)}", local_port(sock))
                 if received == b"" or payload.startswith(received):
                     tally.add(outcome, size if outcome == "lost" else 0,
                               {"size": size, "received": len(received), "error": repr(error),
@@ -446,6 +465,8 @@ def main(argv):
         sub.add_argument("--out", required=True)
         sub.add_argument("--name", required=True)
         sub.add_argument("--timeout", type=float, default=30.0, help="seconds per socket operation")
+        sub.add_argument("--on-hang", metavar="COMMAND",
+                         help="run COMMAND LABEL LOCAL_PORT when a transfer times out (a hang), before closing it")
         if name == "bulk":
             sub.add_argument("--bytes", type=int, required=True)
             sub.add_argument("--id-base", type=int, default=0)

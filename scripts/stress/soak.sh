@@ -97,6 +97,7 @@ idle_hold=$((restart_every * 2 / 5))
 ((idle_hold <= 120)) || idle_hold=120
 ((idle_hold >= 10)) || idle_hold=10
 traffic=$root/scripts/stress/soak-traffic.py
+hang_hook=$out/on-hang.sh
 
 P="sk$$-"
 gw=${P}gw
@@ -357,14 +358,33 @@ helpers+=("$!")
 until=$(($(date +%s) + duration))
 say "traffic until $(date -d "@$until" +%T): bulk x2, short, idle cohorts of 50 held ${idle_hold}s;" \
     "flaps every ${flap_every}s, converter restarts every ${restart_every}s"
+# A transfer that times out (a hang) runs this while both relays still hold the connection: their sockets
+# (ss -tniMe: every subflow, its queues and MPTCP state), the MPTCP counters and the gateway's view.
+cat >"$hang_hook" <<HOOK
+#!/bin/bash
+# on-hang.sh LABEL CLIENT_PORT (written by soak.sh)
+{
+    echo "hang \$1 (client port \$2) at \$(date +%T.%N)"
+    for ns in $gw $srv; do
+        echo "--- ss -tniMe in \$ns"
+        ip netns exec "\$ns" ss -tniMe 2>&1
+        echo "--- nstat MPTCP in \$ns"
+        ip netns exec "\$ns" nstat -az 2>/dev/null | grep -i '^Mptcp' | awk '\$2 != 0'
+    done
+    echo "--- gateway /connections"
+    ip netns exec $gw curl -s --max-time 3 http://127.0.0.1:9090/connections
+} >"$out/hang-\$1.txt" 2>&1
+HOOK
+chmod +x "$hang_hook"
 gens=()
 for k in 0 1; do
     ip netns exec "$cli" python3 "$traffic" bulk --connect 198.18.0.1:8000 --bytes "$bulk_bytes" \
-        --until "$until" --id-base $((k * 30000)) --out "$out" --name "bulk-$k" >"$out/bulk-$k.log" 2>&1 &
+        --until "$until" --id-base $((k * 30000)) --out "$out" --name "bulk-$k" --on-hang "$hang_hook" \
+        >"$out/bulk-$k.log" 2>&1 &
     gens+=("$!")
 done
 ip netns exec "$cli" python3 "$traffic" short --connect 198.18.0.1:8001 --until "$until" --workers 2 \
-    --out "$out" --name short >"$out/short.log" 2>&1 &
+    --out "$out" --name short --on-hang "$hang_hook" >"$out/short.log" 2>&1 &
 gens+=("$!")
 ip netns exec "$cli" python3 "$traffic" idle --connect 198.18.0.1:8002 --until "$until" --count 50 \
     --hold "$idle_hold" --out "$out" --name idle >"$out/idle.log" 2>&1 &

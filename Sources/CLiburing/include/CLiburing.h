@@ -59,7 +59,8 @@ unsigned CLiburing_poll_out_mask(void);
 int CLiburing_mptcp_is_active(int fd);
 
 /// One MPTCP subflow as MPTCP_FULL_INFO reports it: addresses (sockaddr_in or sockaddr_in6), the
-/// kernel's subflow id, smoothed RTT and the bytes acknowledged by the peer and received.
+/// kernel's subflow id, smoothed RTT, the bytes acknowledged by the peer and received, and the bytes sent
+/// and retransmitted (tcpi_bytes_sent counts retransmissions too; 0 on kernels without the fields).
 typedef struct {
     struct sockaddr_storage local;
     struct sockaddr_storage remote;
@@ -67,6 +68,8 @@ typedef struct {
     uint32_t rtt_us;
     uint64_t bytes_acked;
     uint64_t bytes_received;
+    uint64_t bytes_sent;
+    uint64_t bytes_retrans;
 } CLiburing_subflow;
 
 /// The subflows of an MPTCP socket (getsockopt MPTCP_FULL_INFO, Linux 6.6+): fills at most `capacity`

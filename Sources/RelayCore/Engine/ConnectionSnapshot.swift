@@ -15,6 +15,9 @@ public struct EngineSnapshot: Sendable {
     public var livePathBytes: [PathByteCount] = []
     /// By path index: live subflows.
     public var liveSubflowsByPath: [Int] = []
+    /// By path index: what the live subflows' TCP_INFO says of the path's health (bytes sent and
+    /// retransmitted, summed RTT).
+    public var livePathHealth: [PathHealthSample] = []
     /// How many workers answered in time (0: the figures above are missing, not zero).
     public var workersAnswered = 0
 
@@ -53,6 +56,34 @@ public struct PipeCount: Sendable, Hashable {
     public init(inUse: Int = 0, idle: Int = 0) {
         self.inUse = inUse
         self.idle = idle
+    }
+}
+
+/// The live subflows of one path, summed: what passive health checks read (docs/PATH-MANAGER.md, "Health").
+public struct PathHealthSample: Sendable, Hashable {
+    /// Bytes sent, retransmissions included (tcpi_bytes_sent).
+    public var sentBytes: UInt64 = 0
+    /// Bytes retransmitted (tcpi_bytes_retrans).
+    public var retransmittedBytes: UInt64 = 0
+    /// The subflows' smoothed RTTs added up, in microseconds.
+    public var rttMicroseconds: UInt64 = 0
+    /// How many subflows the sums cover.
+    public var subflows = 0
+
+    /// A sample from its parts.
+    public init(sentBytes: UInt64 = 0, retransmittedBytes: UInt64 = 0, rttMicroseconds: UInt64 = 0, subflows: Int = 0) {
+        self.sentBytes = sentBytes
+        self.retransmittedBytes = retransmittedBytes
+        self.rttMicroseconds = rttMicroseconds
+        self.subflows = subflows
+    }
+
+    /// Adds `other`'s sums to these.
+    public mutating func add(_ other: PathHealthSample) {
+        sentBytes &+= other.sentBytes
+        retransmittedBytes &+= other.retransmittedBytes
+        rttMicroseconds &+= other.rttMicroseconds
+        subflows += other.subflows
     }
 }
 

@@ -341,6 +341,13 @@ public final class RelayEngine: Sendable {
             EngineSnapshot.add(snapshot.liveSubflowsByPath, to: &combined.liveSubflowsByPath)
             EngineSnapshot.add(snapshot.livePathBytes, to: &combined.livePathBytes)
             EngineSnapshot.add(snapshot.closedPathBytes, to: &combined.closedPathBytes)
+            if combined.livePathHealth.count < snapshot.livePathHealth.count {
+                combined.livePathHealth += Array(
+                    repeating: PathHealthSample(),
+                    count: snapshot.livePathHealth.count - combined.livePathHealth.count
+                )
+            }
+            for (path, sample) in snapshot.livePathHealth.enumerated() { combined.livePathHealth[path].add(sample) }
         }
         return combined
     }

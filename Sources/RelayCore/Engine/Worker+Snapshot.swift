@@ -18,6 +18,7 @@ extension Worker {
         let pathCount = pathBoard?.plan.paths.count ?? 0
         var pathBytes = Array(repeating: PathByteCount(), count: pathCount)
         var pathSubflows = Array(repeating: 0, count: pathCount)
+        var pathHealth = Array(repeating: PathHealthSample(), count: pathCount)
         let subflows = UnsafeMutablePointer<CLiburing_subflow>.allocate(capacity: 32)
         defer { subflows.deallocate() }
         let current = Worker.monotonicNow()
@@ -34,7 +35,17 @@ extension Worker {
                 for index in 0..<max(Int(count), 0) {
                     let entry = subflows[index]
                     guard let local = Self.endpoint(entry.local) else { continue }
-                    if let path = addBytes(of: entry, from: local, to: &pathBytes) { pathSubflows[path] += 1 }
+                    if let path = addBytes(of: entry, from: local, to: &pathBytes) {
+                        pathSubflows[path] += 1
+                        pathHealth[path].add(
+                            PathHealthSample(
+                                sentBytes: entry.bytes_sent,
+                                retransmittedBytes: entry.bytes_retrans,
+                                rttMicroseconds: UInt64(entry.rtt_us),
+                                subflows: 1
+                            )
+                        )
+                    }
                     guard detailed, let remote = Self.endpoint(entry.remote) else { continue }
                     flows.append(
                         SubflowSnapshot(
@@ -73,6 +84,7 @@ extension Worker {
         snapshot.activeByListener = active
         snapshot.livePathBytes = pathBytes
         snapshot.liveSubflowsByPath = pathSubflows
+        snapshot.livePathHealth = pathHealth
         return snapshot
     }
 

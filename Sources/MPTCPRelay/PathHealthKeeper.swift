@@ -1,0 +1,77 @@
+import Logging
+import PathManager
+import RelayCore
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs the passive health checks while the relay runs (`[health]`): samples the engine's live subflows
+/// every second, marks degraded paths on the board (the path manager then flags their subflows backup and
+/// opens no new ones there while a healthy primary is up), publishes what it measured for `/metrics` and
+/// `status`, and logs each change.
+final class PathHealthKeeper: Sendable {
+    private let board: PathBoard
+    private let logger: Logger
+    private let monitor: Mutex<PathHealthMonitor>
+    /// How often the engine is sampled.
+    static let sampleInterval: Duration = .seconds(1)
+
+    /// A keeper for `board`'s paths; nil without `[health]`.
+    init?(board: PathBoard, logger: Logger) {
+        guard let settings = board.plan.health else { return nil }
+        self.board = board
+        self.logger = logger
+        monitor = Mutex(PathHealthMonitor(settings: settings, count: board.plan.paths.count))
+    }
+
+    /// Samples the engine every second until the task is cancelled.
+    func run(engine: RelayEngine) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: Self.sampleInterval)
+            if Task.isCancelled { break }
+            let snapshot = await engine.snapshot(detailed: false)
+            guard snapshot.workersAnswered == engine.settings.workers else { continue }
+            sample(snapshot.livePathHealth, at: Self.monotonicMilliseconds())
+        }
+    }
+
+    private func sample(_ samples: [PathHealthSample], at now: Int64) {
+        let (events, states) = monitor.withLock { monitor in
+            (monitor.record(samples, up: board.upPaths, now: now), monitor.paths)
+        }
+        for (index, state) in states.enumerated() {
+            board.setDegraded(index, state.degraded)
+            board.setMeasurements(
+                of: index,
+                loss: state.loss ?? 0,
+                rttMicroseconds: UInt64(max(0, state.rttMilliseconds * 1000))
+            )
+        }
+        for event in events {
+            switch event {
+            case .degraded(let index, let loss, let rtt):
+                logger.warning(
+                    "path degraded: its subflows are flagged backup and it gets no new ones while a healthy primary is up",
+                    metadata: [
+                        "path": "\(board.plan.paths[index].name)",
+                        "loss": "\(Self.percent(loss))", "rtt_ms": "\(Int(rtt.rounded()))",
+                    ]
+                )
+            case .recovered(let index):
+                logger.notice("path healthy again", metadata: ["path": "\(board.plan.paths[index].name)"])
+            }
+        }
+    }
+
+    static func percent(_ share: Double) -> String {
+        "\((share * 1000).rounded() / 10)%"
+    }
+
+    static func monotonicMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+}

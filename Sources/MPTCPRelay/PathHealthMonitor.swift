@@ -1,0 +1,93 @@
+import PathManager
+import RelayCore
+
+/// Classifies each path healthy or degraded from samples of its live subflows (passive: the relay's own
+/// traffic, no probes): the share of sent bytes retransmitted since the last sample, smoothed over samples,
+/// and the subflows' mean smoothed RTT. Only samples in which the path sent at least ``minimumBytes`` are
+/// judged, so an idle path (or a degraded one that its backup flag keeps idle) is never condemned on old
+/// figures; a degraded path is healthy again ``PathHealthSettings/recoverAfterMilliseconds`` after its last
+/// bad sample. Pure bookkeeping: `PathHealthKeeper` samples, publishes and logs.
+struct PathHealthMonitor {
+    /// What changed with a sample.
+    enum Event: Equatable {
+        /// Path `path` turned degraded, with what was measured.
+        case degraded(path: Int, loss: Double, rttMilliseconds: Double)
+        /// Path `path` is healthy again.
+        case recovered(path: Int)
+    }
+
+    /// Per path: what is remembered between samples.
+    struct PathState: Equatable {
+        var lastSent: UInt64 = 0
+        var lastRetransmitted: UInt64 = 0
+        /// The smoothed share of retransmitted bytes (nil before the first judged sample).
+        var loss: Double?
+        /// The mean smoothed RTT of the last judged sample, in milliseconds.
+        var rttMilliseconds: Double = 0
+        var degraded = false
+        /// When (milliseconds) the last bad sample was taken.
+        var lastBad: Int64 = 0
+    }
+
+    /// The fewest bytes a path must have sent since the last sample for the sample to be judged.
+    static let minimumBytes: UInt64 = 64 * 1024
+    /// The weight of a new sample in the smoothed loss.
+    static let smoothing = 0.5
+
+    let settings: PathHealthSettings
+    private(set) var paths: [PathState]
+
+    /// A monitor for `count` paths, all healthy.
+    init(settings: PathHealthSettings, count: Int) {
+        self.settings = settings
+        paths = Array(repeating: PathState(), count: count)
+    }
+
+    /// Takes a sample (`samples[path]`, the live subflows' sums) at `now` (monotonic milliseconds); paths
+    /// not up are not judged. Returns what changed.
+    mutating func record(_ samples: [PathHealthSample], up: UInt64, now: Int64) -> [Event] {
+        var events: [Event] = []
+        for index in paths.indices {
+            let sample = index < samples.count ? samples[index] : PathHealthSample()
+            var state = paths[index]
+            defer { paths[index] = state }
+            // Totals drop when a subflow closes (its figures go with it): start again from the new figures.
+            let sent = sample.sentBytes >= state.lastSent ? sample.sentBytes - state.lastSent : 0
+            let retransmitted =
+                sample.retransmittedBytes >= state.lastRetransmitted
+                ? sample.retransmittedBytes - state.lastRetransmitted : 0
+            let comparable = sample.sentBytes >= state.lastSent && sample.retransmittedBytes >= state.lastRetransmitted
+            state.lastSent = sample.sentBytes
+            state.lastRetransmitted = sample.retransmittedBytes
+            let isUp = up & (1 << UInt64(index)) != 0
+            var bad = false
+            if isUp && comparable && sent >= Self.minimumBytes && sample.subflows > 0 {
+                let share = min(1, Double(retransmitted) / Double(sent))
+                let loss = state.loss.map { $0 * (1 - Self.smoothing) + share * Self.smoothing } ?? share
+                state.loss = loss
+                state.rttMilliseconds = Double(sample.rttMicroseconds) / Double(sample.subflows) / 1000
+                bad =
+                    loss > settings.degradedLoss
+                    || state.rttMilliseconds > Double(settings.degradedRTTMilliseconds)
+            }
+            if !isUp {
+                // A path that is down is down, not degraded; it comes back healthy.
+                if state.degraded { events.append(.recovered(path: index)) }
+                state = PathState(lastSent: sample.sentBytes, lastRetransmitted: sample.retransmittedBytes)
+                continue
+            }
+            if bad {
+                state.lastBad = now
+                if !state.degraded {
+                    state.degraded = true
+                    events.append(.degraded(path: index, loss: state.loss ?? 0, rttMilliseconds: state.rttMilliseconds))
+                }
+            } else if state.degraded && now - state.lastBad >= settings.recoverAfterMilliseconds {
+                state.degraded = false
+                state.loss = nil
+                events.append(.recovered(path: index))
+            }
+        }
+        return events
+    }
+}

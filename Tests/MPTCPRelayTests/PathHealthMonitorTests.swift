@@ -1,0 +1,89 @@
+import PathManager
+import RelayCore
+import Testing
+
+@testable import MPTCPRelay
+
+@Suite("Passive health: a path's retransmissions and RTT make it degraded, good time makes it healthy")
+struct PathHealthMonitorTests {
+    let settings = PathHealthSettings(
+        degradedLoss: 0.05,
+        degradedRTTMilliseconds: 400,
+        recoverAfterMilliseconds: 10_000
+    )
+    static let megabyte: UInt64 = 1_000_000
+
+    /// One subflow's sums: `sent` and `retransmitted` bytes so far, RTT in milliseconds.
+    func sample(_ sent: UInt64, _ retransmitted: UInt64, rtt: UInt64 = 20) -> PathHealthSample {
+        PathHealthSample(sentBytes: sent, retransmittedBytes: retransmitted, rttMicroseconds: rtt * 1000, subflows: 1)
+    }
+
+    @Test("15 % of the bytes retransmitted: degraded at the first judged sample; 10 s without loss: healthy")
+    func lossyPath() {
+        var monitor = PathHealthMonitor(settings: settings, count: 2)
+        let up: UInt64 = 0b11
+        #expect(monitor.record([sample(0, 0), sample(0, 0)], up: up, now: 0).isEmpty)
+        #expect(monitor.record([sample(Self.megabyte, 10_000), sample(Self.megabyte, 0)], up: up, now: 1000).isEmpty)
+        let events = monitor.record(
+            [sample(2 * Self.megabyte, 160_000), sample(2 * Self.megabyte, 0)],
+            up: up,
+            now: 2000
+        )
+        #expect(events.count == 1)
+        if case .degraded(let path, let loss, _) = events.first {
+            #expect(path == 0 && loss > 0.05)
+        }
+        #expect(monitor.paths[0].degraded && !monitor.paths[1].degraded)
+        // Flagged backup, it carries nothing: no figures, no verdict; it waits out the recovery time.
+        #expect(
+            monitor.record([sample(2 * Self.megabyte, 160_000), sample(3 * Self.megabyte, 0)], up: up, now: 3000)
+                .isEmpty
+        )
+        #expect(
+            monitor.record([sample(2 * Self.megabyte, 160_000), sample(4 * Self.megabyte, 0)], up: up, now: 11_999)
+                .isEmpty
+        )
+        #expect(
+            monitor.record([sample(2 * Self.megabyte, 160_000), sample(5 * Self.megabyte, 0)], up: up, now: 12_000) == [
+                .recovered(path: 0)
+            ]
+        )
+        #expect(!monitor.paths[0].degraded && monitor.paths[0].loss == nil)
+    }
+
+    @Test("a bad sample during the recovery time starts it again")
+    func recoveryRestarts() {
+        var monitor = PathHealthMonitor(settings: settings, count: 1)
+        _ = monitor.record([sample(0, 0)], up: 1, now: 0)
+        _ = monitor.record([sample(Self.megabyte, 200_000)], up: 1, now: 1000)
+        #expect(monitor.paths[0].degraded)
+        _ = monitor.record([sample(Self.megabyte, 200_000)], up: 1, now: 5000)
+        _ = monitor.record([sample(2 * Self.megabyte, 400_000)], up: 1, now: 9000)
+        #expect(
+            monitor.record([sample(2 * Self.megabyte, 400_000)], up: 1, now: 15_000).isEmpty,
+            "9 s after the bad one"
+        )
+        #expect(monitor.record([sample(2 * Self.megabyte, 400_000)], up: 1, now: 19_001) == [.recovered(path: 0)])
+    }
+
+    @Test("a slow path: smoothed RTT over the limit while it carries traffic")
+    func slowPath() {
+        var monitor = PathHealthMonitor(settings: settings, count: 1)
+        _ = monitor.record([sample(0, 0, rtt: 900)], up: 1, now: 0)
+        #expect(monitor.record([sample(1000, 0, rtt: 900)], up: 1, now: 1000).isEmpty, "too few bytes to judge")
+        let events = monitor.record([sample(Self.megabyte, 0, rtt: 900)], up: 1, now: 2000)
+        #expect(events == [.degraded(path: 0, loss: 0, rttMilliseconds: 900)])
+    }
+
+    @Test("totals that drop (a subflow closed) and paths that are down are not judged")
+    func dropsAndDownPaths() {
+        var monitor = PathHealthMonitor(settings: settings, count: 1)
+        _ = monitor.record([sample(5 * Self.megabyte, 0)], up: 1, now: 0)
+        #expect(monitor.record([sample(Self.megabyte, 900_000)], up: 1, now: 1000).isEmpty)
+        #expect(!monitor.paths[0].degraded)
+        _ = monitor.record([sample(2 * Self.megabyte, 1_200_000)], up: 1, now: 2000)
+        #expect(monitor.paths[0].degraded)
+        #expect(monitor.record([sample(2 * Self.megabyte, 1_200_000)], up: 0, now: 3000) == [.recovered(path: 0)])
+        #expect(!monitor.paths[0].degraded, "down is down, not degraded")
+    }
+}

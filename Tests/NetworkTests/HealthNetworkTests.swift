@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+
+extension NetworkTestSuites {
+
+    /// Passive health checks (issue 15, `[health]`): a link that turns lossy mid-transfer is found degraded
+    /// from the relay's own subflows, traffic moves to the healthy path, nothing is lost, and the path comes
+    /// back once it is clean again.
+    @Suite(
+        "path manager: a lossy path is degraded from its own traffic, and healthy again once clean",
+        .serialized,
+        .enabled(if: NetworkTestEnvironment.shouldRun, NetworkTestEnvironment.skipReason),
+        .timeLimit(.minutes(3))
+    )
+    struct HealthNetworkTests {
+        static let mebibyte = 1024 * 1024
+        static let degraded = "mptcp_relay_path_degraded{path=\"a\"}"
+
+        @Test("15 % loss on A: degraded, A's share of the bytes under 10 %, intact transfer, healthy again")
+        func lossyPathIsDegraded() async throws {
+            try await RelayTestHarness.run(tag: "hl", rate: "50mbit") { harness, topology in
+                _ = try harness.startRelay("converter", in: topology.srv, config: FaultNetworkTests.converterConfig)
+                let gateway = try harness.startRelay("gateway", in: topology.gw, config: Self.gatewayConfig)
+                try await topology.waitListening(topology.srv, port: 8443, seconds: 10)
+                try await gateway.waitListening(on: 8000, in: topology, namespace: topology.gw)
+
+                let bytes = 96 * Self.mebibyte
+                let server = try await harness.serve("198.19.0.2:5201", bytes: bytes, in: topology.dst, name: "serve")
+                let client = try harness.send(
+                    "198.18.0.1:8000",
+                    bytes: bytes,
+                    in: topology.cli,
+                    name: "bulk",
+                    timeout: 90
+                )
+                try await Task.sleep(for: .milliseconds(1500))
+                try await ShellCommand.bash(
+                    """
+                    ip netns exec "$1" nft add table inet lossy
+                    ip netns exec "$1" nft add chain inet lossy out '{ type filter hook output priority 0; }'
+                    ip netns exec "$1" nft add rule inet lossy out oifname upa0 numgen random mod 100 '<' 15 drop
+                    """,
+                    [topology.gw],
+                    seconds: 10
+                )
+                let lossy = Date()
+                let found = try await OpenRelayNetworkTests.metrics(in: topology.gw) {
+                    OpenRelayNetworkTests.sample($0, Self.degraded) == 1
+                }
+                let delay = Date().timeIntervalSince(lossy)
+                #expect(
+                    OpenRelayNetworkTests.sample(found, Self.degraded) == 1,
+                    "A was not found degraded within 10 s:\n\(found)\n\(gateway.log.suffix(2000))"
+                )
+                print("health: A degraded \(String(format: "%.1f", delay)) s after the loss began")
+
+                // While degraded: A's subflows are flagged backup, B carries the transfer.
+                try await Task.sleep(for: .milliseconds(500))
+                let before = (
+                    try await topology.txBytes(topology.gw, "upa0"), try await topology.txBytes(topology.gw, "upb0")
+                )
+                try await Task.sleep(for: .seconds(2))
+                let after = (
+                    try await topology.txBytes(topology.gw, "upa0"), try await topology.txBytes(topology.gw, "upb0")
+                )
+                let a = after.0 - before.0
+                let b = after.1 - before.1
+                #expect(a * 10 < a + b, "while degraded A still sent \(a) bytes against \(b) on B")
+
+                try await ShellCommand.bash(
+                    "ip netns exec \"$1\" nft delete table inet lossy",
+                    [topology.gw],
+                    seconds: 10
+                )
+                let sent = try HashPeer.report(try await client.expectSuccess(seconds: 90).stdout, from: "bulk")
+                let served = try HashPeer.report(try await server.expectSuccess(seconds: 30).stdout, from: "serve")
+                RelayExpectations.intact(client: sent, server: served, bytes: bytes, "lossy path")
+
+                // recover_after is 3 s: A is healthy again soon after the loss stopped.
+                let recovered = try await OpenRelayNetworkTests.metrics(in: topology.gw) {
+                    OpenRelayNetworkTests.sample($0, Self.degraded) == 0
+                }
+                #expect(
+                    OpenRelayNetworkTests.sample(recovered, Self.degraded) == 0,
+                    "A did not come back after the loss stopped"
+                )
+                try await gateway.expectLogLine(containing: ["path degraded", "path=a"], "no degraded line")
+            }
+        }
+
+        /// The fault suite's forwarder with metrics, as path manager over A and B, with health checks.
+        static let gatewayConfig =
+            FaultNetworkTests.forwarderConfig + """
+
+                [metrics]
+                listen = "127.0.0.1:9090"
+
+                [health]
+                degraded_loss = 0.08
+                recover_after = "3s"
+
+                [[path]]
+                name = "a"
+                interface = "upa0"
+
+                [[path]]
+                name = "b"
+                interface = "upb0"
+
+                """
+    }
+}
