@@ -51,7 +51,8 @@ struct PathHealthMonitor {
             let sample = index < samples.count ? samples[index] : PathHealthSample()
             var state = paths[index]
             defer { paths[index] = state }
-            // Totals drop when a subflow closes (its figures go with it): start again from the new figures.
+            // The engine's totals only grow (closed subflows keep their figures); should they ever drop, start
+            // again from the new figures rather than judge a difference that means nothing.
             let sent = sample.sentBytes >= state.lastSent ? sample.sentBytes - state.lastSent : 0
             let retransmitted =
                 sample.retransmittedBytes >= state.lastRetransmitted
@@ -61,11 +62,14 @@ struct PathHealthMonitor {
             state.lastRetransmitted = sample.retransmittedBytes
             let isUp = up & (1 << UInt64(index)) != 0
             var bad = false
+            if isUp && sample.subflows > 0 {
+                // The RTT figure follows the live subflows (for lowest-rtt), judged only with traffic below.
+                state.rttMilliseconds = Double(sample.rttMicroseconds) / Double(sample.subflows) / 1000
+            }
             if isUp && comparable && sent >= Self.minimumBytes && sample.subflows > 0 {
                 let share = min(1, Double(retransmitted) / Double(sent))
                 let loss = state.loss.map { $0 * (1 - Self.smoothing) + share * Self.smoothing } ?? share
                 state.loss = loss
-                state.rttMilliseconds = Double(sample.rttMicroseconds) / Double(sample.subflows) / 1000
                 bad =
                     loss > settings.degradedLoss
                     || state.rttMilliseconds > Double(settings.degradedRTTMilliseconds)

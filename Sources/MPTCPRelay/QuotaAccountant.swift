@@ -55,7 +55,9 @@ struct QuotaAccountant {
             lastTotals[index] = total
             let start = Int64(quota.periodStart(containing: now, calendar: calendar).timeIntervalSince1970)
             var entry = ledger.paths[path.name] ?? QuotaLedger.Entry(periodStart: start, usedBytes: 0)
-            if entry.periodStart != start {
+            // Only forward: a clock set back (a router without a real-time clock booting in the past) or a
+            // time zone change must not hand out a fresh allowance.
+            if start > entry.periodStart {
                 entry = QuotaLedger.Entry(periodStart: start, usedBytes: 0)
                 events.append(.periodStarted(path: index, start: Date(timeIntervalSince1970: TimeInterval(start))))
                 exhausted[index] = false

@@ -20,6 +20,8 @@ final class QuotaKeeper: Sendable {
     private let board: PathBoard
     private let logger: Logger
     private let accountant: Mutex<QuotaAccountant>
+    /// Held while the file is written: the sampling task and the stop path may both save.
+    private let saving = Mutex<Void>(())
     /// How often the engine is sampled.
     static let sampleInterval: Duration = .seconds(1)
     /// How often changed counts are saved (and at stop).
@@ -111,6 +113,10 @@ final class QuotaKeeper: Sendable {
 
     /// Saves the counts when they changed; a failure is logged (and retried at the next save).
     func save() {
+        saving.withLock { _ in saveLocked() }
+    }
+
+    private func saveLocked() {
         let ledger: QuotaLedger? = accountant.withLock { $0.dirty ? $0.ledger : nil }
         guard let ledger else { return }
         if let error = ledger.save(to: file) {

@@ -82,6 +82,7 @@ public struct RelayService: Service {
         let quotaTask = quotas.map { quotas in Task { await quotas.run(engine: engine) } }
         let healthTask = health.map { health in Task { await health.run(engine: engine) } }
         defer {
+            // The quota task saves as it ends (after a last sample); this save covers a task that never ran.
             quotaTask?.cancel()
             healthTask?.cancel()
             quotas?.save()

@@ -149,10 +149,15 @@ public final class PathBoard: @unchecked Sendable {
 
     /// Marks path `index` up or down.
     public func setUp(_ index: Int, _ up: Bool) {
-        if up {
-            upMask.bitwiseOr(1 << UInt64(index), ordering: .releasing)
+        Self.set(index, up, in: upMask)
+    }
+
+    /// Sets or clears bit `index` of `mask`.
+    private static func set(_ index: Int, _ on: Bool, in mask: borrowing Atomic<UInt64>) {
+        if on {
+            mask.bitwiseOr(1 << UInt64(index), ordering: .releasing)
         } else {
-            upMask.bitwiseAnd(~(1 << UInt64(index)), ordering: .releasing)
+            mask.bitwiseAnd(~(1 << UInt64(index)), ordering: .releasing)
         }
     }
 
@@ -171,11 +176,7 @@ public final class PathBoard: @unchecked Sendable {
 
     /// Marks path `index` degraded, or healthy.
     public func setDegraded(_ index: Int, _ degraded: Bool) {
-        if degraded {
-            degradedMask.bitwiseOr(1 << UInt64(index), ordering: .releasing)
-        } else {
-            degradedMask.bitwiseAnd(~(1 << UInt64(index)), ordering: .releasing)
-        }
+        Self.set(index, degraded, in: degradedMask)
     }
 
     /// Publishes what the health checks measured on path `index`: the share of bytes retransmitted and the
@@ -198,11 +199,7 @@ public final class PathBoard: @unchecked Sendable {
 
     /// Marks path `index`'s quota used up for the current period, or not.
     public func setExhausted(_ index: Int, _ exhausted: Bool) {
-        if exhausted {
-            exhaustedMask.bitwiseOr(1 << UInt64(index), ordering: .releasing)
-        } else {
-            exhaustedMask.bitwiseAnd(~(1 << UInt64(index)), ordering: .releasing)
-        }
+        Self.set(index, exhausted, in: exhaustedMask)
     }
 
     /// The up paths a connection under `policy` may use: without those whose quota is used up, unless no
@@ -234,7 +231,13 @@ public final class PathBoard: @unchecked Sendable {
         excluding: UInt64 = 0
     ) -> (index: Int, source: IPAddress)? {
         let chosen = self.policy(policy)
-        var mask = usablePaths(for: chosen, up: upPaths & ~excluding)
+        // Only paths with a source of the upstream's family can carry the connection: a used-up or degraded
+        // path of the other family must not make the last usable one look like the last resort.
+        var candidates = upPaths & ~excluding
+        for index in plan.paths.indices where candidates & (1 << UInt64(index)) != 0 {
+            if source(of: index, for: upstream) == nil { candidates &= ~(1 << UInt64(index)) }
+        }
+        var mask = usablePaths(for: chosen, up: candidates)
         // Degraded primaries are passed over while a healthy one is up.
         let primaries = chosen.primaryMask & mask
         if primaries & ~degradedPaths != 0 { mask &= ~(degradedPaths & chosen.primaryMask) }

@@ -95,8 +95,10 @@ public struct SubflowPlanner: Sendable {
         // active-standby: the other primaries stay active until the active path's subflow exists (A back
         // after B took over: B is demoted once A's join is there, never before).
         let chosen = plan.policies[connection.policy]
+        let upPrimaryList = chosen.paths.filter { upPaths & (1 << UInt64($0)) != 0 }
         if chosen.steering == .activeStandby,
-            let active = chosen.paths.first(where: { upPaths & (1 << UInt64($0)) != 0 }), !covered.contains(active)
+            let active = upPrimaryList.first(where: { degraded & (1 << UInt64($0)) == 0 }) ?? upPrimaryList.first,
+            !covered.contains(active)
         {
             flagChanges.removeAll { action in
                 if case .setBackup(let subflow, true) = action { return chosen.paths.contains(subflow.path) }

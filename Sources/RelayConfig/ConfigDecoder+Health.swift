@@ -62,7 +62,9 @@ extension ConfigDecoder {
                 milliseconds = Double(text.dropLast()).map { $0 * 1000 }
             }
         }
-        guard let milliseconds, milliseconds.isFinite, range.contains(Int64(milliseconds.rounded())) else {
+        guard let milliseconds, milliseconds.isFinite, milliseconds >= Double(range.lowerBound),
+            milliseconds <= Double(range.upperBound)
+        else {
             self.report(key, "\(Self.describe(value)) is not a duration in range; \(expected)")
             return nil
         }

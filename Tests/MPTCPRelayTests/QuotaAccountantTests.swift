@@ -76,6 +76,9 @@ struct QuotaAccountantTests {
             ]
         )
         #expect(accountant.used(1) == 10 && !accountant.exhausted[1])
+        // A clock set back (a router without a real-time clock) keeps the count: periods only go forward.
+        #expect(accountant.record(totals: [0, 20], at: inNovember, calendar: Self.utc).isEmpty)
+        #expect(accountant.used(1) == 20)
     }
 
     @Test("the counts survive a restart: saved atomically, read back, paths no longer capped dropped")

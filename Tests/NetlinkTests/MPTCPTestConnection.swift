@@ -29,10 +29,7 @@ enum MPTCPTestConnection {
     static func serveOnce(_ listener: Int32, seconds: Int32) {
         Thread {
             defer { close(listener) }
-            var descriptor = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
-            guard poll(&descriptor, 1, seconds * 1000) == 1 else { return }
-            let connection = accept(listener, nil, nil)
-            guard connection >= 0 else { return }
+            guard let connection = acceptOne(listener, seconds: seconds) else { return }
             defer { close(connection) }
             var timeout = timeval(tv_sec: Int(seconds), tv_usec: 0)
             setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -46,16 +43,21 @@ enum MPTCPTestConnection {
     static func acceptAndAbort(_ listener: Int32, seconds: Int32) {
         Thread {
             defer { close(listener) }
-            var descriptor = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
-            guard poll(&descriptor, 1, seconds * 1000) == 1 else { return }
-            let connection = accept(listener, nil, nil)
-            guard connection >= 0 else { return }
+            guard let connection = acceptOne(listener, seconds: seconds) else { return }
             var readable = pollfd(fd: connection, events: Int16(POLLIN), revents: 0)
             _ = poll(&readable, 1, seconds * 1000)
             // Give the client time to look at the live connection first.
             usleep(500_000)
             close(connection)
         }.start()
+    }
+
+    /// One accepted connection of `listener`, waiting at most `seconds` for it.
+    private static func acceptOne(_ listener: Int32, seconds: Int32) -> Int32? {
+        var descriptor = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+        guard poll(&descriptor, 1, seconds * 1000) == 1 else { return nil }
+        let connection = accept(listener, nil, nil)
+        return connection >= 0 ? connection : nil
     }
 
     /// A connected MPTCP client socket to `address`:`port` (numeric IPv4) that sent a few bytes.

@@ -99,23 +99,7 @@ extension NetworkTestSuites {
 
         /// The fault suite's forwarder with metrics, as path manager over A and B, with health checks.
         static let gatewayConfig =
-            FaultNetworkTests.forwarderConfig + """
-
-                [metrics]
-                listen = "127.0.0.1:9090"
-
-                [health]
-                degraded_loss = 0.08
-                recover_after = "3s"
-
-                [[path]]
-                name = "a"
-                interface = "upa0"
-
-                [[path]]
-                name = "b"
-                interface = "upb0"
-
-                """
+            FaultNetworkTests.forwarderConfig + GatewayTables.metrics
+            + "\n[health]\ndegraded_loss = 0.08\nrecover_after = \"3s\"\n" + GatewayTables.paths(["a", "b"])
     }
 }

@@ -82,17 +82,6 @@ extension NetworkTestSuites {
             """
 
         /// The fault suite's forwarder as the namespace's path manager over both uplinks.
-        static let gatewayConfig =
-            FaultNetworkTests.forwarderConfig + """
-
-                [[path]]
-                name = "a"
-                interface = "upa0"
-
-                [[path]]
-                name = "b"
-                interface = "upb0"
-
-                """
+        static let gatewayConfig = FaultNetworkTests.forwarderConfig + GatewayTables.paths(["a", "b"])
     }
 }

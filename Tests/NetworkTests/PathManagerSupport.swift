@@ -87,3 +87,16 @@ extension Topology {
         return String(line[range.upperBound...].prefix { !$0.isWhitespace })
     }
 }
+
+/// Config tables the path-manager suites add to a relay's configuration.
+enum GatewayTables {
+    /// `[metrics]` on 127.0.0.1:9090, where the suites scrape.
+    static let metrics = "\n[metrics]\nlisten = \"127.0.0.1:9090\"\n"
+
+    /// One `[[path]]` per uplink name (`a`, `b`, `c` on `upa0`, `upb0`, `upc0`), each with its `extra` lines.
+    static func paths(_ names: [String], extra: [String: String] = [:]) -> String {
+        names.map { name in
+            "\n[[path]]\nname = \"\(name)\"\ninterface = \"up\(name)0\"\n" + (extra[name].map { $0 + "\n" } ?? "")
+        }.joined()
+    }
+}

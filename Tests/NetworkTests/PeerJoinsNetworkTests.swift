@@ -68,19 +68,6 @@ extension NetworkTestSuites {
 
         /// The converter with srv's two uplinks as paths: it becomes the namespace's path manager.
         static let converterConfig =
-            ForwardConvertNetworkTests.converterConfig + """
-
-                [metrics]
-                listen = "127.0.0.1:9090"
-
-                [[path]]
-                name = "a"
-                interface = "upa0"
-
-                [[path]]
-                name = "b"
-                interface = "upb0"
-
-                """
+            ForwardConvertNetworkTests.converterConfig + GatewayTables.metrics + GatewayTables.paths(["a", "b"])
     }
 }

@@ -99,25 +99,11 @@ extension NetworkTestSuites {
             FaultNetworkTests.forwarderConfig.replacingOccurrences(
                 of: "workers = 1",
                 with: "workers = 1\nstate_directory = \"\(state)\""
-            ) + """
-
-                [metrics]
-                listen = "127.0.0.1:9090"
-
-                [[path]]
-                name = "a"
-                interface = "upa0"
-
-                [[path]]
-                name = "b"
-                interface = "upb0"
-
-                [[path]]
-                name = "c"
-                interface = "upc0"
-                quota = { bytes = "4MiB", period = "month" }
-
-                """
+            ) + GatewayTables.metrics
+                + GatewayTables.paths(
+                    ["a", "b", "c"],
+                    extra: ["c": "quota = { bytes = \"4MiB\", period = \"month\" }"]
+                )
         }
     }
 }

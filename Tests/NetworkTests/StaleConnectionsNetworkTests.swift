@@ -83,19 +83,6 @@ extension NetworkTestSuites {
 
         /// The fault suite's forwarder with metrics, as the namespace's path manager over both uplinks.
         static let gatewayConfig =
-            FaultNetworkTests.forwarderConfig + """
-
-                [metrics]
-                listen = "127.0.0.1:9090"
-
-                [[path]]
-                name = "a"
-                interface = "upa0"
-
-                [[path]]
-                name = "b"
-                interface = "upb0"
-
-                """
+            FaultNetworkTests.forwarderConfig + GatewayTables.metrics + GatewayTables.paths(["a", "b"])
     }
 }

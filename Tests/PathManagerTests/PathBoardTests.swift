@@ -47,6 +47,13 @@ struct PathBoardTests {
         board.setExhausted(0, false)
         board.setUp(1, true)
         #expect(board.usablePaths(for: bulk) == 0b011)
+        // Only paths of the upstream's family count: a used-up IPv6 path does not make A the last resort
+        // for an IPv4 upstream, nor hide the one IPv6 path from an IPv6 upstream.
+        let v6Converter = try #require(IPAddress("2001:db8::2"))
+        board.setSource(of: 2, ipv6: true, to: IPAddress("2001:db8:18:3::1"))
+        board.setUp(2, true)
+        board.setExhausted(2, true)
+        #expect(board.initialPath(policy: 1, upstream: v6Converter)?.index == 2, "the only IPv6 path, used up")
         board.setQuotaUsed(of: 2, 42)
         #expect(board.quotaUsed(of: 2) == 42 && board.quotaUsed(of: 0) == 0)
     }

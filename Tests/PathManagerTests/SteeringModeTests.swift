@@ -85,6 +85,41 @@ struct SteeringModeTests {
         #expect(board.initialPath(policy: 2, upstream: converter)?.index == 0)
     }
 
+    @Test("active-standby: a degraded first primary hands the active role to the first healthy one")
+    func activeStandbyDegraded() {
+        let planner = SubflowPlanner(plan: steeringPlan)
+        // A degraded, B and C healthy: B active (normal), A and C on standby, D the standby backup.
+        #expect(
+            planner.wantedSubflows(for: 0, upPaths: 0b1111, degraded: 0b0001) == [1: false, 0: true, 2: true, 3: true]
+        )
+        // A degraded and without a subflow (none is opened there while it is), B and C carrying: B is the
+        // active one, so C is demoted (were A taken as active, C would never be, and the mode would aggregate).
+        let remote = Endpoint(address: IPAddress("198.18.1.2")!, port: 8443)
+        let onB = ManagedSubflow(
+            path: 1,
+            local: Endpoint(address: IPAddress("198.18.2.1")!, port: 40001),
+            remote: remote,
+            backup: false
+        )
+        let onC = ManagedSubflow(
+            path: 2,
+            local: Endpoint(address: IPAddress("198.18.3.1")!, port: 40002),
+            remote: remote,
+            backup: false
+        )
+        var connection = ManagedConnection(
+            token: 1,
+            key: ConnectionKey(path: 1, ipv6: false, port: 40001),
+            policy: 0,
+            remote: remote,
+            initial: onB
+        )
+        connection.establishedAt = 0
+        connection.subflows.append(onC)
+        let actions = planner.actions(for: connection, upPaths: 0b0111, degraded: 0b0001, now: 10_000)
+        #expect(actions == [.setBackup(onC, true)], "\(actions)")
+    }
+
     @Test(
         "lowest-rtt: new connections start on the measured primary with the lowest RTT; a degraded one is passed over"
     )

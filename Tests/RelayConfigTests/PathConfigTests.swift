@@ -205,6 +205,10 @@ struct PathConfigTests {
                 "t.toml:11: health.degraded_rtt: string \"fast\" is not a duration in range; expected seconds (0.4) or a duration such as \"400ms\" or \"10s\", from 1 ms to 60 s"
             ),
             (
+                "[[path]]\nname = \"a\"\ninterface = \"x\"\n[health]\nrecover_after = 9223372036854775807\n",
+                "t.toml:11: health.recover_after: integer 9223372036854775807 is not a duration in range; expected seconds (0.4) or a duration such as \"400ms\" or \"10s\", from 1000 ms to 3600 s"
+            ),
+            (
                 "[health]\nrecover_after = \"10s\"\n",
                 "t.toml:7: health: health checks watch the paths, but there is no [[path]] table; add the uplinks first"
             ),

@@ -38,8 +38,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import hashpeer  # noqa: E402 - the path above is where it lives
 
 MAX_ITERATIONS = 1_000_000  # every loop is bounded by its deadline and by this
+# ENOTCONN: shutdown() or send() on a socket whose connection a reset already closed (the relay reset the
+# LAN side because its connect to the converter was refused, right after the client's connect succeeded).
 RESET_ERRNOS = {errno.ECONNRESET, errno.EPIPE, errno.ECONNREFUSED, errno.ECONNABORTED, errno.ENETUNREACH,
-                errno.EHOSTUNREACH}
+                errno.EHOSTUNREACH, errno.ENOTCONN}
 
 
 def parse_endpoint(text):

@@ -56,10 +56,13 @@ extension Worker {
             pathBoard?.unregister(key)
             slot.pointee.pathKey = nil
         }
-        if pathBoard != nil && slot.pointee.multipath != false
-            && !listeners[slot.pointee.listener].spec.role.listensWithMPTCP
-        {
-            countClosedSubflows(of: slot.pointee.upstream)
+        if pathBoard != nil && slot.pointee.multipath != false {
+            // The MPTCP side: the upstream of forward and transparent listeners, the accepted socket of
+            // convert listeners (a converter with [[path]] tables counts its paths too, as the snapshot does).
+            let mptcpSocket =
+                listeners[slot.pointee.listener].spec.role.listensWithMPTCP
+                ? slot.pointee.downstream : slot.pointee.upstream
+            countClosedSubflows(of: mptcpSocket, slot: slotIndex)
         }
         closeSocket(slot.pointee.downstream, abortive: slot.pointee.abortive)
         closeSocket(slot.pointee.upstream, abortive: slot.pointee.abortive)

@@ -32,10 +32,14 @@ extension Worker {
             var flows: [SubflowSnapshot] = []
             if mptcpSocket >= 0 && slot.multipath != false {
                 let count = CLiburing_mptcp_subflows(mptcpSocket, subflows, 32)
+                var figures: [UInt32: SubflowLedger.Figures] = [:]
                 for index in 0..<max(Int(count), 0) {
                     let entry = subflows[index]
                     guard let local = Self.endpoint(entry.local) else { continue }
-                    if let path = addBytes(of: entry, from: local, to: &pathBytes) {
+                    let known = subflowLedger.path(slot: slotIndex, generation: slot.generation, id: entry.id)
+                    if let path = known ?? pathBoard?.path(of: local.address), path < pathCount {
+                        pathBytes[path].sent &+= entry.bytes_acked
+                        pathBytes[path].received &+= entry.bytes_received
                         pathSubflows[path] += 1
                         pathHealth[path].add(
                             PathHealthSample(
@@ -44,6 +48,13 @@ extension Worker {
                                 rttMicroseconds: UInt64(entry.rtt_us),
                                 subflows: 1
                             )
+                        )
+                        figures[entry.id] = SubflowLedger.Figures(
+                            path: path,
+                            acked: entry.bytes_acked,
+                            received: entry.bytes_received,
+                            sent: entry.bytes_sent,
+                            retransmitted: entry.bytes_retrans
                         )
                     }
                     guard detailed, let remote = Self.endpoint(entry.remote) else { continue }
@@ -57,6 +68,12 @@ extension Worker {
                             bytesReceived: entry.bytes_received
                         )
                     )
+                }
+                // A failed read says nothing: the subflows keep their last figures until the next one.
+                if count >= 0 {
+                    for gone in subflowLedger.update(slot: slotIndex, generation: slot.generation, current: figures) {
+                        addClosed(gone)
+                    }
                 }
             }
             guard detailed else { continue }
@@ -84,14 +101,29 @@ extension Worker {
         snapshot.activeByListener = active
         snapshot.livePathBytes = pathBytes
         snapshot.liveSubflowsByPath = pathSubflows
+        // Cumulative: the subflows gone so far, plus the live ones (a series that only grows).
+        for (path, closed) in closedPathHealth.enumerated() where path < pathHealth.count {
+            pathHealth[path].sentBytes &+= closed.sentBytes
+            pathHealth[path].retransmittedBytes &+= closed.retransmittedBytes
+        }
         snapshot.livePathHealth = pathHealth
         return snapshot
     }
 
-    /// Adds the final byte counts of a closing MPTCP connection's subflows to ``closedPathBytes`` (only
-    /// when paths are managed: the subflows are attributed by source address).
-    func countClosedSubflows(of fd: Int32) {
+    /// Adds a gone subflow's last figures to the closed totals.
+    private func addClosed(_ figures: SubflowLedger.Figures) {
+        guard figures.path < closedPathBytes.count else { return }
+        closedPathBytes[figures.path].sent &+= figures.acked
+        closedPathBytes[figures.path].received &+= figures.received
+        closedPathHealth[figures.path].sentBytes &+= figures.sent
+        closedPathHealth[figures.path].retransmittedBytes &+= figures.retransmitted
+    }
+
+    /// Adds the final figures of a closing MPTCP connection's subflows to the closed totals (only when paths
+    /// are managed), with those of its subflows that disappeared since the last snapshot (``subflowLedger``).
+    func countClosedSubflows(of fd: Int32, slot slotIndex: Int) {
         guard pathBoard != nil, fd >= 0 else { return }
+        let generation = slots[slotIndex].generation
         var flows = (
             CLiburing_subflow(), CLiburing_subflow(), CLiburing_subflow(), CLiburing_subflow(),
             CLiburing_subflow(), CLiburing_subflow(), CLiburing_subflow(), CLiburing_subflow()
@@ -99,24 +131,25 @@ extension Worker {
         withUnsafeMutableBytes(of: &flows) { raw in
             let entries = raw.baseAddress!.assumingMemoryBound(to: CLiburing_subflow.self)
             let count = CLiburing_mptcp_subflows(fd, entries, 8)
+            var final: Set<UInt32> = []
             for index in 0..<max(Int(count), 0) {
-                guard let local = Self.endpoint(entries[index].local) else { continue }
-                _ = addBytes(of: entries[index], from: local, to: &closedPathBytes)
+                let entry = entries[index]
+                guard let local = Self.endpoint(entry.local) else { continue }
+                let known = subflowLedger.path(slot: slotIndex, generation: generation, id: entry.id)
+                guard let path = known ?? pathBoard?.path(of: local.address) else { continue }
+                final.insert(entry.id)
+                addClosed(
+                    SubflowLedger.Figures(
+                        path: path,
+                        acked: entry.bytes_acked,
+                        received: entry.bytes_received,
+                        sent: entry.bytes_sent,
+                        retransmitted: entry.bytes_retrans
+                    )
+                )
             }
+            for gone in subflowLedger.close(slot: slotIndex, generation: generation, final: final) { addClosed(gone) }
         }
-    }
-
-    /// Adds what subflow `entry` (whose local end is `local`) moved to its path's count in `totals`; returns
-    /// that path, or nil when the subflow's source is no managed path.
-    private func addBytes(
-        of entry: CLiburing_subflow,
-        from local: Endpoint,
-        to totals: inout [PathByteCount]
-    ) -> Int? {
-        guard let path = pathBoard?.path(of: local.address), path < totals.count else { return nil }
-        totals[path].sent &+= entry.bytes_acked
-        totals[path].received &+= entry.bytes_received
-        return path
     }
 
     /// The endpoint of a `sockaddr_storage` holding a `sockaddr_in` or `sockaddr_in6`.

@@ -56,8 +56,13 @@ final class Worker {
     var errorAnswers: TokenBucket
     /// The "error answers suppressed" warning: at most one line per interval.
     var errorAnswersLog = LogThrottle(intervalNanoseconds: Worker.acceptLogIntervalNanoseconds)
-    /// By path: what the subflows of this worker's closed connections moved (read at each close).
+    /// By path: what the subflows of this worker's closed connections moved (read at each close), and of
+    /// subflows that closed in mid-connection (their last reading, from ``subflowLedger``).
     var closedPathBytes: [PathByteCount]
+    /// By path: the health figures (bytes sent and retransmitted) of the same closed subflows.
+    var closedPathHealth: [PathHealthSample]
+    /// The last figures of each live subflow, so that the per-path totals only grow.
+    var subflowLedger = SubflowLedger()
     var logger: Logger
 
     static let headerCapacity = 1024
@@ -81,6 +86,7 @@ final class Worker {
         self.statistics = statistics
         self.control = control
         closedPathBytes = Array(repeating: PathByteCount(), count: pathBoard?.plan.paths.count ?? 0)
+        closedPathHealth = Array(repeating: PathHealthSample(), count: pathBoard?.plan.paths.count ?? 0)
         self.settings = settings
         errorAnswers = TokenBucket(rate: settings.maxErrorAnswersPerSecond, now: Worker.monotonicNow())
         let capacity = settings.maxConnectionsPerWorker
