@@ -8,8 +8,8 @@ import Glibc
 #endif
 
 /// Runs the passive health checks while the relay runs (`[health]`): samples the engine's live subflows
-/// every second, marks degraded paths on the board (the path manager then flags their subflows backup and
-/// opens no new ones there while a healthy primary is up), publishes what it measured for `/metrics` and
+/// every second, marks degraded paths on the board (the path manager then closes their subflows and opens
+/// no new ones there while a healthy primary is up), publishes what it measured for `/metrics` and
 /// `status`, and logs each change.
 final class PathHealthKeeper: Sendable {
     private let board: PathBoard
@@ -53,7 +53,7 @@ final class PathHealthKeeper: Sendable {
             switch event {
             case .degraded(let index, let loss, let rtt):
                 logger.warning(
-                    "path degraded: its subflows are flagged backup and it gets no new ones while a healthy primary is up",
+                    "path degraded: its subflows close and it gets no new ones while a healthy primary is up",
                     metadata: [
                         "path": "\(board.plan.paths[index].name)",
                         "loss": "\(Self.percent(loss))", "rtt_ms": "\(Int(rtt.rounded()))",

@@ -15,9 +15,9 @@ public struct SubflowPlanner: Sendable {
     }
 
     /// What the subflow on each path of `connection`'s policy should be: absent from the result means no
-    /// subflow; the value is the wanted backup flag. A degraded primary (`degraded`, bit N is path N) is
-    /// wanted flagged backup while a healthy primary is up, so that the kernel's scheduler sends on the
-    /// healthy ones (and ``actions(for:upPaths:holdOff:degraded:now:)`` opens no new subflow there).
+    /// subflow; the value is the wanted backup flag. A degraded primary (`degraded`, bit N is path N) is not
+    /// wanted while a healthy primary is up: ``actions(for:upPaths:holdOff:degraded:now:)`` then closes its
+    /// subflows once a wanted one carries the connection, and opens none there.
     public func wantedSubflows(for policy: Int, upPaths: UInt64, degraded: UInt64 = 0) -> [Int: Bool] {
         let chosen = plan.policies[policy]
         let isUp = { (index: Int) in upPaths & (1 << UInt64(index)) != 0 }
@@ -34,8 +34,12 @@ public struct SubflowPlanner: Sendable {
                 primaries = healthy + primaries.filter(isDegraded)
             }
             for (position, index) in primaries.enumerated() {
-                let demoted = !healthy.isEmpty && isDegraded(index)
-                wanted[index] = demoted || (chosen.steering == .activeStandby && position > 0)
+                // A degraded primary carries nothing while a healthy one is up: its subflows go (never a
+                // connection's last: see actions) and come back when it recovers. Flagging them backup
+                // (MP_PRIO) was tried first: the kernel's scheduler still put up to a third of the data on
+                // them while the healthy subflow was busy (docs/PATH-MANAGER.md, "Health").
+                if !healthy.isEmpty && isDegraded(index) { continue }
+                wanted[index] = chosen.steering == .activeStandby && position > 0
             }
             if chosen.backupMode == .standby {
                 for index in backups { wanted[index] = true }

@@ -56,12 +56,12 @@ extension NetworkTestSuites {
                 )
                 print("health: A degraded \(String(format: "%.1f", delay)) s after the loss began")
 
-                // While degraded: A's subflows are flagged backup and B carries the transfer. Counted in bytes the
+                // While degraded: A's subflows are closed and B carries the transfer. Counted in bytes the
                 // far end acknowledged on each path (the relay's path counters), so that A's retransmissions of
                 // what it already held, at 15 % loss, do not count as traffic sent its way.
-                try await Task.sleep(for: .seconds(1))
+                try await Task.sleep(for: .seconds(3))
                 let before = try await Self.acknowledged(topology)
-                try await Task.sleep(for: .seconds(4))
+                try await Task.sleep(for: .seconds(5))
                 let after = try await Self.acknowledged(topology)
                 let a = after.a - before.a
                 let b = after.b - before.b

@@ -88,9 +88,9 @@ struct SteeringModeTests {
     @Test("active-standby: a degraded first primary hands the active role to the first healthy one")
     func activeStandbyDegraded() {
         let planner = SubflowPlanner(plan: steeringPlan)
-        // A degraded, B and C healthy: B active (normal), A and C on standby, D the standby backup.
+        // A degraded, B and C healthy: B active (normal), C on standby, D the standby backup, A without subflow.
         #expect(
-            planner.wantedSubflows(for: 0, upPaths: 0b1111, degraded: 0b0001) == [1: false, 0: true, 2: true, 3: true]
+            planner.wantedSubflows(for: 0, upPaths: 0b1111, degraded: 0b0001) == [1: false, 2: true, 3: true]
         )
         // A degraded and without a subflow (none is opened there while it is), B and C carrying: B is the
         // active one, so C is demoted (were A taken as active, C would never be, and the mode would aggregate).

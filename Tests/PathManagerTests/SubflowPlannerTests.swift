@@ -164,21 +164,21 @@ struct SubflowPlannerTests {
         #expect(planner.actions(for: deadPair, upPaths: c, holdOff: c, now: later) == [])
     }
 
-    @Test("a degraded primary: flagged backup and no new subflow while a healthy primary is up")
+    @Test("a degraded primary: its subflows close and none opens there while a healthy primary carries")
     func degradedPrimary() {
         let both = connection(policy: 1, [subflow(0), subflow(1, port: 40001)])
-        #expect(planner.wantedSubflows(for: 1, upPaths: a | b | c, degraded: a) == [0: true, 1: false, 2: true])
+        #expect(planner.wantedSubflows(for: 1, upPaths: a | b | c, degraded: a) == [1: false, 2: true])
+        #expect(planner.actions(for: both, upPaths: a | b, degraded: a, now: later) == [.destroy(subflow(0))])
+        // Its only subflow stays until B's exists.
+        let onlyA = connection(policy: 1, [subflow(0)])
         #expect(
-            planner.actions(for: both, upPaths: a | b, degraded: a, now: later) == [.setBackup(subflow(0), true)]
+            planner.actions(for: onlyA, upPaths: a | b, degraded: a, now: later) == [.create(path: 1, backup: false)]
         )
         // No subflow on the degraded path yet: none is opened there.
         let onB = connection(policy: 1, [subflow(1, port: 40001)])
         #expect(planner.actions(for: onB, upPaths: a | b, degraded: a, now: later).isEmpty)
-        // Healthy again: promoted back.
-        let demoted = connection(policy: 1, [subflow(0, backup: true), subflow(1, port: 40001)])
-        #expect(
-            planner.actions(for: demoted, upPaths: a | b, now: later) == [.setBackup(subflow(0, backup: true), false)]
-        )
+        // Healthy again: its subflow comes back.
+        #expect(planner.actions(for: onB, upPaths: a | b, now: later) == [.create(path: 0, backup: false)])
         // Every primary degraded: used as if healthy.
         #expect(planner.actions(for: both, upPaths: a | b, degraded: a | b, now: later).isEmpty)
     }
