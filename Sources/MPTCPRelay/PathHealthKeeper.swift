@@ -7,16 +7,14 @@ import Synchronization
 import Glibc
 #endif
 
-/// Runs the passive health checks while the relay runs (`[health]`): samples the engine's live subflows
-/// every second, marks degraded paths on the board (the path manager then closes their subflows and opens
+/// Runs the passive health checks while the relay runs (`[health]`): takes in the engine's live subflows
+/// every second (``PathSampler``), marks degraded paths on the board (the path manager then closes their subflows and opens
 /// no new ones there while a healthy primary is up), publishes what it measured for `/metrics` and
 /// `status`, and logs each change.
 final class PathHealthKeeper: Sendable {
     private let board: PathBoard
     private let logger: Logger
     private let monitor: Mutex<PathHealthMonitor>
-    /// How often the engine is sampled.
-    static let sampleInterval: Duration = .seconds(1)
 
     /// A keeper for `board`'s paths; nil without `[health]`.
     init?(board: PathBoard, logger: Logger) {
@@ -26,15 +24,9 @@ final class PathHealthKeeper: Sendable {
         monitor = Mutex(PathHealthMonitor(settings: settings, count: board.plan.paths.count))
     }
 
-    /// Samples the engine every second until the task is cancelled.
-    func run(engine: RelayEngine) async {
-        while !Task.isCancelled {
-            try? await Task.sleep(for: Self.sampleInterval)
-            if Task.isCancelled { break }
-            let snapshot = await engine.snapshot(detailed: false)
-            guard snapshot.workersAnswered == engine.settings.workers else { continue }
-            sample(snapshot.livePathHealth, at: Self.monotonicMilliseconds())
-        }
+    /// Takes in one complete engine snapshot (``PathSampler``).
+    func record(_ snapshot: EngineSnapshot) {
+        sample(snapshot.livePathHealth, at: Self.monotonicMilliseconds())
     }
 
     private func sample(_ samples: [PathHealthSample], at now: Int64) {

@@ -6,7 +6,7 @@ import RelayCore
 /// and the subflows' mean smoothed RTT. Only samples in which the path sent at least ``minimumBytes`` are
 /// judged, so an idle path (or a degraded one that its backup flag keeps idle) is never condemned on old
 /// figures; a degraded path is healthy again ``PathHealthSettings/recoverAfterMilliseconds`` after its last
-/// bad sample. Pure bookkeeping: `PathHealthKeeper` samples, publishes and logs.
+/// bad sample. Pure bookkeeping: `PathHealthKeeper` publishes and logs.
 struct PathHealthMonitor {
     /// What changed with a sample.
     enum Event: Equatable {

@@ -9,7 +9,8 @@ import Glibc
 #endif
 
 /// Keeps the paths' quotas while the relay runs: loads the counts at start and marks used-up paths on the
-/// board before the first connection, samples the engine's per-path bytes every second, publishes the counts
+/// board before the first connection, takes in the engine's per-path bytes every second (``PathSampler``),
+/// publishes the counts
 /// (for `/metrics` and `/connections`), logs when a path uses up its quota or starts a new period, and
 /// saves the counts every 10 seconds while they change and at stop.
 final class QuotaKeeper: Sendable {
@@ -22,8 +23,8 @@ final class QuotaKeeper: Sendable {
     private let accountant: Mutex<QuotaAccountant>
     /// Held while the file is written: the sampling task and the stop path may both save.
     private let saving = Mutex<Void>(())
-    /// How often the engine is sampled.
-    static let sampleInterval: Duration = .seconds(1)
+    /// When the counts were last saved by ``record(_:)``.
+    private let lastSave = Mutex(ContinuousClock.now)
     /// How often changed counts are saved (and at stop).
     static let saveInterval: Duration = .seconds(10)
 
@@ -54,27 +55,22 @@ final class QuotaKeeper: Sendable {
         sample(totals: [])
     }
 
-    /// Samples the engine every second until the task is cancelled, then saves.
-    func run(engine: RelayEngine) async {
-        var lastSave = ContinuousClock.now
-        while !Task.isCancelled {
-            try? await Task.sleep(for: Self.sampleInterval)
-            if Task.isCancelled { break }
-            let snapshot = await engine.snapshot(detailed: false)
-            // A worker missing from the sample would make its bytes vanish and then count twice.
-            guard snapshot.workersAnswered == engine.settings.workers else { continue }
-            var totals = snapshot.closedPathBytes.map { $0.sent &+ $0.received }
-            for (path, live) in snapshot.livePathBytes.enumerated() {
-                if path >= totals.count { totals.append(0) }
-                totals[path] &+= live.sent &+ live.received
-            }
-            sample(totals: totals)
-            if ContinuousClock.now - lastSave >= Self.saveInterval {
-                save()
-                lastSave = ContinuousClock.now
-            }
+    /// Takes in one complete engine snapshot (``PathSampler``), and saves when the last save is older than
+    /// ``saveInterval``.
+    func record(_ snapshot: EngineSnapshot) {
+        var totals = snapshot.closedPathBytes.map { $0.sent &+ $0.received }
+        for (path, live) in snapshot.livePathBytes.enumerated() {
+            if path >= totals.count { totals.append(0) }
+            totals[path] &+= live.sent &+ live.received
         }
-        save()
+        sample(totals: totals)
+        let now = ContinuousClock.now
+        let due = lastSave.withLock { last in
+            guard now - last >= Self.saveInterval else { return false }
+            last = now
+            return true
+        }
+        if due { save() }
     }
 
     /// Records one sample, and publishes and logs what it changed.

@@ -79,12 +79,11 @@ public struct RelayService: Service {
         let pathThread = try spawnPathManager()
         defer { stopPathManager(pathThread) }
         try engine.start()
-        let quotaTask = quotas.map { quotas in Task { await quotas.run(engine: engine) } }
-        let healthTask = health.map { health in Task { await health.run(engine: engine) } }
+        let sampler = PathSampler(quotas: quotas, health: health)
+        let samplerTask = sampler.isNeeded ? Task { await sampler.run(engine: engine) } : nil
         defer {
-            // The quota task saves as it ends (after a last sample); this save covers a task that never ran.
-            quotaTask?.cancel()
-            healthTask?.cancel()
+            // The sampler saves as it ends; this save covers a task that never ran.
+            samplerTask?.cancel()
             quotas?.save()
         }
         for spec in engine.listeners {

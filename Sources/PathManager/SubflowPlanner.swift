@@ -64,11 +64,6 @@ public struct SubflowPlanner: Sendable {
         now: Int64
     ) -> [SubflowAction] {
         let wanted = wantedSubflows(for: connection.policy, upPaths: upPaths, degraded: degraded)
-        // A degraded primary keeps the subflow it has (flagged backup) but gets no new one while a healthy
-        // primary is up.
-        let chosenPolicy = plan.policies[connection.policy]
-        let upPrimaries = chosenPolicy.primaryMask & upPaths
-        let noNewSubflow = upPrimaries & ~degraded != 0 ? degraded & upPrimaries : 0
         if wanted.isEmpty {
             return [.close]
         }
@@ -128,7 +123,7 @@ public struct SubflowPlanner: Sendable {
         if let joinsDue = joinsDue(connection), now >= joinsDue, connection.joinRemote != nil {
             for (path, backup) in wanted.sorted(by: { $0.key < $1.key }) where !covered.contains(path) {
                 let bit: UInt64 = 1 << UInt64(path)
-                guard connection.creating & bit == 0, holdOff & bit == 0, noNewSubflow & bit == 0 else { continue }
+                guard connection.creating & bit == 0, holdOff & bit == 0 else { continue }
                 creations.append(.create(path: path, backup: backup))
             }
         }
