@@ -43,12 +43,13 @@ final class PathHealthKeeper: Sendable {
         }
         for event in events {
             switch event {
-            case .degraded(let index, let loss, let rtt):
+            case .degraded(let index, let loss, let rtt, let retry):
                 logger.warning(
                     "path degraded: its subflows close and it gets no new ones while a healthy primary is up",
                     metadata: [
                         "path": "\(board.plan.paths[index].name)",
                         "loss": "\(Self.percent(loss))", "rtt_ms": "\(Int(rtt.rounded()))",
+                        "trial_in_s": "\(retry / 1000)",
                     ]
                 )
             case .recovered(let index):

@@ -4,14 +4,19 @@ import RelayCore
 /// Classifies each path healthy or degraded from samples of its live subflows (passive: the relay's own
 /// traffic, no probes): the share of sent bytes retransmitted since the last sample, smoothed over samples,
 /// and the subflows' mean smoothed RTT. Only samples in which the path sent at least ``minimumBytes`` are
-/// judged, so an idle path (or a degraded one that its backup flag keeps idle) is never condemned on old
-/// figures; a degraded path is healthy again ``PathHealthSettings/recoverAfterMilliseconds`` after its last
-/// bad sample. Pure bookkeeping: `PathHealthKeeper` publishes and logs.
+/// judged, so an idle path (or a degraded one, whose subflows are closed) is never condemned on old figures.
+/// A degraded path carries nothing, so nothing can show it is well again: it gets a trial
+/// ``PathHealthSettings/recoverAfterMilliseconds`` after its last bad sample (healthy again, its traffic
+/// judged), and each trial it fails (degraded again within the trial) doubles the next wait, up to
+/// ``maximumDoublings`` times; a trial that lasts as long as the wait before it ends the doubling. So a link
+/// that stays sick costs a short trial at growing intervals instead of one every few seconds. Pure
+/// bookkeeping: `PathHealthKeeper` publishes and logs.
 struct PathHealthMonitor {
     /// What changed with a sample.
     enum Event: Equatable {
-        /// Path `path` turned degraded, with what was measured.
-        case degraded(path: Int, loss: Double, rttMilliseconds: Double)
+        /// Path `path` turned degraded, with what was measured; its next trial comes `retryMilliseconds` after
+        /// its last bad sample.
+        case degraded(path: Int, loss: Double, rttMilliseconds: Double, retryMilliseconds: Int64)
         /// Path `path` is healthy again.
         case recovered(path: Int)
     }
@@ -27,12 +32,18 @@ struct PathHealthMonitor {
         var degraded = false
         /// When (milliseconds) the last bad sample was taken.
         var lastBad: Int64 = 0
+        /// How many trials in a row the path failed (degraded again before the trial ended).
+        var failedTrials = 0
+        /// When the running trial ends (nil: none running).
+        var trialEnd: Int64?
     }
 
     /// The fewest bytes a path must have sent since the last sample for the sample to be judged.
     static let minimumBytes: UInt64 = 64 * 1024
     /// The weight of a new sample in the smoothed loss.
     static let smoothing = 0.5
+    /// How many times failed trials double the wait before the next (16 × `recover_after` at most).
+    static let maximumDoublings = 4
 
     let settings: PathHealthSettings
     private(set) var paths: [PathState]
@@ -83,15 +94,37 @@ struct PathHealthMonitor {
             if bad {
                 state.lastBad = now
                 if !state.degraded {
+                    if let end = state.trialEnd, now < end {
+                        state.failedTrials = min(state.failedTrials + 1, Self.maximumDoublings)
+                    }
+                    state.trialEnd = nil
                     state.degraded = true
-                    events.append(.degraded(path: index, loss: state.loss ?? 0, rttMilliseconds: state.rttMilliseconds))
+                    events.append(
+                        .degraded(
+                            path: index,
+                            loss: state.loss ?? 0,
+                            rttMilliseconds: state.rttMilliseconds,
+                            retryMilliseconds: wait(state)
+                        )
+                    )
                 }
-            } else if state.degraded && now - state.lastBad >= settings.recoverAfterMilliseconds {
+            } else if state.degraded && now - state.lastBad >= wait(state) {
                 state.degraded = false
                 state.loss = nil
+                state.trialEnd = now + wait(state)
                 events.append(.recovered(path: index))
+            } else if let end = state.trialEnd, now >= end {
+                // The trial held: the path is trusted again, and a later fault starts from the base wait.
+                state.trialEnd = nil
+                state.failedTrials = 0
             }
         }
         return events
+    }
+
+    /// How long a degraded path waits after its last bad sample before its trial: `recover_after`, doubled
+    /// for each trial it failed in a row.
+    func wait(_ state: PathState) -> Int64 {
+        settings.recoverAfterMilliseconds << Int64(state.failedTrials)
     }
 }

@@ -30,11 +30,11 @@ struct PathHealthMonitorTests {
             now: 2000
         )
         #expect(events.count == 1)
-        if case .degraded(let path, let loss, _) = events.first {
+        if case .degraded(let path, let loss, _, _) = events.first {
             #expect(path == 0 && loss > 0.05)
         }
         #expect(monitor.paths[0].degraded && !monitor.paths[1].degraded)
-        // Flagged backup, it carries nothing: no figures, no verdict; it waits out the recovery time.
+        // Its subflows closed, it carries nothing: no figures, no verdict; it waits out the recovery time.
         #expect(
             monitor.record([sample(2 * Self.megabyte, 160_000), sample(3 * Self.megabyte, 0)], up: up, now: 3000)
                 .isEmpty
@@ -72,7 +72,7 @@ struct PathHealthMonitorTests {
         _ = monitor.record([sample(0, 0, rtt: 900)], up: 1, now: 0)
         #expect(monitor.record([sample(1000, 0, rtt: 900)], up: 1, now: 1000).isEmpty, "too few bytes to judge")
         let events = monitor.record([sample(Self.megabyte, 0, rtt: 900)], up: 1, now: 2000)
-        #expect(events == [.degraded(path: 0, loss: 0, rttMilliseconds: 900)])
+        #expect(events == [.degraded(path: 0, loss: 0, rttMilliseconds: 900, retryMilliseconds: 10_000)])
     }
 
     @Test("totals that drop (a subflow closed) and paths that are down are not judged")
@@ -85,5 +85,51 @@ struct PathHealthMonitorTests {
         #expect(monitor.paths[0].degraded)
         #expect(monitor.record([sample(2 * Self.megabyte, 1_200_000)], up: 0, now: 3000) == [.recovered(path: 0)])
         #expect(!monitor.paths[0].degraded, "down is down, not degraded")
+    }
+
+    @Test("a path that fails its trials waits twice as long each time, up to 16 ×; a trial that holds resets it")
+    func failedTrialsBackOff() {
+        var monitor = PathHealthMonitor(settings: settings, count: 1)
+        var sent: UInt64 = 0
+        var retransmitted: UInt64 = 0
+        /// One second of traffic at `share` loss, sampled at `now`.
+        func second(_ share: Double, at now: Int64) -> [PathHealthMonitor.Event] {
+            sent += Self.megabyte
+            retransmitted += UInt64(Double(Self.megabyte) * share)
+            return monitor.record([sample(sent, retransmitted)], up: 1, now: now)
+        }
+        /// Nothing sent (a degraded path's subflows are closed), sampled at `now`.
+        func idle(at now: Int64) -> [PathHealthMonitor.Event] {
+            monitor.record([sample(sent, retransmitted)], up: 1, now: now)
+        }
+        _ = idle(at: 0)
+        #expect(
+            second(0.15, at: 1000) == [.degraded(path: 0, loss: 0.15, rttMilliseconds: 20, retryMilliseconds: 10_000)]
+        )
+        var now: Int64 = 1000
+        // Still sick at every trial: 10, 20, 40, 80, 160 s, then 160 s again.
+        for expected: Int64 in [10_000, 20_000, 40_000, 80_000, 160_000, 160_000] {
+            #expect(idle(at: now + expected - 1).isEmpty, "no trial before \(expected) ms")
+            #expect(idle(at: now + expected) == [.recovered(path: 0)], "a trial \(expected) ms after the last bad")
+            now += expected + 1000
+            let events = second(0.15, at: now)
+            let next = min(expected * 2, 160_000)
+            #expect(events.count == 1)
+            if case .degraded(_, _, _, let retry) = events.first { #expect(retry == next) }
+        }
+        // Well again: the trial (160 s, as long as the wait before it) holds, and the next fault waits 10 s.
+        now += 160_000
+        #expect(idle(at: now) == [.recovered(path: 0)])
+        for _ in 0..<161 {
+            now += 1000
+            #expect(second(0, at: now).isEmpty)
+        }
+        now += 1000
+        let fault = second(0.5, at: now)
+        if case .degraded(_, _, _, let retry) = fault.first {
+            #expect(retry == 10_000)
+        } else {
+            Issue.record("no fault")
+        }
     }
 }

@@ -58,14 +58,21 @@ extension NetworkTestSuites {
 
                 // While degraded: A's subflows are closed and B carries the transfer. Counted in bytes the
                 // far end acknowledged on each path (the relay's path counters), so that A's retransmissions of
-                // what it already held, at 15 % loss, do not count as traffic sent its way.
-                try await Task.sleep(for: .seconds(3))
+                // what it already held, at 15 % loss, do not count as traffic sent its way. The window ends
+                // before A's first trial (recover_after, 6 s after its last bad sample), and the test checks
+                // that A stayed degraded throughout: one degraded line in the log, the gauge still 1.
+                try await Task.sleep(for: .milliseconds(1500))
                 let before = try await Self.acknowledged(topology)
-                try await Task.sleep(for: .seconds(5))
+                try await Task.sleep(for: .seconds(4))
                 let after = try await Self.acknowledged(topology)
                 let a = after.a - before.a
                 let b = after.b - before.b
                 print("health: while degraded A delivered \(Int(a)) bytes, B \(Int(b))")
+                #expect(after.degraded == 1, "A was not degraded throughout the window")
+                #expect(
+                    gateway.log.components(separatedBy: "path degraded").count == 2,
+                    "A degraded more than once before the window ended:\n\(gateway.log.suffix(3000))"
+                )
                 #expect(a * 10 < a + b, "while degraded A still delivered \(a) bytes against \(b) on B")
 
                 try await ShellCommand.bash(
@@ -77,7 +84,7 @@ extension NetworkTestSuites {
                 let served = try HashPeer.report(try await server.expectSuccess(seconds: 30).stdout, from: "serve")
                 RelayExpectations.intact(client: sent, server: served, bytes: bytes, "lossy path")
 
-                // recover_after is 3 s: A is healthy again soon after the loss stopped.
+                // A's trial (6 s after its last bad sample) comes after the loss stopped: healthy again.
                 let recovered = try await OpenRelayNetworkTests.metrics(in: topology.gw) {
                     OpenRelayNetworkTests.sample($0, Self.degraded) == 0
                 }
@@ -89,17 +96,18 @@ extension NetworkTestSuites {
             }
         }
 
-        /// Bytes the converter acknowledged on A and on B so far (`mptcp_relay_path_bytes_sent_total`).
-        static func acknowledged(_ topology: Topology) async throws -> (a: Double, b: Double) {
+        /// Bytes the converter acknowledged on A and on B so far (`mptcp_relay_path_bytes_sent_total`), and
+        /// A's degraded gauge.
+        static func acknowledged(_ topology: Topology) async throws -> (a: Double, b: Double, degraded: Double?) {
             let text = try await ObservabilityNetworkTests.get("/metrics", in: topology.gw).body
             let a = OpenRelayNetworkTests.sample(text, "mptcp_relay_path_bytes_sent_total{path=\"a\"}") ?? 0
             let b = OpenRelayNetworkTests.sample(text, "mptcp_relay_path_bytes_sent_total{path=\"b\"}") ?? 0
-            return (a, b)
+            return (a, b, OpenRelayNetworkTests.sample(text, Self.degraded))
         }
 
         /// The fault suite's forwarder with metrics, as path manager over A and B, with health checks.
         static let gatewayConfig =
             FaultNetworkTests.forwarderConfig + GatewayTables.metrics
-            + "\n[health]\ndegraded_loss = 0.08\nrecover_after = \"3s\"\n" + GatewayTables.paths(["a", "b"])
+            + "\n[health]\ndegraded_loss = 0.08\nrecover_after = \"6s\"\n" + GatewayTables.paths(["a", "b"])
     }
 }
