@@ -290,6 +290,13 @@ public actor MetricsCollector {
             slot: RelayStatistics.Slot.stalledReadsRecovered
         )
         feed(
+            "mptcp_relay_stalled_writes_recovered_total",
+            [label],
+            "Writes that found room although the socket's writability never fired (bytes held in a pipe).",
+            listener: listener,
+            slot: RelayStatistics.Slot.stalledWritesRecovered
+        )
+        feed(
             "mptcp_relay_accept_failures_total",
             [label],
             "Accepts that failed, out of descriptors (EMFILE) or memory above all; accept then pauses 100 ms.",

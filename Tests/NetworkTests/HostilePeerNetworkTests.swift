@@ -90,6 +90,12 @@ extension NetworkTestSuites {
                     quiet.forwarder.sample(idle) == Double(Self.stalled),
                     "forwarder: \(quiet.forwarder.sample(idle)) idle timeouts"
                 )
+                // Their pipes waited for a writable sink for seconds, so the stall probe tried each: a sink with
+                // no room answers EAGAIN, which is no lost wakeup and is not counted.
+                for (name, figures) in [("forwarder", quiet.forwarder), ("converter", quiet.converter)] {
+                    let recovered = RelayGauges.sum(figures.text, "mptcp_relay_stalled_writes_recovered_total")
+                    #expect(recovered == 0, "\(name): \(recovered) writes counted as recovered from a full sink")
+                }
                 let served = try await LoadPeer.report(server, seconds: 60)
                 #expect(served.ok == Self.bystanders, "the destination sent the stalled readers everything? \(served)")
                 LoadNetworkTests.expectReleased(try relays.resources(), cold: before, gauges: quiet, "after the stall")

@@ -484,6 +484,10 @@ summary+=" $flaps flaps, $restarts converter restarts, gateway MPTCP fallbacks $
 summary+=";"
 summary+=" gateway RSS $(change_mib "$base_rss" "$end_rss"), fds $base_fds -> $end_fds (pipes $base_pipes -> $end_pipes),"
 summary+=" path manager table $pm_table;"
+# Lost writability wakeups the stall probe made good (finding 13's hypothesis), from both relays' notices.
+stalled_writes_gw=$(grep -c 'a write found room' "$out/gateway.log" || true)
+stalled_writes_srv=$(grep -c 'a write found room' "$out/converter.log" || true)
+summary+=" stalled writes recovered ${stalled_writes_gw:-0} / ${stalled_writes_srv:-0} (gateway / converter);"
 summary+=" converter RSS $(change_mib "$cbase_rss" "$cend_rss"), fds $cbase_fds -> $cend_fds (first instance -> last)"
 summary+="; $verdict"
 ((${#reasons[@]} == 0)) || summary+=" (${reasons[*]})"

@@ -131,7 +131,10 @@ public final class RelayStatistics: @unchecked Sendable {
         public static let refusedPendingHeaders = redials + 1 + AuthenticationFailure.allCases.count
         /// Refusals closed without their Error TLV: the worker had sent `max_error_answers` this second.
         public static let errorAnswersSuppressed = refusedPendingHeaders + 1
-        static let blockSize = errorAnswersSuppressed + 1
+        /// Writes that found room on a socket whose writability poll had not fired
+        /// (`Worker.probeStalledReads`, its write side; docs/RELIABILITY.md finding 13).
+        public static let stalledWritesRecovered = errorAnswersSuppressed + 1
+        static let blockSize = stalledWritesRecovered + 1
     }
 
     /// The histogram bucket of a connect that took `nanoseconds`.

@@ -10,7 +10,8 @@ extension Worker {
     static let stallProbeFirstTicks: UInt64 = 4
 
     /// Reads once, without waiting for readiness, from each side of a connection that has been silent
-    /// for 1, 2, 4, 8… seconds while a read poll is armed on it.
+    /// for 1, 2, 4, 8… seconds while a read poll is armed on it; and writes once what waits in a pipe for a
+    /// sink whose write poll is armed (`probeStalledWrite`).
     ///
     /// Linux's MPTCP (seen on 6.18, docs/RELIABILITY.md) can leave received bytes in a subflow's queue
     /// after subflows were destroyed and created: `recv` returns them, but `poll` never reports POLLIN,
@@ -29,8 +30,44 @@ extension Worker {
             }
             return
         }
-        probeStalledRead(slotIndex, .toUpstream, armed: .downstreamIn)
-        probeStalledRead(slotIndex, .toDownstream, armed: .upstreamIn)
+        // One probe per direction: a direction holding bytes waits for its sink, one holding none for its
+        // source (so a read probe's fresh bytes are never taken for a write the poll missed).
+        if Worker.directionState(slots + slotIndex, .toUpstream).pointee.buffered > 0 {
+            probeStalledWrite(slotIndex, .toUpstream, armed: .upstreamOut)
+        } else {
+            probeStalledRead(slotIndex, .toUpstream, armed: .downstreamIn)
+        }
+        if Worker.directionState(slots + slotIndex, .toDownstream).pointee.buffered > 0 {
+            probeStalledWrite(slotIndex, .toDownstream, armed: .downstreamOut)
+        } else {
+            probeStalledRead(slotIndex, .toDownstream, armed: .upstreamIn)
+        }
+    }
+
+    /// The write side of `probeStalledReads`: a direction holding bytes in its pipe while it waits for its
+    /// sink to become writable is pumped once (one nonblocking splice from the pipe first). Room that the
+    /// poll never reported is a lost wakeup (docs/RELIABILITY.md finding 13, a download that stalled with the
+    /// bytes on the converter's side): the bytes move, counted in `stalledWritesRecovered` and logged as a
+    /// notice. A sink that is really full answers EAGAIN and the armed poll stays as it was.
+    private func probeStalledWrite(_ slotIndex: Int, _ direction: DirectionID, armed bit: ArmedOperations) {
+        guard slots[slotIndex].phase == .relaying, slots[slotIndex].armed.contains(bit) else { return }
+        let state = Worker.directionState(slots + slotIndex, direction)
+        guard !state.pointee.finished, state.pointee.buffered > 0 else { return }
+        let listener = slots[slotIndex].listener
+        let waiting = state.pointee.buffered
+        let moved = state.pointee.bytes
+        pump(slotIndex, direction)
+        // A sink that failed ends the connection (its error, not room, woke nothing): not counted.
+        if slots[slotIndex].phase != .free && state.pointee.bytes != moved {
+            count(RelayStatistics.Slot.stalledWritesRecovered, listener: listener)
+            logger.notice(
+                "a write found room that readiness never reported",
+                metadata: [
+                    "listener": "\(listeners[listener].spec.name)",
+                    "direction": "\(direction == .toUpstream ? "up" : "down")", "waiting": "\(waiting)",
+                ]
+            )
+        }
     }
 
     /// One direction of `probeStalledReads`: pumps it once if it waits for its source to become readable.
