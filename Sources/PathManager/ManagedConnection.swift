@@ -1,5 +1,20 @@
 public import ConvertProtocol
 
+/// A subflow towards one of the converter's announced addresses from one path: path index and the
+/// converter's address id.
+public struct JoinLane: Sendable, Hashable {
+    /// The path whose source address the subflow uses.
+    public var path: Int
+    /// The converter's id for the announced address.
+    public var target: UInt8
+
+    /// A lane from its parts.
+    public init(path: Int, target: UInt8) {
+        self.path = path
+        self.target = target
+    }
+}
+
 /// One of the relay's MPTCP connections as the path manager follows it, from the kernel's events.
 public struct ManagedConnection: Sendable, Hashable {
     /// The kernel's connection token.
@@ -28,17 +43,46 @@ public struct ManagedConnection: Sendable, Hashable {
     /// The kernel reported the connection fully established.
     public var established: Bool { establishedAt != nil }
 
-    /// Where this connection's joins go: the converter's initial address, or, when the converter forbade
-    /// that, the first address (by id) it announced that a join may go to (``acceptsJoin(to:)``); nil while
-    /// it has announced none, and then no join is opened.
-    public var joinRemote: Endpoint? { joinTarget?.endpoint }
+    /// Subflows to announced addresses (``extraTargets(within:)``) with a creation in flight.
+    public var creatingExtra: Set<JoinLane> = []
 
-    /// ``joinRemote`` with the converter's address id for it (0 for the initial address), which the
+    /// The most announced addresses a connection gets extra subflows to (the kernel keeps at most eight
+    /// addresses per connection's path manager).
+    public static let maximumExtraTargets = 8
+
+    /// Where this connection's joins go: the converter's initial address, or, when the converter forbade
+    /// that, the first address (by id) it announced that a join may go to (``acceptsJoin(to:)``) inside
+    /// `networks` (any, when empty: the policy's `join_announced`); nil while it has announced none, and then
+    /// no join is opened. The id is the converter's address id for it (0 for the initial address), which the
     /// SUBFLOW_CREATE names so that the kernel files the subflow under that id (a REMOVE_ADDR of it then
     /// closes the subflow).
-    public var joinTarget: (id: UInt8, endpoint: Endpoint)? {
+    public func joinTarget(within networks: [IPNetwork] = []) -> (id: UInt8, endpoint: Endpoint)? {
         guard joinsToInitialDenied else { return (0, remote) }
-        return announced.sorted { $0.key < $1.key }.first { acceptsJoin(to: $0.value) }.map { ($0.key, $0.value) }
+        return announced.sorted { $0.key < $1.key }
+            .first { acceptsJoin(to: $0.value) && Self.inside(networks, $0.value, emptyMeansAll: true) }
+            .map { ($0.key, $0.value) }
+    }
+
+    /// The announced addresses that get subflows of their own besides ``joinTarget(within:)`` (the policy's
+    /// `join_announced`, `networks`): those a join may go to, inside one of `networks`, by address id, at most
+    /// ``maximumExtraTargets``. None when `networks` is empty.
+    public func extraTargets(within networks: [IPNetwork]) -> [(id: UInt8, endpoint: Endpoint)] {
+        guard !networks.isEmpty else { return [] }
+        let main = joinTarget(within: networks)?.endpoint
+        return Array(
+            announced.sorted { $0.key < $1.key }
+                .filter { $0.value != main && acceptsJoin(to: $0.value) && Self.inside(networks, $0.value) }
+                .prefix(Self.maximumExtraTargets)
+                .map { ($0.key, $0.value) }
+        )
+    }
+
+    /// ``joinTarget(within:)``'s address with no `join_announced` networks.
+    public var joinRemote: Endpoint? { joinTarget()?.endpoint }
+
+    private static func inside(_ networks: [IPNetwork], _ endpoint: Endpoint, emptyMeansAll: Bool = false) -> Bool {
+        if networks.isEmpty { return emptyMeansAll }
+        return networks.contains { $0.contains(endpoint.address) }
     }
 
     /// Whether a join may go to `candidate`, an address the converter announced: one of the initial address's

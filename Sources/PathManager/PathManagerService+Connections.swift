@@ -85,12 +85,20 @@ extension PathManagerService {
             else { return false }
             // Only the subflows this path manager asked for: the kernel lets a userspace path manager's
             // connections accept every MP_JOIN the peer sends, to any of our addresses and beyond any limit.
-            guard let path = board.path(of: local.address), connection.creating & (1 << UInt64(path)) != 0
-            else {
+            guard let path = board.path(of: local.address) else {
                 refuseSubflow(of: event.token, local: local, remote: remote)
                 return false
             }
-            connection.creating &= ~(1 << UInt64(path))
+            if let lane = connection.creatingExtra.first(where: {
+                $0.path == path && connection.announced[$0.target] == remote
+            }) {
+                connection.creatingExtra.remove(lane)
+            } else if connection.creating & (1 << UInt64(path)) != 0 {
+                connection.creating &= ~(1 << UInt64(path))
+            } else {
+                refuseSubflow(of: event.token, local: local, remote: remote)
+                return false
+            }
             if !connection.subflows.contains(where: { $0.local == local && $0.remote == remote }) {
                 connection.subflows.append(
                     ManagedSubflow(
@@ -113,10 +121,22 @@ extension PathManagerService {
             else { return false }
             let known = connection.subflows.contains { $0.local == local }
             connection.subflows.removeAll { $0.local == local }
-            // An unknown subflow that closes on a path with a creation in flight is that creation failing;
-            // a known one closing leaves a creation in flight on its path alone.
-            let wasCreating = !known && connection.creating & (1 << UInt64(path)) != 0
-            if !known { connection.creating &= ~(1 << UInt64(path)) }
+            // An unknown subflow that closes on a path with a creation in flight is that creation failing
+            // (towards an announced address: the lane whose address it names); a known one closing leaves a
+            // creation in flight on its path alone.
+            var wasCreating = false
+            if !known {
+                let remote = event.remoteEndpoint
+                if let lane = connection.creatingExtra.first(where: {
+                    $0.path == path && connection.announced[$0.target] == remote
+                }) {
+                    connection.creatingExtra.remove(lane)
+                    wasCreating = true
+                } else {
+                    wasCreating = connection.creating & (1 << UInt64(path)) != 0
+                    connection.creating &= ~(1 << UInt64(path))
+                }
+            }
             connections[event.token] = connection
             if (wasCreating || known) && board.isUp(path) {
                 // A subflow that failed or was reset on an up path: try that path again a little later.
@@ -131,7 +151,8 @@ extension PathManagerService {
             connections[event.token] = connection
             return false
         case .announced:
-            // ADD_ADDR from the converter: where joins go when it forbids its initial address (joinRemote).
+            // ADD_ADDR from the converter: where joins go when it forbids its initial address (joinTarget), and
+            // where the policy's `join_announced` networks send subflows of their own (extraTargets).
             guard var connection = connections[event.token], let id = event.remoteID, let address = event.remoteAddress
             else { return false }
             // An ADD_ADDR without a port means the initial subflow's port (RFC 8684 section 3.4.1).
@@ -145,7 +166,7 @@ extension PathManagerService {
                     metadata: ["token": "\(event.token)", "address": "\(announced)"]
                 )
             }
-            return connection.joinsToInitialDenied
+            return connection.joinsToInitialDenied || !plan.policies[connection.policy].joinAnnounced.isEmpty
         case .removed:
             // REMOVE_ADDR: the address is gone; so are the joins this path manager opened to it (destroyed
             // here, whatever the kernel did), and the re-plan opens them to another announced address, if any.
@@ -156,6 +177,7 @@ extension PathManagerService {
                 destroySubflow(of: event.token, local: subflow.local, remote: subflow.remote)
             }
             connection.subflows.removeAll { $0.remote == withdrawn }
+            connection.creatingExtra = connection.creatingExtra.filter { $0.target != id }
             connections[event.token] = connection
             return true
         case .closed:
@@ -207,9 +229,13 @@ extension PathManagerService {
     func perform(_ action: SubflowAction, on token: UInt32) {
         guard var connection = connections[token] else { return }
         switch action {
-        case .create(let path, let backup):
-            guard let (targetID, target) = connection.joinTarget,
-                let source = board.source(of: path, for: target.address)
+        case .create(let path, let backup, let extra):
+            let networks = plan.policies[connection.policy].joinAnnounced
+            let chosen =
+                extra == 0
+                ? connection.joinTarget(within: networks)
+                : connection.extraTargets(within: networks).first { $0.id == extra }
+            guard let (targetID, target) = chosen, let source = board.source(of: path, for: target.address)
             else { return }
             let local = MPTCPAddress(
                 address: source,
@@ -229,8 +255,12 @@ extension PathManagerService {
                         remote: remote
                     )
                 }
-                connection.creating |= 1 << UInt64(path)
-                if !plan.policies[connection.policy].paths.contains(path) && !backup {
+                if extra == 0 {
+                    connection.creating |= 1 << UInt64(path)
+                } else {
+                    connection.creatingExtra.insert(JoinLane(path: path, target: extra))
+                }
+                if extra == 0 && !plan.policies[connection.policy].paths.contains(path) && !backup {
                     board.countPromotion(of: path)
                 }
             } catch {

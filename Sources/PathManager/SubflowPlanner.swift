@@ -4,7 +4,9 @@
 /// While a primary path of the policy is up, every up primary carries a subflow (with `active-standby`
 /// steering, only the first up one a normal subflow, the others one flagged backup); backups either keep a
 /// subflow flagged backup (standby) or none (on-demand). When no primary is up, every up backup carries a
-/// normal subflow (promoted). When no allowed path is up at all, the connection is closed.
+/// normal subflow (promoted). When no allowed path is up at all, the connection is closed. A policy with
+/// `join_announced` networks also gives each wanted path one subflow to every address the converter announced
+/// inside them, with the same backup flag as the path's main subflow.
 public struct SubflowPlanner: Sendable {
     /// The plan whose policies are applied.
     public let plan: PathPlan
@@ -72,7 +74,24 @@ public struct SubflowPlanner: Sendable {
         var destructions: [SubflowAction] = []
         var covered: Set<Int> = []
         var unwantedOnUpPaths: [ManagedSubflow] = []
+        // Announced addresses the policy joins besides the main target (`join_announced`): one subflow per
+        // wanted path to each, kept apart from the main subflows (which cover their path).
+        let networks = plan.policies[connection.policy].joinAnnounced
+        let extras = connection.extraTargets(within: networks)
+        var coveredExtras: Set<JoinLane> = []
         for subflow in connection.subflows {
+            if let extra = extras.first(where: { $0.endpoint == subflow.remote }) {
+                let lane = JoinLane(path: subflow.path, target: extra.id)
+                if let backup = wanted[subflow.path], !coveredExtras.contains(lane) {
+                    coveredExtras.insert(lane)
+                    if subflow.backup != backup { flagChanges.append(.setBackup(subflow, backup)) }
+                } else if upPaths & (1 << UInt64(subflow.path)) != 0 {
+                    unwantedOnUpPaths.append(subflow)
+                } else if connection.established {
+                    destructions.append(.destroy(subflow))
+                }
+                continue
+            }
             guard let backup = wanted[subflow.path], !covered.contains(subflow.path) else {
                 if upPaths & (1 << UInt64(subflow.path)) != 0 {
                     unwantedOnUpPaths.append(subflow)
@@ -120,11 +139,18 @@ public struct SubflowPlanner: Sendable {
         }
         // No creation before the joins are due, nor while the converter forbids joins to its initial address
         // and has announced no other one a join may go to.
-        if let joinsDue = joinsDue(connection), now >= joinsDue, connection.joinRemote != nil {
-            for (path, backup) in wanted.sorted(by: { $0.key < $1.key }) where !covered.contains(path) {
+        if let joinsDue = joinsDue(connection), now >= joinsDue, connection.joinTarget(within: networks) != nil {
+            for (path, backup) in wanted.sorted(by: { $0.key < $1.key }) {
                 let bit: UInt64 = 1 << UInt64(path)
-                guard connection.creating & bit == 0, holdOff & bit == 0 else { continue }
-                creations.append(.create(path: path, backup: backup))
+                guard holdOff & bit == 0 else { continue }
+                if !covered.contains(path) && connection.creating & bit == 0 {
+                    creations.append(.create(path: path, backup: backup))
+                }
+                for extra in extras {
+                    let lane = JoinLane(path: path, target: extra.id)
+                    guard !coveredExtras.contains(lane), !connection.creatingExtra.contains(lane) else { continue }
+                    creations.append(.create(path: path, backup: backup, target: extra.id))
+                }
             }
         }
         return creations + flagChanges + destructions

@@ -1,3 +1,5 @@
+public import ConvertProtocol
+
 /// Which paths a connection's subflows use (`[[policy]]`): the primaries, the backups, and how backups wait.
 public struct SubflowPolicy: Sendable, Hashable {
     /// Unique name, used in logs and `/connections`.
@@ -20,6 +22,10 @@ public struct SubflowPolicy: Sendable, Hashable {
     /// Milliseconds between a connection's establishment and its join subflows (`join_after`); nil uses the
     /// plan's ``PathPlan/joinDelayMilliseconds``.
     public var joinAfterMilliseconds: Int64?
+    /// Networks whose addresses, when the converter announces them (ADD_ADDR), get subflows of their own from
+    /// every path the policy uses (`join_announced`); empty: announcements are used only when the converter
+    /// forbids joins to its initial address, and then any acceptable one (``ManagedConnection/joinTarget``).
+    public var joinAnnounced: [IPNetwork]
 
     /// A policy from its parts.
     public init(
@@ -31,8 +37,10 @@ public struct SubflowPolicy: Sendable, Hashable {
         steering: SteeringMode = .aggregate,
         weights: [Int]? = nil,
         congestion: String? = nil,
-        joinAfterMilliseconds: Int64? = nil
+        joinAfterMilliseconds: Int64? = nil,
+        joinAnnounced: [IPNetwork] = []
     ) {
+        self.joinAnnounced = joinAnnounced
         self.steering = steering
         precondition(weights == nil || weights?.count == paths.count, "one weight per primary path")
         self.weights = weights ?? Array(repeating: 1, count: paths.count)

@@ -7,6 +7,7 @@ extension ConfigDecoder {
     /// The keys of a `[[policy]]` table, in documented order.
     static let policyKeys = [
         "name", "match", "paths", "backup", "backup_mode", "mode", "weights", "congestion", "join_after",
+        "join_announced",
     ]
     /// The keys of a policy's `match` table.
     static let matchKeys = ["destination_ports", "destinations"]
@@ -112,6 +113,14 @@ extension ConfigDecoder {
             joinAfter = self.joinMilliseconds(value, key: "\(path).join_after")
             if joinAfter == nil { valid = false }
         }
+        var joinAnnounced: [IPNetwork] = []
+        if let value = table["join_announced"] {
+            if let networks = self.networks(value, key: "\(path).join_announced") {
+                joinAnnounced = networks
+            } else {
+                valid = false
+            }
+        }
         guard valid, let name, let primaries, let steering else { return nil }
         return SubflowPolicy(
             name: name,
@@ -122,7 +131,8 @@ extension ConfigDecoder {
             steering: steering.mode,
             weights: steering.weights,
             congestion: congestion,
-            joinAfterMilliseconds: joinAfter
+            joinAfterMilliseconds: joinAfter,
+            joinAnnounced: joinAnnounced
         )
     }
 

@@ -165,6 +165,109 @@ extension NetworkTestSuites {
             }
         }
 
+        /// Issue 15: a policy's `join_announced` networks give each of its paths a subflow to every address the
+        /// converter announces inside them (here 198.18.2.2, with joins to the initial address allowed); a
+        /// policy without them opens none there.
+        @Test("relay as path manager: join_announced opens subflows to announced addresses inside its networks only")
+        func joinAnnouncedWherePolicyAllows() async throws {
+            try await RelayTestHarness.run(tag: "aj", rate: "50mbit") { harness, topology in
+                _ = try await Self.startRelays(harness, topology, gatewayConfig: Self.joinAnnouncedGateway)
+                let bytes = 16 * PathManagerNetworkTests.mebibyte
+                let announced = try await harness.serve(
+                    "198.19.0.2:5201",
+                    bytes: bytes,
+                    in: topology.dst,
+                    name: "serve-announced"
+                )
+                let sending = try harness.send("198.18.0.1:8000", bytes: bytes, in: topology.cli, name: "announced")
+                let expected = [
+                    "198.18.1.1->198.18.1.2", "198.18.1.1->198.18.2.2", "198.18.2.1->198.18.1.2",
+                    "198.18.2.1->198.18.2.2",
+                ]
+                let pairs = { (rows: [SubflowRow]) in rows.map { "\($0.local)->\($0.remote)" }.sorted() }
+                let view = try await topology.waitForSubflows(in: topology.gw, remotePort: 8443) { view in
+                    view.contains { pairs($0) == expected }
+                }
+                #expect(view.contains { pairs($0) == expected }, "both paths to both addresses: \(view)")
+                let sent = try HashPeer.report(try await sending.expectSuccess(seconds: 60).stdout, from: "announced")
+                let served = try HashPeer.report(
+                    try await announced.expectSuccess(seconds: 30).stdout,
+                    from: "serve-announced"
+                )
+                RelayExpectations.intact(client: sent, server: served, bytes: bytes, "join_announced")
+
+                // The other policy: joins to the initial address only, the announcement notwithstanding.
+                let plain = try await harness.serve(
+                    "198.19.0.2:5202",
+                    bytes: bytes,
+                    in: topology.dst,
+                    name: "serve-plain"
+                )
+                let plainSending = try harness.send("198.18.0.1:8001", bytes: bytes, in: topology.cli, name: "plain")
+                let joined = try await topology.waitForSubflows(in: topology.gw, remotePort: 8443) { view in
+                    view.contains { $0.contains { $0.local == "198.18.2.1" } }
+                }
+                try await Task.sleep(for: .seconds(1))
+                let later = try await topology.subflows(in: topology.gw, remotePort: 8443)
+                #expect(joined.contains { $0.contains { $0.local == "198.18.2.1" } }, "B joined: \(joined)")
+                #expect(
+                    !later.contains { $0.contains { $0.remote == "198.18.2.2" } },
+                    "no subflow to the announced address without join_announced: \(later)"
+                )
+                let plainSent = try HashPeer.report(
+                    try await plainSending.expectSuccess(seconds: 60).stdout,
+                    from: "plain"
+                )
+                let plainServed = try HashPeer.report(
+                    try await plain.expectSuccess(seconds: 30).stdout,
+                    from: "serve-plain"
+                )
+                RelayExpectations.intact(client: plainSent, server: plainServed, bytes: bytes, "no join_announced")
+                let refused = try await HostilePeerNetworkTests.counter("MPTcpExtMPJoinSynRx", in: topology.srv)
+                let acknowledged = try await HostilePeerNetworkTests.counter("MPTcpExtMPJoinAckRx", in: topology.srv)
+                #expect(
+                    refused == acknowledged,
+                    "every join the converter saw was completed: \(refused) SYNs, \(acknowledged) ACKs"
+                )
+            }
+        }
+
+        /// The gateway as path manager over A and B: port 5201 under "announced" (`join_announced` 198.18.2.0/24),
+        /// port 5202 under "plain".
+        static let joinAnnouncedGateway =
+            """
+            [runtime]
+            workers = 2
+            path_manager = "relay"
+
+            [[listener]]
+            name = "announced"
+            role = "forward"
+            listen = "198.18.0.1:8000"
+            upstream = "198.18.1.2:8443"
+            destination = "198.19.0.2:5201"
+
+            [[listener]]
+            name = "plain"
+            role = "forward"
+            listen = "198.18.0.1:8001"
+            upstream = "198.18.1.2:8443"
+            destination = "198.19.0.2:5202"
+            """ + GatewayTables.paths(["a", "b"])
+                + """
+
+                [[policy]]
+                name = "announced"
+                match = { destination_ports = [5201] }
+                paths = ["a", "b"]
+                join_announced = ["198.18.2.0/24"]
+
+                [[policy]]
+                name = "plain"
+                match = { destination_ports = [5202] }
+                paths = ["a", "b"]
+                """
+
         /// A hostile or broken converter: it forbids its initial address and announces only loopback and
         /// multicast addresses (made by hand as `signal` endpoints). The gateway's path manager opens no join
         /// to them, logs why, and the connection carries on intact on its initial subflow.

@@ -186,7 +186,7 @@ struct PathManagerEventTests {
         )
         #expect(replan, "an announcement re-plans a connection that waits for one")
         #expect(service.connections[5]?.joinRemote == Endpoint(address: IPAddress("198.18.9.2")!, port: 8443))
-        #expect(service.connections[5]?.joinTarget?.id == 1, "the join names the announced address's id")
+        #expect(service.connections[5]?.joinTarget()?.id == 1, "the join names the announced address's id")
         #expect(service.apply(MPTCPEvent(kind: .removed, token: 5, remoteID: 1)), "a withdrawal re-plans")
         #expect(service.connections[5]?.joinRemote == nil)
     }

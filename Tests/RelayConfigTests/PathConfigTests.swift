@@ -161,6 +161,10 @@ struct PathConfigTests {
                 "t.toml:13: policy[1].join_after: integer 20 is out of range; expected seconds from 0 up to 10"
             ),
             (
+                "[[path]]\nname = \"dsl\"\ninterface = \"x\"\n[[policy]]\nname = \"p\"\npaths = [\"dsl\"]\njoin_announced = [\"198.18.2.0/33\"]\n",
+                "t.toml:13: policy[1].join_announced[1]: \"198.18.2.0/33\" is not a network; expected ADDRESS/PREFIX such as 198.19.0.0/24, or an address"
+            ),
+            (
                 "[[path]]\nname = \"dsl\"\ninterface = \"x\"\n[[policy]]\nname = \"default\"\npaths = [\"dsl\"]\n",
                 "t.toml:11: policy[1].name: \"default\" is already the name of the implicit default policy; names must be unique"
             ),
@@ -346,6 +350,19 @@ struct PathConfigTests {
         #expect(plan.policies[1].steering == .activeStandby)
         #expect(plan.policies[1].weights == [1, 1])
         #expect(plan.policies[2].steering == .aggregate, "the implicit default aggregates")
+    }
+
+    @Test("join_announced: a policy's networks for subflows to announced addresses; none by default")
+    func joinAnnounced() throws {
+        let text =
+            validForward + "\n"
+            + pathsAndPolicies.replacingOccurrences(
+                of: "congestion = \"bbr\"",
+                with: "congestion = \"bbr\"\njoin_announced = [\"198.18.2.0/24\", \"2001:db8:2::/48\"]"
+            )
+        let plan = try ConfigLoader.parse(text, file: "t.toml").pathPlan
+        #expect(plan.policies.map(\.joinAnnounced.count) == [0, 2, 0])
+        #expect(plan.policies[1].joinAnnounced.first?.contains(try #require(IPAddress("198.18.2.7"))) == true)
     }
 
     @Test("join_after: a policy's own join delay, in seconds; policies without it use join_delay")
