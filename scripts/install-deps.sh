@@ -13,6 +13,7 @@ packages=(
     nftables       # failure and TPROXY rules (nftables flavour)
     iperf3         # demo and benchmark throughput
     python3        # scripts/lib/hashpeer.py
+    python3-venv   # packaging/kubernetes/validate.sh: a venv for kubernetes-validate (from PyPI)
     procps         # sysctl, pgrep for diagnostics
     ethtool        # offload settings in benchmarks
     shellcheck     # scripts/validate.sh

@@ -67,6 +67,10 @@ MPTCP_RELAY_IO_BACKEND=epoll MPTCP_RELAY_BINARY="$binary" swift test "${build_fl
 if [[ $(id -u) -eq 0 ]]; then
     echo "test: packaging/deb/test.sh (.deb build, contents, install, purge)"
     packaging/deb/test.sh
+    # The Kubernetes manifests against the Kubernetes schemas, and their relay configurations through
+    # this build's check-config (a few seconds; the first run installs kubernetes-validate from PyPI).
+    echo "test: packaging/kubernetes/validate.sh --binary $binary"
+    packaging/kubernetes/validate.sh --binary "$binary"
     echo "test: Benchmarks/run.sh --quick"
     Benchmarks/run.sh --quick
 elif [[ ${CI:-} == true ]]; then

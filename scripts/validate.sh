@@ -47,7 +47,7 @@ if ! shellcheck -x "${shell_scripts[@]}"; then
 fi
 
 echo "validate: python syntax"
-mapfile -t python_scripts < <(find scripts Benchmarks -type f -name '*.py' 2>/dev/null | sort)
+mapfile -t python_scripts < <(find scripts Benchmarks packaging -type f -name '*.py' 2>/dev/null | sort)
 if ((${#python_scripts[@]} > 0)); then
     for script in "${python_scripts[@]}"; do
         python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])' "$script" || status=1
