@@ -297,6 +297,13 @@ public actor MetricsCollector {
             slot: RelayStatistics.Slot.stalledWritesRecovered
         )
         feed(
+            "mptcp_relay_receive_stalls_unblocked_total",
+            [label],
+            "MPTCP sockets whose receive buffer, full of data beyond a hole, was raised so the hole could be filled.",
+            listener: listener,
+            slot: RelayStatistics.Slot.receiveStallsUnblocked
+        )
+        feed(
             "mptcp_relay_accept_failures_total",
             [label],
             "Accepts that failed, out of descriptors (EMFILE) or memory above all; accept then pauses 100 ms.",

@@ -359,18 +359,22 @@ until=$(($(date +%s) + duration))
 say "traffic until $(date -d "@$until" +%T): bulk x2, short, idle cohorts of 50 held ${idle_hold}s;" \
     "flaps every ${flap_every}s, converter restarts every ${restart_every}s"
 # A transfer that times out (a hang) runs this while both relays still hold the connection: their sockets
-# (ss -tniMe: every subflow, its queues and MPTCP state), the MPTCP counters and the gateway's view.
+# (ss -tniMem: every subflow, its queues, socket memory and MPTCP state), the MPTCP counters, both relays'
+# stall counters and the gateway's view.
 cat >"$hang_hook" <<HOOK
 #!/bin/bash
 # on-hang.sh LABEL CLIENT_PORT (written by soak.sh)
 {
     echo "hang \$1 (client port \$2) at \$(date +%T.%N)"
     for ns in $gw $srv; do
-        echo "--- ss -tniMe in \$ns"
-        ip netns exec "\$ns" ss -tniMe 2>&1
+        echo "--- ss -tniMem in \$ns"
+        ip netns exec "\$ns" ss -tniMem 2>&1 | grep -v 'Failed to find cgroup2 mount'
         echo "--- nstat MPTCP in \$ns"
         ip netns exec "\$ns" nstat -az 2>/dev/null | grep -i '^Mptcp' | awk '\$2 != 0'
     done
+    echo "--- stall counters (gateway 9090, converter 9091)"
+    ip netns exec $gw curl -s --max-time 3 http://127.0.0.1:9090/metrics | grep -E '^mptcp_relay_(stalled|receive_stalls)'
+    ip netns exec $srv curl -s --max-time 3 http://127.0.0.1:9091/metrics | grep -E '^mptcp_relay_(stalled|receive_stalls)'
     echo "--- gateway /connections"
     ip netns exec $gw curl -s --max-time 3 http://127.0.0.1:9090/connections
 } >"$out/hang-\$1.txt" 2>&1
@@ -488,6 +492,9 @@ summary+=" path manager table $pm_table;"
 stalled_writes_gw=$(grep -c 'a write found room' "$out/gateway.log" || true)
 stalled_writes_srv=$(grep -c 'a write found room' "$out/converter.log" || true)
 summary+=" stalled writes recovered ${stalled_writes_gw:-0} / ${stalled_writes_srv:-0} (gateway / converter);"
+unblocked_gw=$(grep -c 'receive stalled behind a hole' "$out/gateway.log" || true)
+unblocked_srv=$(grep -c 'receive stalled behind a hole' "$out/converter.log" || true)
+summary+=" receive stalls unblocked ${unblocked_gw:-0} / ${unblocked_srv:-0};"
 summary+=" converter RSS $(change_mib "$cbase_rss" "$cend_rss"), fds $cbase_fds -> $cend_fds (first instance -> last)"
 summary+="; $verdict"
 ((${#reasons[@]} == 0)) || summary+=" (${reasons[*]})"

@@ -82,7 +82,40 @@ extension Worker {
             || state.pointee.buffered > 0
         {
             countRecoveredStall(listener: listener)
+            return
         }
+        let source = direction == .toUpstream ? slots[slotIndex].downstream : slots[slotIndex].upstream
+        unblockReceive(slotIndex, direction, source: source)
+    }
+
+    /// The most an MPTCP socket's receive buffer is raised to by `unblockReceive`.
+    static let receiveBufferCeiling: UInt32 = 64 << 20
+
+    /// An MPTCP receive deadlock in Linux (seen on 6.18, docs/RELIABILITY.md finding 13): after a subflow
+    /// died with data in flight, the socket holds the data that came after it (out of order, unreadable)
+    /// until that data is sent again; once what it holds passes its receive buffer, it stops taking data from
+    /// the subflows, where the resent data waits behind more of the same, and the window it announces
+    /// closes: neither side moves again. A source silent for a second or more whose read found nothing but
+    /// whose receive memory (SO_MEMINFO) holds bytes (beyond a hole, then) gets its buffer doubled
+    /// (SO_RCVBUFFORCE, at least twice what it holds, at most ``receiveBufferCeiling``) and is read once
+    /// more: the kernel then takes in the waiting data, opens the window, and the hole can be filled. Counted
+    /// and logged with the figures, so that the soak tells whether this is the cause and the cure.
+    private func unblockReceive(_ slotIndex: Int, _ direction: DirectionID, source: Int32) {
+        guard source >= 0, let memory = SocketCalls.receiveMemory(source), memory.held > 0,
+            memory.limit < Worker.receiveBufferCeiling, SocketCalls.isMPTCP(source)
+        else { return }
+        let raised = min(Worker.receiveBufferCeiling, max(memory.limit * 2, memory.held * 2))
+        guard SocketCalls.forceReceiveBuffer(source, Int32(raised / 2)) else { return }
+        let listener = slots[slotIndex].listener
+        count(RelayStatistics.Slot.receiveStallsUnblocked, listener: listener)
+        logger.notice(
+            "an MPTCP receive stalled behind a hole: its receive buffer was raised",
+            metadata: [
+                "listener": "\(listeners[listener].spec.name)", "held": "\(memory.held)", "buffer": "\(memory.limit)",
+                "raised_to": "\(raised)", "direction": "\(direction == .toUpstream ? "up" : "down")",
+            ]
+        )
+        pump(slotIndex, direction)
     }
 
     private func countRecoveredStall(listener: Int) {

@@ -113,6 +113,30 @@ enum SocketCalls {
         _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &value, socklen_t(MemoryLayout<linger>.size))
     }
 
+    /// What the socket holds in its receive memory (SO_MEMINFO: bytes charged, in order or not) and its
+    /// receive buffer limit; nil when the kernel does not say.
+    static func receiveMemory(_ fd: Int32) -> (held: UInt32, limit: UInt32)? {
+        var info = [UInt32](repeating: 0, count: 9)  // SK_MEMINFO_VARS
+        var length = socklen_t(MemoryLayout<UInt32>.size * info.count)
+        let result = info.withUnsafeMutableBytes { getsockopt(fd, SOL_SOCKET, SO_MEMINFO, $0.baseAddress, &length) }
+        guard result == 0, length >= socklen_t(MemoryLayout<UInt32>.size * 2) else { return nil }
+        return (info[0], info[1])
+    }
+
+    /// Whether `fd` is an MPTCP socket (SO_PROTOCOL).
+    static func isMPTCP(_ fd: Int32) -> Bool {
+        var protocolNumber: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocolNumber, &length) == 0 && protocolNumber == 262
+    }
+
+    /// Raises the receive buffer limit to `bytes` (SO_RCVBUFFORCE, which CAP_NET_ADMIN allows past
+    /// net.core.rmem_max); false when the kernel refused.
+    static func forceReceiveBuffer(_ fd: Int32, _ bytes: Int32) -> Bool {
+        var value = bytes
+        return setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &value, socklen_t(MemoryLayout<Int32>.size)) == 0
+    }
+
     /// The pending socket error (SO_ERROR), 0 when none.
     static func pendingError(_ fd: Int32) -> Int32 {
         var value: Int32 = 0
