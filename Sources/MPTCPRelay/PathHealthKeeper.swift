@@ -29,10 +29,23 @@ final class PathHealthKeeper: Sendable {
         sample(snapshot.livePathHealth, at: Self.monotonicMilliseconds())
     }
 
+    /// Takes in one probe of path `index` (``PathProber``): its connect time, or nil when unanswered.
+    func recordProbe(_ index: Int, rttMilliseconds: Double?, linkUp: Bool) {
+        let now = Self.monotonicMilliseconds()
+        let (events, states) = monitor.withLock { monitor in
+            (monitor.recordProbe(index, rttMilliseconds: rttMilliseconds, linkUp: linkUp, now: now), monitor.paths)
+        }
+        publish(events, states)
+    }
+
     private func sample(_ samples: [PathHealthSample], at now: Int64) {
         let (events, states) = monitor.withLock { monitor in
             (monitor.record(samples, up: board.upPaths, now: now), monitor.paths)
         }
+        publish(events, states)
+    }
+
+    private func publish(_ events: [PathHealthMonitor.Event], _ states: [PathHealthMonitor.PathState]) {
         for (index, state) in states.enumerated() {
             board.setDegraded(index, state.degraded)
             board.setMeasurements(
@@ -54,6 +67,22 @@ final class PathHealthKeeper: Sendable {
                 )
             case .recovered(let index):
                 logger.notice("path healthy again", metadata: ["path": "\(board.plan.paths[index].name)"])
+            case .unreachable(let index):
+                board.setUnreachable(index, true)
+                logger.warning(
+                    "path unreachable: its probes go unanswered; it counts as down until they are answered",
+                    metadata: [
+                        "path": "\(board.plan.paths[index].name)",
+                        "target": "\(board.plan.paths[index].probe.map { "\($0.target)" } ?? "-")",
+                        "failed": "\(PathHealthMonitor.unreachableAfter)",
+                    ]
+                )
+            case .reachable(let index):
+                board.setUnreachable(index, false)
+                logger.notice(
+                    "path reachable again: its probes are answered",
+                    metadata: ["path": "\(board.plan.paths[index].name)"]
+                )
             }
         }
     }

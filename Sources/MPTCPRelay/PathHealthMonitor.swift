@@ -19,7 +19,27 @@ struct PathHealthMonitor {
         case degraded(path: Int, loss: Double, rttMilliseconds: Double, retryMilliseconds: Int64)
         /// Path `path` is healthy again.
         case recovered(path: Int)
+        /// Path `path`'s probes went unanswered ``unreachableAfter`` times in a row: down until they are
+        /// answered again.
+        case unreachable(path: Int)
+        /// Path `path`'s probes are answered again (or its link went down, which says the rest).
+        case reachable(path: Int)
     }
+
+    /// Per path: the probes' recent results (`[[path]] probe`).
+    struct ProbeState: Equatable {
+        var failures = 0
+        var successes = 0
+        var slow = 0
+        var unreachable = false
+    }
+
+    /// Failed probes in a row that make a path unreachable.
+    static let unreachableAfter = 3
+    /// Answered probes in a row that make an unreachable path reachable again.
+    static let reachableAfter = 2
+    /// Probes in a row slower than `degraded_rtt` that count as a bad sample (one slow SYN is a lost one).
+    static let slowAfter = 2
 
     /// Per path: what is remembered between samples.
     struct PathState: Equatable {
@@ -47,11 +67,78 @@ struct PathHealthMonitor {
 
     let settings: PathHealthSettings
     private(set) var paths: [PathState]
+    private(set) var probes: [ProbeState]
 
     /// A monitor for `count` paths, all healthy.
     init(settings: PathHealthSettings, count: Int) {
         self.settings = settings
         paths = Array(repeating: PathState(), count: count)
+        probes = Array(repeating: ProbeState(), count: count)
+    }
+
+    /// Takes in one probe of path `index` at `now`: its connect time in milliseconds, or nil when it went
+    /// unanswered. ``unreachableAfter`` failures in a row make the path unreachable (down for everyone),
+    /// ``reachableAfter`` answers in a row reachable again; ``slowAfter`` answers in a row slower than
+    /// `degraded_rtt` are a bad sample (degraded, and no trial while they last), so a path with no traffic of
+    /// its own is judged too. `linkUp`: whether the path's link is up (a probe of a path that is down means
+    /// nothing, and forgets the count).
+    mutating func recordProbe(_ index: Int, rttMilliseconds: Double?, linkUp: Bool, now: Int64) -> [Event] {
+        guard probes.indices.contains(index) else { return [] }
+        var events: [Event] = []
+        var probe = probes[index]
+        defer { probes[index] = probe }
+        guard linkUp else {
+            if probe.unreachable { events.append(.reachable(path: index)) }
+            probe = ProbeState()
+            return events
+        }
+        guard let rtt = rttMilliseconds else {
+            probe.failures += 1
+            probe.successes = 0
+            probe.slow = 0
+            if !probe.unreachable && probe.failures >= Self.unreachableAfter {
+                probe.unreachable = true
+                events.append(.unreachable(path: index))
+            }
+            return events
+        }
+        probe.failures = 0
+        probe.successes += 1
+        if probe.unreachable && probe.successes >= Self.reachableAfter {
+            probe.unreachable = false
+            events.append(.reachable(path: index))
+        }
+        probe.slow = rtt > Double(settings.degradedRTTMilliseconds) ? probe.slow + 1 : 0
+        if probe.slow >= Self.slowAfter,
+            let event = Self.markBad(&paths[index], index, rttMilliseconds: rtt, now: now, settings)
+        {
+            events.append(event)
+        }
+        return events
+    }
+
+    /// Records a bad sample of path `index` at `now`: no trial before `recover_after` from now, and, when the
+    /// path was healthy, the degraded event (a failed trial when one was running, which doubles the wait).
+    private static func markBad(
+        _ state: inout PathState,
+        _ index: Int,
+        rttMilliseconds: Double,
+        now: Int64,
+        _ settings: PathHealthSettings
+    ) -> Event? {
+        state.lastBad = now
+        guard !state.degraded else { return nil }
+        if let end = state.trialEnd, now < end {
+            state.failedTrials = min(state.failedTrials + 1, Self.maximumDoublings)
+        }
+        state.trialEnd = nil
+        state.degraded = true
+        return .degraded(
+            path: index,
+            loss: state.loss ?? 0,
+            rttMilliseconds: rttMilliseconds,
+            retryMilliseconds: Self.wait(state, settings)
+        )
     }
 
     /// Takes a sample (`samples[path]`, the live subflows' sums) at `now` (monotonic milliseconds); paths
@@ -92,21 +179,8 @@ struct PathHealthMonitor {
                 continue
             }
             if bad {
-                state.lastBad = now
-                if !state.degraded {
-                    if let end = state.trialEnd, now < end {
-                        state.failedTrials = min(state.failedTrials + 1, Self.maximumDoublings)
-                    }
-                    state.trialEnd = nil
-                    state.degraded = true
-                    events.append(
-                        .degraded(
-                            path: index,
-                            loss: state.loss ?? 0,
-                            rttMilliseconds: state.rttMilliseconds,
-                            retryMilliseconds: wait(state)
-                        )
-                    )
+                if let event = Self.markBad(&state, index, rttMilliseconds: state.rttMilliseconds, now: now, settings) {
+                    events.append(event)
                 }
             } else if state.degraded && now - state.lastBad >= wait(state) {
                 state.degraded = false
@@ -125,6 +199,10 @@ struct PathHealthMonitor {
     /// How long a degraded path waits after its last bad sample before its trial: `recover_after`, doubled
     /// for each trial it failed in a row.
     func wait(_ state: PathState) -> Int64 {
+        Self.wait(state, settings)
+    }
+
+    private static func wait(_ state: PathState, _ settings: PathHealthSettings) -> Int64 {
         settings.recoverAfterMilliseconds << Int64(state.failedTrials)
     }
 }

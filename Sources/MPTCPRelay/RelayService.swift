@@ -79,6 +79,14 @@ public struct RelayService: Service {
         let pathThread = try spawnPathManager()
         defer { stopPathManager(pathThread) }
         try engine.start()
+        let prober = pathBoard.flatMap { board in
+            health.flatMap { PathProber(board: board, keeper: $0, logger: logger) }
+        }
+        let proberThread = try prober?.start()
+        defer {
+            prober?.stop()
+            proberThread?.join()
+        }
         let sampler = PathSampler(quotas: quotas, health: health)
         let samplerTask = sampler.isNeeded ? Task { await sampler.run(engine: engine) } : nil
         defer {

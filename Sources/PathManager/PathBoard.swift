@@ -19,6 +19,7 @@ public final class PathBoard: @unchecked Sendable {
     private let upMask = Atomic<UInt64>(0)
     private let exhaustedMask = Atomic<UInt64>(0)
     private let degradedMask = Atomic<UInt64>(0)
+    private let unreachableMask = Atomic<UInt64>(0)
     private let refusedSubflows = Atomic<UInt64>(0)
     private let trackedConnections = Atomic<Int>(0)
     private let staleConnections = Atomic<UInt64>(0)
@@ -139,13 +140,25 @@ public final class PathBoard: @unchecked Sendable {
 
     // MARK: Path state (written by the path manager)
 
-    /// Whether path `index` is up.
+    /// Whether path `index` is up: its link, address (and route) are there, and its probe, if any, gets
+    /// answers.
     public func isUp(_ index: Int) -> Bool {
-        upMask.load(ordering: .acquiring) & (1 << UInt64(index)) != 0
+        upPaths & (1 << UInt64(index)) != 0
     }
 
-    /// The up paths as a bit mask (bit N is path N).
-    public var upPaths: UInt64 { upMask.load(ordering: .acquiring) }
+    /// The up paths as a bit mask (bit N is path N): ``linkUpPaths`` less the ``unreachablePaths``.
+    public var upPaths: UInt64 { upMask.load(ordering: .acquiring) & ~unreachableMask.load(ordering: .acquiring) }
+
+    /// The paths whose link, address (and route) are there, whatever their probes say.
+    public var linkUpPaths: UInt64 { upMask.load(ordering: .acquiring) }
+
+    /// Paths whose probes (`[[path]] probe`) went unanswered: down for everyone while they stay so.
+    public var unreachablePaths: UInt64 { unreachableMask.load(ordering: .acquiring) }
+
+    /// Marks path `index` unreachable (its probes fail) or reachable again.
+    public func setUnreachable(_ index: Int, _ unreachable: Bool) {
+        Self.set(index, unreachable, in: unreachableMask)
+    }
 
     /// Marks path `index` up or down.
     public func setUp(_ index: Int, _ up: Bool) {

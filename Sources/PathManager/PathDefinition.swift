@@ -18,6 +18,8 @@ public struct PathDefinition: Sendable, Hashable {
     public var pathClass: PathClass
     /// What the path may carry per period, if capped.
     public var quota: PathQuota?
+    /// The path's active check, if any (needs `[health]`).
+    public var probe: PathProbe?
 
     /// A path definition from its parts.
     public init(
@@ -26,8 +28,10 @@ public struct PathDefinition: Sendable, Hashable {
         source: IPAddress? = nil,
         table: UInt32? = nil,
         pathClass: PathClass = .primary,
-        quota: PathQuota? = nil
+        quota: PathQuota? = nil,
+        probe: PathProbe? = nil
     ) {
+        self.probe = probe
         self.name = name
         self.interface = interface
         self.source = source

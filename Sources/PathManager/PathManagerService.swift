@@ -57,6 +57,8 @@ public final class PathManagerService: @unchecked Sendable {
     var lastExhausted: UInt64 = 0
     /// The degraded paths as of the last loop turn: a change re-plans every connection.
     var lastDegraded: UInt64 = 0
+    /// The unreachable paths (failing probes) at the last re-plan.
+    var lastUnreachable: UInt64 = 0
 
     var routeEvents: NetlinkSocket?
     var routeRequests: NetlinkSocket?
@@ -166,9 +168,11 @@ public final class PathManagerService: @unchecked Sendable {
             let now = Self.monotonicMilliseconds()
             let exhausted = board.exhaustedPaths
             let degraded = board.degradedPaths
-            if exhausted != lastExhausted || degraded != lastDegraded {
+            let unreachable = board.unreachablePaths
+            if exhausted != lastExhausted || degraded != lastDegraded || unreachable != lastUnreachable {
                 lastExhausted = exhausted
                 lastDegraded = degraded
+                lastUnreachable = unreachable
                 if plan.mode == .kernel { synchronizeEndpoints() }
                 replanAll()
             } else if now - lastReplan >= Self.replanIntervalMilliseconds {

@@ -9,7 +9,9 @@ import Glibc
 /// The `[[path]]` tables and `[runtime] path_manager`.
 extension ConfigDecoder {
     /// The keys of a `[[path]]` table, in documented order.
-    static let pathKeys = ["name", "interface", "source", "table", "class", "quota"]
+    static let pathKeys = ["name", "interface", "source", "table", "class", "quota", "probe"]
+    /// The keys of a path's `probe` table.
+    static let probeKeys = ["target", "interval"]
 
     /// Decodes the `path` array (absent means no paths), skipping paths with problems after reporting them.
     mutating func decodePaths(_ value: (any TOMLValueConvertible)?) -> [PathDefinition] {
@@ -104,6 +106,11 @@ extension ConfigDecoder {
             quota = self.decodeQuota(value, key: "\(path).quota")
             if quota == nil { valid = false }
         }
+        var probe: PathProbe?
+        if let value = table["probe"] {
+            probe = self.decodeProbe(value, key: "\(path).probe", source: source)
+            if probe == nil { valid = false }
+        }
         guard valid, let name else { return nil }
         return PathDefinition(
             name: name,
@@ -111,8 +118,43 @@ extension ConfigDecoder {
             source: source,
             table: routingTable,
             pathClass: pathClass,
-            quota: quota
+            quota: quota,
+            probe: probe
         )
+    }
+
+    /// A path's `probe = { target = "198.51.100.7:443", interval = "5s" }`: an address and port to connect
+    /// to (of the source's family, when the path names one) and 1 s to 1 h between probes (default 5 s).
+    mutating func decodeProbe(_ value: any TOMLValueConvertible, key: String, source: IPAddress?) -> PathProbe? {
+        let example = "{ target = \"198.51.100.7:443\", interval = \"5s\" }"
+        guard let table = value.table else {
+            self.report(key, "expected a table such as \(example), found \(Self.describe(value))")
+            return nil
+        }
+        self.reportUnknownKeys(in: table, path: key, allowed: Self.probeKeys)
+        guard
+            let targetValue = self.required(
+                table["target"],
+                key: "\(key).target",
+                expected: "an address and port to connect to, such as \"198.51.100.7:443\""
+            ),
+            let target = self.endpoint(targetValue, key: "\(key).target", connectable: true)
+        else { return nil }
+        if let source, source.isIPv4 != target.address.isIPv4 {
+            self.report(
+                "\(key).target",
+                "\(target) is not of the family of the path's source \(source); probe an address of the same family"
+            )
+            return nil
+        }
+        var probe = PathProbe(target: target)
+        if let value = table["interval"] {
+            guard let milliseconds = self.milliseconds(value, key: "\(key).interval", in: 1000...3_600_000) else {
+                return nil
+            }
+            probe.intervalMilliseconds = milliseconds
+        }
+        return probe
     }
 
     /// A required name of 1 to 64 of `A-Z a-z 0-9 _ . -`, unique within `seen` (key path of first use).

@@ -90,6 +90,14 @@ struct ConfigDecoder {
                 )
             }
         }
+        if health == nil, let tables = root[Key.path]?.array {
+            for (offset, table) in tables.enumerated() where table.table?.contains(key: "probe") == true {
+                self.report(
+                    "path[\(offset + 1)].probe",
+                    "a probe's results are judged by the health checks; add a [health] table (empty for the defaults)"
+                )
+            }
+        }
         let metrics = self.decodeMetrics(root[Key.metrics])
         self.checkMetricsPort(runtime: runtime, metrics: metrics)
         guard let runtime else { return nil }

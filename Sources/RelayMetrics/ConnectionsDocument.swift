@@ -63,13 +63,15 @@ public struct ConnectionsDocument: Codable, Sendable, Equatable {
         public var quotaUsedBytes: UInt64?
         /// Whether the health checks find the path degraded (absent without `[health]`).
         public var degraded: Bool?
+        /// Whether the path's probes go unanswered, which makes it down (absent without a probe).
+        public var unreachable: Bool?
         /// The smoothed share of retransmitted bytes (absent without `[health]`).
         public var lossRatio: Double?
         /// The mean smoothed RTT in milliseconds when the path last carried traffic (absent without `[health]`).
         public var rttMilliseconds: Double?
 
         enum CodingKeys: String, CodingKey {
-            case name, up, degraded
+            case name, up, degraded, unreachable
             case pathClass = "class"
             case quotaBytes = "quota_bytes"
             case quotaUsedBytes = "quota_used_bytes"
@@ -124,6 +126,7 @@ public struct ConnectionsDocument: Codable, Sendable, Equatable {
                         quotaBytes: path.quota?.bytes,
                         quotaUsedBytes: path.quota.map { _ in board.quotaUsed(of: index) },
                         degraded: board.plan.health.map { _ in board.degradedPaths & (1 << UInt64(index)) != 0 },
+                        unreachable: path.probe.map { _ in board.unreachablePaths & (1 << UInt64(index)) != 0 },
                         lossRatio: board.plan.health.map { _ in board.measurements(of: index).loss },
                         rttMilliseconds: board.plan.health.map { _ in
                             Double(board.measurements(of: index).rttMicroseconds) / 1000

@@ -9,6 +9,7 @@ public enum StatusTable {
         if !document.paths.isEmpty {
             let paths = document.paths.map { path in
                 var text = "\(path.name) \(path.up ? "up" : "DOWN") (\(path.pathClass))"
+                if path.unreachable == true { text += " UNREACHABLE (probes unanswered)" }
                 if let degraded = path.degraded, path.up {
                     text += degraded ? " DEGRADED" : " healthy"
                     if let loss = path.lossRatio, let rtt = path.rttMilliseconds, rtt > 0 {

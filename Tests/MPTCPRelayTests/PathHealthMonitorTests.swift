@@ -132,4 +132,47 @@ struct PathHealthMonitorTests {
             Issue.record("no fault")
         }
     }
+
+    @Test("probes: three unanswered in a row make a path unreachable, two answered reachable again")
+    func probesReachability() {
+        var monitor = PathHealthMonitor(settings: settings, count: 2)
+        #expect(monitor.recordProbe(1, rttMilliseconds: nil, linkUp: true, now: 0).isEmpty)
+        #expect(monitor.recordProbe(1, rttMilliseconds: nil, linkUp: true, now: 5000).isEmpty)
+        #expect(monitor.recordProbe(1, rttMilliseconds: 20, linkUp: true, now: 10_000).isEmpty, "an answer resets")
+        #expect(monitor.recordProbe(1, rttMilliseconds: nil, linkUp: true, now: 15_000).isEmpty)
+        #expect(monitor.recordProbe(1, rttMilliseconds: nil, linkUp: true, now: 20_000).isEmpty)
+        #expect(monitor.recordProbe(1, rttMilliseconds: nil, linkUp: true, now: 25_000) == [.unreachable(path: 1)])
+        #expect(monitor.recordProbe(1, rttMilliseconds: nil, linkUp: true, now: 30_000).isEmpty, "said once")
+        #expect(monitor.recordProbe(1, rttMilliseconds: 20, linkUp: true, now: 35_000).isEmpty)
+        #expect(monitor.recordProbe(1, rttMilliseconds: 20, linkUp: true, now: 40_000) == [.reachable(path: 1)])
+        #expect(!monitor.paths[1].degraded && !monitor.paths[0].degraded)
+    }
+
+    @Test("probes: a link that goes down ends an unreachable verdict (down says the rest) and the count")
+    func probesLinkDown() {
+        var monitor = PathHealthMonitor(settings: settings, count: 1)
+        for now in [0, 1000, 2000] as [Int64] {
+            _ = monitor.recordProbe(0, rttMilliseconds: nil, linkUp: true, now: now)
+        }
+        #expect(monitor.probes[0].unreachable)
+        #expect(monitor.recordProbe(0, rttMilliseconds: nil, linkUp: false, now: 3000) == [.reachable(path: 0)])
+        #expect(monitor.recordProbe(0, rttMilliseconds: nil, linkUp: true, now: 4000).isEmpty, "counting again")
+    }
+
+    @Test("probes: two answers in a row slower than degraded_rtt degrade an idle path; one is a lost SYN")
+    func slowProbes() {
+        var monitor = PathHealthMonitor(settings: settings, count: 1)
+        #expect(monitor.recordProbe(0, rttMilliseconds: 1020, linkUp: true, now: 0).isEmpty)
+        #expect(monitor.recordProbe(0, rttMilliseconds: 30, linkUp: true, now: 5000).isEmpty)
+        #expect(monitor.recordProbe(0, rttMilliseconds: 900, linkUp: true, now: 10_000).isEmpty)
+        #expect(
+            monitor.recordProbe(0, rttMilliseconds: 950, linkUp: true, now: 15_000) == [
+                .degraded(path: 0, loss: 0, rttMilliseconds: 950, retryMilliseconds: 10_000)
+            ]
+        )
+        // Still slow: no trial while the probes say so (each slow answer is a bad sample).
+        _ = monitor.recordProbe(0, rttMilliseconds: 950, linkUp: true, now: 20_000)
+        #expect(monitor.record([sample(0, 0)], up: 1, now: 29_999).isEmpty)
+        #expect(monitor.record([sample(0, 0)], up: 1, now: 30_000) == [.recovered(path: 0)])
+    }
 }

@@ -82,8 +82,26 @@ extension NetworkTestSuites {
                     in: topology.cli,
                     name: "held"
                 )
-                // Every connection open and waiting for its reply: then one instance dies.
+                // Every connection open and waiting for its reply: the instances' /connections together list
+                // each of them once, every subflow on the instance's own addresses. (These clients have sent
+                // their request and half-closed, so the kernel refuses their joins: one subflow each. The first
+                // test checks the joins through the kernels' counters.)
                 try await LoadPeer.waitFor(server, stderrContaining: "uploads in", seconds: 60)
+                var held: [[[String]]] = []
+                for _ in 0..<50 {
+                    held = []
+                    for namespace in setup.namespaces { held.append(try await Self.subflowLocals(in: namespace)) }
+                    if held.flatMap({ $0 }).count == count { break }
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+                #expect(held.flatMap { $0 }.count == count, "the instances hold every connection once: \(held)")
+                for (index, connections) in held.enumerated() {
+                    let own = ["198.19.1\(index).2", "198.19.1\(index).3"]
+                    for locals in connections {
+                        #expect(!locals.isEmpty && locals.allSatisfy(own.contains), "instance \(index + 1): \(locals)")
+                    }
+                }
+                // Then one instance dies.
                 let owned = try await Self.counter("MPCapableACKRX", in: setup.namespaces[0])
                 kill(setup.instances[0].child.processIdentifier, SIGKILL)
                 try Data().write(to: release)
@@ -139,10 +157,11 @@ extension NetworkTestSuites {
             var setup = Setup(instances: [], namespaces: [])
             for (index, address) in ["198.19.10.3", "198.19.11.3"].enumerated() {
                 let namespace = topology.prefix + "cv\(index + 1)"
-                let config = PathManagerNetworkTests.converterConfig.replacingOccurrences(
-                    of: "workers = 2",
-                    with: "workers = 2\nannounce = [\"\(address)\"]"
-                )
+                let config =
+                    PathManagerNetworkTests.converterConfig.replacingOccurrences(
+                        of: "workers = 2",
+                        with: "workers = 2\nannounce = [\"\(address)\"]"
+                    ) + GatewayTables.metrics
                 let instance = try harness.startRelay("converter\(index + 1)", in: namespace, config: config)
                 try await instance.waitListening(on: 8443, in: topology, namespace: namespace)
                 setup.instances.append(instance)
@@ -198,6 +217,20 @@ extension NetworkTestSuites {
             let report = try await LoadPeer.report(clients, seconds: 120)
             let served = try await LoadPeer.report(server, seconds: 30)
             return (report, served)
+        }
+
+        /// Per connection on the instance in `namespace` (its `/connections`): the local addresses of its subflows.
+        static func subflowLocals(in namespace: String) async throws -> [[String]] {
+            let body = try await ObservabilityNetworkTests.get("/connections", in: namespace).body
+            let document = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+            let connections = document?["connections"] as? [[String: Any]] ?? []
+            return connections.map { connection in
+                (connection["subflows"] as? [[String: Any]] ?? []).compactMap { subflow in
+                    (subflow["local"] as? String).map { local in
+                        String(local[..<(local.lastIndex(of: ":") ?? local.endIndex)])
+                    }
+                }
+            }
         }
 
         /// An MPTCP counter (`MPTcpExt` + `name`) of `namespace`.

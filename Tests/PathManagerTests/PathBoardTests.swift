@@ -26,6 +26,22 @@ struct PathBoardTests {
         #expect(board.upPaths == 0b110)
     }
 
+    @Test("an unreachable path (unanswered probes) is down for everyone while its link stays up")
+    func unreachablePaths() throws {
+        let board = PathBoard(plan: threeUplinks)
+        let converter = try #require(IPAddress("198.18.1.2"))
+        for (index, text) in ["198.18.1.1", "198.18.2.1", "198.18.3.1"].enumerated() {
+            board.setSource(of: index, ipv6: false, to: IPAddress(text))
+            board.setUp(index, true)
+        }
+        board.setUnreachable(0, true)
+        #expect(board.upPaths == 0b110 && board.linkUpPaths == 0b111 && board.unreachablePaths == 0b001)
+        #expect(!board.isUp(0))
+        #expect(board.initialPath(policy: 0, upstream: converter)?.index == 2, "interactive's backup takes over")
+        board.setUnreachable(0, false)
+        #expect(board.upPaths == 0b111 && board.initialPath(policy: 0, upstream: converter)?.index == 0)
+    }
+
     @Test("a path over its quota is passed over while another path of the policy is up, and the last resort")
     func exhaustedPaths() throws {
         let board = PathBoard(plan: threeUplinks)

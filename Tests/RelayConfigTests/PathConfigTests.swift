@@ -165,6 +165,22 @@ struct PathConfigTests {
                 "t.toml:13: policy[1].join_announced[1]: \"198.18.2.0/33\" is not a network; expected ADDRESS/PREFIX such as 198.19.0.0/24, or an address"
             ),
             (
+                "[[path]]\nname = \"dsl\"\ninterface = \"x\"\nprobe = { target = \"198.51.100.7:443\" }\n",
+                "t.toml:10: path[1].probe: a probe's results are judged by the health checks; add a [health] table (empty for the defaults)"
+            ),
+            (
+                "[health]\n[[path]]\nname = \"a\"\ninterface = \"x\"\n[[path]]\nname = \"dsl\"\ninterface = \"x\"\nprobe = { target = \"198.51.100.7:443\", interval = \"100ms\" }\n",
+                "t.toml:14: path[2].probe.interval: string \"100ms\" is not a duration in range; expected seconds (0.4) or a duration such as \"400ms\" or \"10s\", from 1000 ms to 3600 s"
+            ),
+            (
+                "[health]\n[[path]]\nname = \"a\"\ninterface = \"x\"\n[[path]]\nname = \"dsl\"\nsource = \"198.18.1.1\"\nprobe = { target = \"[2001:db8::7]:443\" }\n",
+                "t.toml:14: path[2].probe.target: [2001:db8::7]:443 is not of the family of the path's source 198.18.1.1; probe an address of the same family"
+            ),
+            (
+                "[health]\n[[path]]\nname = \"a\"\ninterface = \"x\"\n[[path]]\nname = \"dsl\"\ninterface = \"x\"\nprobe = { target = \"198.51.100.7:443\", every = \"5s\" }\n",
+                "t.toml:14: path[2].probe.every: unknown key; expected one of target, interval"
+            ),
+            (
                 "[[path]]\nname = \"dsl\"\ninterface = \"x\"\n[[policy]]\nname = \"default\"\npaths = [\"dsl\"]\n",
                 "t.toml:11: policy[1].name: \"default\" is already the name of the implicit default policy; names must be unique"
             ),
@@ -350,6 +366,18 @@ struct PathConfigTests {
         #expect(plan.policies[1].steering == .activeStandby)
         #expect(plan.policies[1].weights == [1, 1])
         #expect(plan.policies[2].steering == .aggregate, "the implicit default aggregates")
+    }
+
+    @Test("probe: a path's active check, target and interval (5 s by default), with [health]")
+    func probe() throws {
+        let text =
+            validForward
+            + "\n[health]\n[[path]]\nname = \"dsl\"\ninterface = \"lo\"\nprobe = { target = \"198.51.100.7:443\" }\n"
+            + "[[path]]\nname = \"lte\"\ninterface = \"lo\"\nprobe = { target = \"198.51.100.8:80\", interval = \"30s\" }\n"
+        let plan = try ConfigLoader.parse(text, file: "t.toml").pathPlan
+        #expect(plan.paths[0].probe == PathProbe(target: try endpoint("198.51.100.7:443"), intervalMilliseconds: 5000))
+        #expect(plan.paths[1].probe?.intervalMilliseconds == 30_000)
+        #expect(plan.paths[1].probe?.timeoutMilliseconds == 2000)
     }
 
     @Test("join_announced: a policy's networks for subflows to announced addresses; none by default")

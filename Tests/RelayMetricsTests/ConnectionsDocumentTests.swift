@@ -1,3 +1,4 @@
+import ConvertProtocol
 import Foundation
 import PathManager
 import RelayCore
@@ -55,5 +56,33 @@ struct ConnectionsDocumentTests {
         board.setQuotaUsed(of: 1, 5000)
         document = ConnectionsDocument(snapshots: [], listenerNames: [], board: board, backups: [:])
         #expect(StatusTable.render(document).contains("lte DOWN (backup) quota 4.9 KiB of 4.0 KiB USED UP"))
+    }
+
+    @Test("a path whose probes go unanswered shows as DOWN and UNREACHABLE; paths without a probe say nothing")
+    func unreachable() throws {
+        let target = try #require(Endpoint("198.51.100.7:443"))
+        let board = PathBoard(
+            plan: PathPlan(
+                mode: .relay,
+                paths: [
+                    PathDefinition(name: "dsl", interface: "x", probe: PathProbe(target: target)),
+                    PathDefinition(name: "cable", interface: "y"),
+                ],
+                policies: []
+            )
+        )
+        board.setUp(0, true)
+        board.setUp(1, true)
+        board.setUnreachable(0, true)
+        let document = ConnectionsDocument(snapshots: [], listenerNames: [], board: board, backups: [:])
+        #expect(document.paths.map(\.unreachable) == [true, nil])
+        #expect(document.paths.map(\.up) == [false, true])
+        let json = String(decoding: try JSONEncoder().encode(document), as: UTF8.self)
+        #expect(json.contains("\"unreachable\":true"))
+        #expect(
+            StatusTable.render(document).hasPrefix(
+                "paths: dsl DOWN (primary) UNREACHABLE (probes unanswered), cable up (primary)\n"
+            )
+        )
     }
 }
