@@ -53,10 +53,10 @@ MPTCP_RELAY_BINARY="$binary" swift test "${build_flags[@]}" --filter NetworkTest
 # epoll (what `auto` falls back to where io_uring is refused; docs/DATA-PATH.md, "Event sources").
 echo "test: swift test on epoll (MPTCP_RELAY_IO_BACKEND=epoll): the loopback suites"
 MPTCP_RELAY_IO_BACKEND=epoll MPTCP_RELAY_BINARY="$binary" swift test "${build_flags[@]}" --filter RelayCoreTests
-# The suites whose subject is the control plane (path health, quotas, steering, scale-out, reload,
+# The suites whose subject is the control plane (path health and probes, quotas, steering, scale-out, reload,
 # authentication, announcements, privileges) run once, on io_uring: the event source changes nothing they
 # check, and skipping them keeps CI well inside its budget (about 140 s).
-control_plane='HealthNetworkTests|QuotaNetworkTests|SteeringNetworkTests|ScaleOutNetworkTests|ReloadNetworkTests|PolicyReloadNetworkTests|LeastPrivilegeNetworkTests|AuthenticationNetworkTests|AnnounceNetworkTests'
+control_plane='HealthNetworkTests|ProbeNetworkTests|QuotaNetworkTests|SteeringNetworkTests|ScaleOutNetworkTests|ReloadNetworkTests|PolicyReloadNetworkTests|LeastPrivilegeNetworkTests|AuthenticationNetworkTests|AnnounceNetworkTests'
 echo "test: swift test on epoll (MPTCP_RELAY_IO_BACKEND=epoll): the network suites but the control plane's"
 MPTCP_RELAY_IO_BACKEND=epoll MPTCP_RELAY_BINARY="$binary" swift test "${build_flags[@]}" --filter NetworkTestSuites \
     --skip "$control_plane"
