@@ -32,20 +32,34 @@ final class PathHealthKeeper: Sendable {
     /// Takes in one probe of path `index` (``PathProber``): its connect time, or nil when unanswered.
     func recordProbe(_ index: Int, rttMilliseconds: Double?, linkUp: Bool) {
         let now = Self.monotonicMilliseconds()
-        let (events, states) = monitor.withLock { monitor in
-            (monitor.recordProbe(index, rttMilliseconds: rttMilliseconds, linkUp: linkUp, now: now), monitor.paths)
+        let events = monitor.withLock { monitor in
+            let events = monitor.recordProbe(index, rttMilliseconds: rttMilliseconds, linkUp: linkUp, now: now)
+            publish(events, monitor.paths)
+            return events
         }
-        publish(events, states)
+        log(events)
     }
 
     private func sample(_ samples: [PathHealthSample], at now: Int64) {
-        let (events, states) = monitor.withLock { monitor in
-            (monitor.record(samples, up: board.upPaths, now: now), monitor.paths)
+        // The link state, not upPaths: an unreachable path (failing probes) keeps its health state and trials.
+        let events = monitor.withLock { monitor in
+            let events = monitor.record(samples, up: board.linkUpPaths, now: now)
+            publish(events, monitor.paths)
+            return events
         }
-        publish(events, states)
+        log(events)
     }
 
+    /// Writes the states and verdicts to the board; called under the monitor's lock, so that the sampler and
+    /// the prober never publish out of order.
     private func publish(_ events: [PathHealthMonitor.Event], _ states: [PathHealthMonitor.PathState]) {
+        for event in events {
+            switch event {
+            case .unreachable(let index): board.setUnreachable(index, true)
+            case .reachable(let index): board.setUnreachable(index, false)
+            default: break
+            }
+        }
         for (index, state) in states.enumerated() {
             board.setDegraded(index, state.degraded)
             board.setMeasurements(
@@ -54,6 +68,9 @@ final class PathHealthKeeper: Sendable {
                 rttMicroseconds: UInt64(max(0, state.rttMilliseconds * 1000))
             )
         }
+    }
+
+    private func log(_ events: [PathHealthMonitor.Event]) {
         for event in events {
             switch event {
             case .degraded(let index, let loss, let rtt, let retry):
@@ -68,7 +85,6 @@ final class PathHealthKeeper: Sendable {
             case .recovered(let index):
                 logger.notice("path healthy again", metadata: ["path": "\(board.plan.paths[index].name)"])
             case .unreachable(let index):
-                board.setUnreachable(index, true)
                 logger.warning(
                     "path unreachable: its probes go unanswered; it counts as down until they are answered",
                     metadata: [

@@ -83,9 +83,12 @@ final class PathProber: Sendable {
     /// Starts one probe's connect; nil when the path cannot be probed now (down, no source address of the
     /// target's family) or the connect ended at once (then already recorded).
     private func begin(_ index: Int, _ probe: PathProbe, now: Int64) -> InFlight? {
-        guard board.linkUpPaths & (1 << UInt64(index)) != 0,
-            let source = board.source(of: index, for: probe.target.address)
-        else { return nil }
+        guard board.linkUpPaths & (1 << UInt64(index)) != 0 else {
+            // A path that is down: its count and any unreachable verdict are forgotten.
+            record(index, rttMilliseconds: nil)
+            return nil
+        }
+        guard let source = board.source(of: index, for: probe.target.address) else { return nil }
         switch ProbeConnect.start(from: source, device: board.plan.paths[index].interface, to: probe.target) {
         case .inFlight(let fd):
             return InFlight(index: index, fd: fd, started: now, deadline: now + probe.timeoutMilliseconds)
@@ -93,6 +96,8 @@ final class PathProber: Sendable {
             record(index, rttMilliseconds: 0)
         case .failed:
             record(index, rttMilliseconds: nil)
+        case .skipped:
+            break
         }
         return nil
     }

@@ -78,7 +78,6 @@ public struct RelayService: Service {
         }
         let pathThread = try spawnPathManager()
         defer { stopPathManager(pathThread) }
-        try engine.start()
         let prober = pathBoard.flatMap { board in
             health.flatMap { PathProber(board: board, keeper: $0, logger: logger) }
         }
@@ -87,6 +86,7 @@ public struct RelayService: Service {
             prober?.stop()
             proberThread?.join()
         }
+        try engine.start()
         let sampler = PathSampler(quotas: quotas, health: health)
         let samplerTask = sampler.isNeeded ? Task { await sampler.run(engine: engine) } : nil
         defer {

@@ -69,12 +69,16 @@ public struct ManagedConnection: Sendable, Hashable {
     public func extraTargets(within networks: [IPNetwork]) -> [(id: UInt8, endpoint: Endpoint)] {
         guard !networks.isEmpty else { return [] }
         let main = joinTarget(within: networks)?.endpoint
-        return Array(
-            announced.sorted { $0.key < $1.key }
-                .filter { $0.value != main && acceptsJoin(to: $0.value) && Self.inside(networks, $0.value) }
-                .prefix(Self.maximumExtraTargets)
-                .map { ($0.key, $0.value) }
-        )
+        var seen: Set<Endpoint> = main.map { [$0] } ?? []
+        var targets: [(id: UInt8, endpoint: Endpoint)] = []
+        // By id; an address announced twice (under two ids) counts once, under its lowest id.
+        for (id, endpoint) in announced.sorted(by: { $0.key < $1.key }) where targets.count < Self.maximumExtraTargets {
+            guard acceptsJoin(to: endpoint), Self.inside(networks, endpoint), seen.insert(endpoint).inserted else {
+                continue
+            }
+            targets.append((id, endpoint))
+        }
+        return targets
     }
 
     /// ``joinTarget(within:)``'s address with no `join_announced` networks.

@@ -146,8 +146,14 @@ public final class PathBoard: @unchecked Sendable {
         upPaths & (1 << UInt64(index)) != 0
     }
 
-    /// The up paths as a bit mask (bit N is path N): ``linkUpPaths`` less the ``unreachablePaths``.
-    public var upPaths: UInt64 { upMask.load(ordering: .acquiring) & ~unreachableMask.load(ordering: .acquiring) }
+    /// The up paths as a bit mask (bit N is path N): ``linkUpPaths`` less the ``unreachablePaths``, unless
+    /// that leaves none: when every path whose link is up fails its probes, the probes (one target, gone or
+    /// refusing SYNs) are doubted before the paths, and the links decide.
+    public var upPaths: UInt64 {
+        let link = upMask.load(ordering: .acquiring)
+        let reachable = link & ~unreachableMask.load(ordering: .acquiring)
+        return reachable != 0 ? reachable : link
+    }
 
     /// The paths whose link, address (and route) are there, whatever their probes say.
     public var linkUpPaths: UInt64 { upMask.load(ordering: .acquiring) }

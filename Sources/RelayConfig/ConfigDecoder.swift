@@ -90,7 +90,7 @@ struct ConfigDecoder {
                 )
             }
         }
-        if health == nil, let tables = root[Key.path]?.array {
+        if health == nil, root[Key.health] == nil, let tables = root[Key.path]?.array {
             for (offset, table) in tables.enumerated() where table.table?.contains(key: "probe") == true {
                 self.report(
                     "path[\(offset + 1)].probe",

@@ -297,11 +297,11 @@ public actor MetricsCollector {
             slot: RelayStatistics.Slot.stalledWritesRecovered
         )
         feed(
-            "mptcp_relay_receive_stalls_unblocked_total",
+            "mptcp_relay_receive_buffer_raises_total",
             [label],
-            "MPTCP sockets whose receive buffer, full of data beyond a hole, was raised so the hole could be filled.",
+            "Receive buffers of silent MPTCP sockets, half full or more of data beyond a hole, raised so it can be filled.",
             listener: listener,
-            slot: RelayStatistics.Slot.receiveStallsUnblocked
+            slot: RelayStatistics.Slot.receiveBufferRaises
         )
         feed(
             "mptcp_relay_accept_failures_total",

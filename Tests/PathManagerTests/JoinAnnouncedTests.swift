@@ -109,4 +109,12 @@ struct JoinAnnouncedTests {
         }
         #expect(bulk.extraTargets(within: Self.plan.policies[0].joinAnnounced).map(\.id) == Array(1...8))
     }
+
+    @Test("an address announced under two ids gets one lane, under its lowest id: no create-destroy cycle")
+    func duplicateAnnouncement() {
+        var bulk = announcing(policy: 0, [subflow(0), toInside(0), subflow(1, port: 40001), toInside(1, port: 41001)])
+        bulk.announced[7] = Self.inside
+        #expect(bulk.extraTargets(within: Self.plan.policies[0].joinAnnounced).map(\.id) == [1])
+        #expect(planner.actions(for: bulk, upPaths: a | b, now: later).isEmpty)
+    }
 }

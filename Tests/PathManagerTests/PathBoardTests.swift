@@ -40,6 +40,9 @@ struct PathBoardTests {
         #expect(board.initialPath(policy: 0, upstream: converter)?.index == 2, "interactive's backup takes over")
         board.setUnreachable(0, false)
         #expect(board.upPaths == 0b111 && board.initialPath(policy: 0, upstream: converter)?.index == 0)
+        // Every path failing its probes: the probes are doubted (one target gone), the links decide.
+        for index in 0..<3 { board.setUnreachable(index, true) }
+        #expect(board.upPaths == 0b111)
     }
 
     @Test("a path over its quota is passed over while another path of the policy is up, and the last resort")

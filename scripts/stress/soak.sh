@@ -373,8 +373,8 @@ cat >"$hang_hook" <<HOOK
         ip netns exec "\$ns" nstat -az 2>/dev/null | grep -i '^Mptcp' | awk '\$2 != 0'
     done
     echo "--- stall counters (gateway 9090, converter 9091)"
-    ip netns exec $gw curl -s --max-time 3 http://127.0.0.1:9090/metrics | grep -E '^mptcp_relay_(stalled|receive_stalls)'
-    ip netns exec $srv curl -s --max-time 3 http://127.0.0.1:9091/metrics | grep -E '^mptcp_relay_(stalled|receive_stalls)'
+    ip netns exec $gw curl -s --max-time 3 http://127.0.0.1:9090/metrics | grep -E '^mptcp_relay_(stalled|receive_buffer)'
+    ip netns exec $srv curl -s --max-time 3 http://127.0.0.1:9091/metrics | grep -E '^mptcp_relay_(stalled|receive_buffer)'
     echo "--- gateway /connections"
     ip netns exec $gw curl -s --max-time 3 http://127.0.0.1:9090/connections
 } >"$out/hang-\$1.txt" 2>&1

@@ -134,10 +134,10 @@ public final class RelayStatistics: @unchecked Sendable {
         /// Writes that found room on a socket whose writability poll had not fired
         /// (`Worker.probeStalledReads`, its write side; docs/RELIABILITY.md finding 13).
         public static let stalledWritesRecovered = errorAnswersSuppressed + 1
-        /// MPTCP receive stalls undone by raising the socket's receive buffer (`Worker.unblockReceive`,
-        /// docs/RELIABILITY.md finding 13).
-        public static let receiveStallsUnblocked = stalledWritesRecovered + 1
-        static let blockSize = receiveStallsUnblocked + 1
+        /// Receive buffers of stalled MPTCP sockets raised (`Worker.unblockReceive`, docs/RELIABILITY.md
+        /// finding 13).
+        public static let receiveBufferRaises = stalledWritesRecovered + 1
+        static let blockSize = receiveBufferRaises + 1
     }
 
     /// The histogram bucket of a connect that took `nanoseconds`.

@@ -56,9 +56,12 @@ extension Worker {
         let listener = slots[slotIndex].listener
         let waiting = state.pointee.buffered
         let moved = state.pointee.bytes
+        // A write may succeed while poll rightly stays silent (POLLOUT waits for a third of the buffer to be
+        // free): only room that poll itself reports now, while the armed poll never fired, is a lost wakeup.
+        let sink = direction == .toUpstream ? slots[slotIndex].upstream : slots[slotIndex].downstream
+        let lost = SocketCalls.isWritableNow(sink)
         pump(slotIndex, direction)
-        // A sink that failed ends the connection (its error, not room, woke nothing): not counted.
-        if slots[slotIndex].phase != .free && state.pointee.bytes != moved {
+        if lost && slots[slotIndex].phase == .relaying && state.pointee.bytes != moved {
             count(RelayStatistics.Slot.stalledWritesRecovered, listener: listener)
             logger.notice(
                 "a write found room that readiness never reported",
@@ -96,18 +99,19 @@ extension Worker {
     /// until that data is sent again; once what it holds passes its receive buffer, it stops taking data from
     /// the subflows, where the resent data waits behind more of the same, and the window it announces
     /// closes: neither side moves again. A source silent for a second or more whose read found nothing but
-    /// whose receive memory (SO_MEMINFO) holds bytes (beyond a hole, then) gets its buffer doubled
+    /// whose receive memory (SO_MEMINFO) holds half its buffer or more (beyond a hole, then) gets its buffer doubled
     /// (SO_RCVBUFFORCE, at least twice what it holds, at most ``receiveBufferCeiling``) and is read once
     /// more: the kernel then takes in the waiting data, opens the window, and the hole can be filled. Counted
     /// and logged with the figures, so that the soak tells whether this is the cause and the cure.
     private func unblockReceive(_ slotIndex: Int, _ direction: DirectionID, source: Int32) {
-        guard source >= 0, let memory = SocketCalls.receiveMemory(source), memory.held > 0,
+        guard slots[slotIndex].phase == .relaying, source >= 0, let memory = SocketCalls.receiveMemory(source),
+            memory.held >= memory.limit / 2,
             memory.limit < Worker.receiveBufferCeiling, SocketCalls.isMPTCP(source)
         else { return }
         let raised = min(Worker.receiveBufferCeiling, max(memory.limit * 2, memory.held * 2))
         guard SocketCalls.forceReceiveBuffer(source, Int32(raised / 2)) else { return }
         let listener = slots[slotIndex].listener
-        count(RelayStatistics.Slot.receiveStallsUnblocked, listener: listener)
+        count(RelayStatistics.Slot.receiveBufferRaises, listener: listener)
         logger.notice(
             "an MPTCP receive stalled behind a hole: its receive buffer was raised",
             metadata: [

@@ -14,15 +14,18 @@ public enum ProbeConnect {
         case inFlight(Int32)
         /// Answered at once (a reset from the target).
         case answered
-        /// Failed at once (no route, the source address gone…).
+        /// Failed at once on the way out (no route, network unreachable…).
         case failed
+        /// Not sent: this host could not make or bind the socket (out of descriptors or ports, the source
+        /// address gone); says nothing about the path.
+        case skipped
     }
 
     /// Starts a connect from `source` (bound to `device` where the relay may; the source address and its
     /// routing table pick the uplink otherwise) to `target`.
     public static func start(from source: IPAddress, device: String?, to target: Endpoint) -> Start {
         let family = target.address.isIPv4 ? AF_INET : AF_INET6
-        guard let fd = try? SocketCalls.makeStreamSocket(family: family, mptcp: false) else { return .failed }
+        guard let fd = try? SocketCalls.makeStreamSocket(family: family, mptcp: false) else { return .skipped }
         if let device {
             _ = device.withCString { name in
                 setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name, socklen_t(strlen(name) + 1))
@@ -30,13 +33,17 @@ public enum ProbeConnect {
         }
         guard (try? SocketCalls.bindSource(fd, SocketAddress(Endpoint(address: source, port: 0)))) != nil else {
             close(fd)
-            return .failed
+            return .skipped
         }
         let connected = SocketAddress(target).withSockaddr { connect(fd, $0, $1) }
         if connected == 0 || errno == EINPROGRESS { return .inFlight(fd) }
-        let refused = errno == ECONNREFUSED
+        let error = errno
         close(fd)
-        return refused ? .answered : .failed
+        switch error {
+        case ECONNREFUSED: return .answered
+        case EAGAIN, EADDRNOTAVAIL, ENOBUFS, ENOMEM: return .skipped
+        default: return .failed
+        }
     }
 
     /// Whether the connect on `fd`, which poll reported, was answered: connected, or refused with a reset.

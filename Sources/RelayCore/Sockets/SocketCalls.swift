@@ -123,6 +123,13 @@ enum SocketCalls {
         return (info[0], info[1])
     }
 
+    /// Whether poll reports `fd` writable (or in error) right now.
+    static func isWritableNow(_ fd: Int32) -> Bool {
+        guard fd >= 0 else { return false }
+        var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        return poll(&descriptor, 1, 0) == 1 && descriptor.revents != 0
+    }
+
     /// Whether `fd` is an MPTCP socket (SO_PROTOCOL).
     static func isMPTCP(_ fd: Int32) -> Bool {
         var protocolNumber: Int32 = 0
