@@ -89,11 +89,14 @@ extension PathManagerService {
                 refuseSubflow(of: event.token, local: local, remote: remote)
                 return false
             }
+            let networks = plan.policies[connection.policy].joinAnnounced
             if let lane = connection.creatingExtra.first(where: {
                 $0.path == path && connection.announced[$0.target] == remote
             }) {
                 connection.creatingExtra.remove(lane)
-            } else if connection.creating & (1 << UInt64(path)) != 0 {
+            } else if connection.creating & (1 << UInt64(path)) != 0,
+                connection.joinTarget(within: networks)?.endpoint == remote || remote == connection.remote
+            {
                 connection.creating &= ~(1 << UInt64(path))
             } else {
                 refuseSubflow(of: event.token, local: local, remote: remote)
@@ -125,22 +128,35 @@ extension PathManagerService {
             // (towards an announced address: the lane whose address it names); a known one closing leaves a
             // creation in flight on its path alone.
             var wasCreating = false
+            var failedLane: JoinLane?
+            let remote = event.remoteEndpoint
+            let networks = plan.policies[connection.policy].joinAnnounced
             if !known {
-                let remote = event.remoteEndpoint
                 if let lane = connection.creatingExtra.first(where: {
                     $0.path == path && connection.announced[$0.target] == remote
                 }) {
                     connection.creatingExtra.remove(lane)
-                    wasCreating = true
-                } else {
+                    failedLane = lane
+                } else if connection.joinTarget(within: networks)?.endpoint == remote || remote == connection.remote {
+                    // A late event of a join to an address since withdrawn matches neither and changes nothing.
                     wasCreating = connection.creating & (1 << UInt64(path)) != 0
                     connection.creating &= ~(1 << UInt64(path))
                 }
+            } else if let remote,
+                let extra = connection.extraTargets(within: networks).first(where: {
+                    $0.endpoint == remote
+                })
+            {
+                failedLane = JoinLane(path: path, target: extra.id)
             }
             connections[event.token] = connection
-            if (wasCreating || known) && board.isUp(path) {
+            let retry = Self.monotonicMilliseconds() + Self.holdOffMilliseconds
+            if let failedLane, board.isUp(path) {
+                // A subflow to an announced address that failed or was reset: that lane alone waits.
+                laneHoldOff[event.token, default: [:]][failedLane] = retry
+            } else if (wasCreating || known) && board.isUp(path) {
                 // A subflow that failed or was reset on an up path: try that path again a little later.
-                holdOff[event.token, default: [:]][path] = Self.monotonicMilliseconds() + Self.holdOffMilliseconds
+                holdOff[event.token, default: [:]][path] = retry
             }
             return true
         case .subflowPriority:
@@ -217,10 +233,18 @@ extension PathManagerService {
         if let paths = holdOff[token] {
             for (path, until) in paths where until > now { held |= 1 << UInt64(path) }
         }
+        let heldLanes = Set(laneHoldOff[token]?.filter { $0.value > now }.keys.map { $0 } ?? [])
         // Paths over their quota count as down while another path of the policy is up.
         let usable = board.usablePaths(for: plan.policies[connection.policy])
         let degraded = board.degradedPaths
-        for action in planner.actions(for: connection, upPaths: usable, holdOff: held, degraded: degraded, now: now) {
+        for action in planner.actions(
+            for: connection,
+            upPaths: usable,
+            holdOff: held,
+            heldLanes: heldLanes,
+            degraded: degraded,
+            now: now
+        ) {
             perform(action, on: token)
         }
     }
@@ -264,7 +288,17 @@ extension PathManagerService {
                     board.countPromotion(of: path)
                 }
             } catch {
-                holdOff(path, of: token, "subflow not created", error)
+                if extra == 0 {
+                    holdOff(path, of: token, "subflow not created", error)
+                } else {
+                    noteRefusal(of: token, error)
+                    laneHoldOff[token, default: [:]][JoinLane(path: path, target: extra)] =
+                        Self.monotonicMilliseconds() + Self.holdOffMilliseconds
+                    logger.debug(
+                        "subflow to an announced address not created",
+                        metadata: ["path": "\(plan.paths[path].name)", "token": "\(token)", "error": "\(error)"]
+                    )
+                }
             }
         case .destroy(let subflow):
             if !board.isUp(subflow.path), let localID = subflow.localID {

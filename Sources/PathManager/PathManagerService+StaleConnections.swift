@@ -26,6 +26,7 @@ extension PathManagerService {
         peerOpened[token] = nil
         peerConfirmedAt[token] = nil
         holdOff[token] = nil
+        laneHoldOff[token] = nil
         closing.remove(token)
         joinsWaiting.removeAll { $0.token == token }
     }

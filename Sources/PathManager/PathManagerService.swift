@@ -44,6 +44,9 @@ public final class PathManagerService: @unchecked Sendable {
     var vanished: Set<UInt32> = []
     /// Per connection, per path: do not try to create a subflow again before this time (ms, monotonic).
     var holdOff: [UInt32: [Int: Int64]] = [:]
+    /// Per connection, per subflow to an announced address (`join_announced`): the same, apart from the
+    /// path's main subflow, so that an address one path cannot reach never holds that path back.
+    var laneHoldOff: [UInt32: [JoinLane: Int64]] = [:]
     /// Connections already asked to close.
     var closing: Set<UInt32> = []
     /// Established connections waiting for their join delay to end, in due order (monotonic milliseconds).

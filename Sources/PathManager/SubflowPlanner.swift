@@ -18,7 +18,7 @@ public struct SubflowPlanner: Sendable {
 
     /// What the subflow on each path of `connection`'s policy should be: absent from the result means no
     /// subflow; the value is the wanted backup flag. A degraded primary (`degraded`, bit N is path N) is not
-    /// wanted while a healthy primary is up: ``actions(for:upPaths:holdOff:degraded:now:)`` then closes its
+    /// wanted while a healthy primary is up: ``actions(for:upPaths:holdOff:heldLanes:degraded:now:)`` then closes its
     /// subflows once a wanted one carries the connection, and opens none there.
     public func wantedSubflows(for policy: Int, upPaths: UInt64, degraded: UInt64 = 0) -> [Int: Bool] {
         let chosen = plan.policies[policy]
@@ -53,7 +53,8 @@ public struct SubflowPlanner: Sendable {
     /// The actions that bring `connection` to what its policy wants with the paths in `upPaths`.
     ///
     /// Creations wait until the connection has been established for the plan's join delay (at `now`,
-    /// monotonic milliseconds) and skip paths with one in flight or listed in `holdOff` (recent failures,
+    /// monotonic milliseconds) and skip paths with one in flight or listed in `holdOff` (recent failures;
+    /// `heldLanes` the same for subflows to announced addresses, which never hold their path's main one back,
     /// retried later). The order is creations, flag changes, destructions: a
     /// connection losing its paths gets its replacement subflow (or its promoted backup) before the dead
     /// ones go, and a dead one goes only while a subflow on an up path remains, so it is never left without
@@ -62,6 +63,7 @@ public struct SubflowPlanner: Sendable {
         for connection: ManagedConnection,
         upPaths: UInt64,
         holdOff: UInt64 = 0,
+        heldLanes: Set<JoinLane> = [],
         degraded: UInt64 = 0,
         now: Int64
     ) -> [SubflowAction] {
@@ -142,13 +144,14 @@ public struct SubflowPlanner: Sendable {
         if let joinsDue = joinsDue(connection), now >= joinsDue, connection.joinTarget(within: networks) != nil {
             for (path, backup) in wanted.sorted(by: { $0.key < $1.key }) {
                 let bit: UInt64 = 1 << UInt64(path)
-                guard holdOff & bit == 0 else { continue }
-                if !covered.contains(path) && connection.creating & bit == 0 {
+                if !covered.contains(path) && connection.creating & bit == 0 && holdOff & bit == 0 {
                     creations.append(.create(path: path, backup: backup))
                 }
                 for extra in extras {
                     let lane = JoinLane(path: path, target: extra.id)
-                    guard !coveredExtras.contains(lane), !connection.creatingExtra.contains(lane) else { continue }
+                    guard !coveredExtras.contains(lane), !connection.creatingExtra.contains(lane),
+                        !heldLanes.contains(lane)
+                    else { continue }
                     creations.append(.create(path: path, backup: backup, target: extra.id))
                 }
             }

@@ -117,4 +117,19 @@ struct JoinAnnouncedTests {
         #expect(bulk.extraTargets(within: Self.plan.policies[0].joinAnnounced).map(\.id) == [1])
         #expect(planner.actions(for: bulk, upPaths: a | b, now: later).isEmpty)
     }
+
+    @Test("a held-off lane (its announced address failed from that path) never holds back the path's main subflow")
+    func laneHoldOff() {
+        let bulk = announcing(policy: 0, [subflow(0), toInside(0)])
+        let held: Set<JoinLane> = [JoinLane(path: 1, target: 1)]
+        #expect(
+            planner.actions(for: bulk, upPaths: a | b, heldLanes: held, now: later) == [.create(path: 1, backup: false)]
+        )
+        #expect(
+            planner.actions(for: bulk, upPaths: a | b, holdOff: b, now: later) == [
+                .create(path: 1, backup: false, target: 1)
+            ],
+            "and a held-off path still gets its subflows to announced addresses"
+        )
+    }
 }

@@ -53,6 +53,53 @@ struct PathManagerEventTests {
         #expect(service.joinsWaiting.map(\.token) == [2, 1], "the one with no wait first")
     }
 
+    @Test("subflows to announced addresses: matched by path and address, failures held off per lane")
+    func announcedLanes() {
+        let plan = PathPlan(
+            mode: .relay,
+            paths: threeUplinks.paths,
+            policies: [SubflowPolicy(name: "bulk", paths: [0, 1], joinAnnounced: [IPNetwork("198.18.9.0/24")!])]
+        )
+        let service = service(plan: plan)
+        service.board.register(ConnectionKey(path: 0, ipv6: false, port: 40000), policy: 0)
+        let created = MPTCPEvent(
+            kind: .created,
+            token: 4,
+            localAddress: IPAddress("198.18.1.1"),
+            remoteAddress: converter,
+            localPort: 40000,
+            remotePort: 8443
+        )
+        _ = service.apply(created)
+        _ = service.apply(MPTCPEvent(kind: .established, token: 4))
+        var announced = MPTCPEvent(kind: .announced, token: 4, remoteAddress: IPAddress("198.18.9.2"))
+        announced.remoteID = 3
+        #expect(service.apply(announced), "a policy with join_announced re-plans on an announcement")
+        // As after our SUBFLOW_CREATEs on B: to the initial address and to the announced one.
+        service.connections[4]?.creating = 1 << 1
+        service.connections[4]?.creatingExtra = [JoinLane(path: 1, target: 3)]
+        var failed = created
+        failed.kind = .subflowClosed
+        failed.localAddress = IPAddress("198.18.2.1")
+        failed.localPort = 40010
+        failed.remoteAddress = IPAddress("198.18.9.2")
+        #expect(service.apply(failed))
+        #expect(service.connections[4]?.creatingExtra.isEmpty == true)
+        #expect(service.connections[4]?.creating == 1 << 1, "the main join on B is still in flight")
+        #expect(service.laneHoldOff[4]?[JoinLane(path: 1, target: 3)] != nil && service.holdOff[4]?[1] == nil)
+        // A late event for an address nobody asked for changes nothing and is refused.
+        var stray = failed
+        stray.kind = .subflowEstablished
+        stray.remoteAddress = IPAddress("198.18.9.77")
+        #expect(!service.apply(stray))
+        #expect(service.connections[4]?.creating == 1 << 1)
+        var joined = failed
+        joined.kind = .subflowEstablished
+        joined.remoteAddress = converter
+        #expect(service.apply(joined))
+        #expect(service.connections[4]?.creating == 0 && service.connections[4]?.subflows.count == 2)
+    }
+
     @Test("only connections a worker registered are managed; subflows are added, re-flagged and removed")
     func lifecycle() {
         let service = service()

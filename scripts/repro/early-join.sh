@@ -2,6 +2,8 @@
 # Usage: scripts/repro/early-join.sh [ROUNDS] [JOIN_DELAY_MS] [KIB]   (default 100 0 1024; needs root)
 #        EARLY_JOIN_PM=kernel scripts/repro/early-join.sh ...           (the in-kernel path manager)
 #        EARLY_JOIN_CHECKSUM=1 scripts/repro/early-join.sh ...          (DSS checksums on, in gw and srv)
+#        EARLY_JOIN_FLAP_MS=300 scripts/repro/early-join.sh 60 200 8192  (uplink A down 300 ms into each
+#                                                                         round, for EARLY_JOIN_FLAP_DOWN_S)
 #
 # Many short MPTCP transfers whose join subflows a userspace path manager opens the moment each
 # connection is established, as the relay's path manager did: the trigger of the rare digest mismatch
@@ -11,7 +13,10 @@
 # with pm-driver.py (B and C (backup) created for every connection JOIN_DELAY_MS after its
 # ESTABLISHED event; 0 = at once), or, with EARLY_JOIN_PM=kernel, on the in-kernel path manager with
 # `subflow` endpoints for B and C (backup), which opens them at establishment. Each round runs 8 (EARLY_JOIN_CONNS) concurrent hashpeer pattern transfers of KIB KiB
-# each way, gw -> srv, no link flaps. Every received stream is checked word by word; a damaged one is
+# each way, gw -> srv, no link flaps (with EARLY_JOIN_FLAP_MS: A, which every connection starts on, goes
+# down that long into each round and comes back EARLY_JOIN_FLAP_DOWN_S (default 3) seconds later: the
+# start of docs/RELIABILITY.md finding 11's damaged uploads, with the path manager destroying the dead
+# subflow and joining A again). Every received stream is checked word by word; a damaged one is
 # printed with hashpeer's diagnosis. Bounded: ROUNDS rounds (at most 2000), 60 s per round, 45 min in
 # all. Logs: $EARLY_JOIN_LOGS (default /tmp/early-join.<pid>). Exit: 0 when every stream arrived
 # intact, 1 when at least one was damaged, 2 when the setup failed.
@@ -45,6 +50,12 @@ if ! [[ $conns =~ ^[0-9]+$ ]] || ((conns < 1 || conns > 64)); then
     exit 2
 fi
 bytes=$((kib * 1024))
+flap_ms=${EARLY_JOIN_FLAP_MS:-}
+flap_down=${EARLY_JOIN_FLAP_DOWN_S:-3}
+if [[ -n $flap_ms ]] && ! [[ $flap_ms =~ ^[0-9]+$ && $flap_down =~ ^[0-9]+$ ]] || ((${flap_down:-0} > 20)); then
+    echo "early-join: EARLY_JOIN_FLAP_MS and EARLY_JOIN_FLAP_DOWN_S are whole numbers (down at most 20 s)" >&2
+    exit 2
+fi
 rate=50mbit
 port=5201
 logs=${EARLY_JOIN_LOGS:-/tmp/early-join.$$}
@@ -111,6 +122,7 @@ EOF
 }
 
 echo "early-join: $rounds rounds of $conns transfers, $kib KiB each way, $variant path manager, joins ${delay} ms after ESTABLISHED," \
+    "${flap_ms:+A down ${flap_ms} ms into each round for ${flap_down} s,}" \
     "DSS checksums $checksum;" \
     "logs in $logs"
 started=$SECONDS
@@ -130,6 +142,15 @@ for ((round = 1; round <= rounds && SECONDS - started < 2700; round++)); do
             --bytes "$bytes" --timeout 30 >"$dir/send-$c.log" 2>&1 &
         round_pids+=("$!")
     done
+    if [[ -n $flap_ms ]]; then
+        (
+            sleep "$(awk -v ms="$flap_ms" 'BEGIN { printf "%.3f", ms / 1000 }')"
+            timeout 10 ip -n "$gw" link set upa0 down
+            sleep "$flap_down"
+            timeout 10 ip -n "$gw" link set upa0 up
+        ) &
+        round_pids+=("$!")
+    fi
     status=0
     for pid in "${round_pids[@]}"; do
         wait "$pid" || status=1
