@@ -73,8 +73,10 @@ MPTCP_PM_VER = 1
 CMD_SET_FLAGS = 7
 CMD_SUBFLOW_CREATE = 10
 CMD_SUBFLOW_DESTROY = 11
+CMD_REMOVE = 9
 CMD_NAMES = {CMD_SET_FLAGS: "SET_FLAGS", CMD_SUBFLOW_CREATE: "SUBFLOW_CREATE",
-             CMD_SUBFLOW_DESTROY: "SUBFLOW_DESTROY"}
+             CMD_SUBFLOW_DESTROY: "SUBFLOW_DESTROY", CMD_REMOVE: "REMOVE"}
+PM_ATTR_LOC_ID = 5
 PM_ATTR_ADDR = 1
 PM_ATTR_TOKEN = 4
 PM_ATTR_ADDR_REMOTE = 6
@@ -516,6 +518,10 @@ class Replay:
                 c.hold_off[path] = time.monotonic() + HOLD_OFF
         elif action[0] == "destroy":
             s = action[1]
+            if not self.paths[s.path].up and s.local_id is not None:
+                # As the relay does: withdraw the dead path's address (REMOVE_ADDR) before destroying.
+                self.request(CMD_REMOVE, attr(PM_ATTR_TOKEN, tok) + attr(PM_ATTR_LOC_ID, bytes([s.local_id])),
+                             f"id {s.local_id} (path {self.paths[s.path].name})")
             local = pm_address(s.local[0], port=s.local[1])
             remote = pm_address(s.remote[0], port=s.remote[1])
             body = attr(PM_ATTR_TOKEN, tok) + nested(PM_ATTR_ADDR, local) + nested(PM_ATTR_ADDR_REMOTE, remote)
