@@ -78,6 +78,9 @@ timeout 10 ip -n "$srv" mptcp limits set subflows 8 add_addr_accepted 8
 checksum=${EARLY_JOIN_CHECKSUM:-0}
 for ns in "$gw" "$srv"; do
     timeout 10 ip netns exec "$ns" sysctl -qw net.mptcp.checksum_enabled="$checksum"
+    # A SYN lost while A is down must not make the kernel give up MPTCP for the next connections (its
+    # active-open blackhole detection did, 180 times of 200, in the first flap run).
+    timeout 10 ip netns exec "$ns" sysctl -qw net.mptcp.blackhole_timeout=0 2>/dev/null || true
 done
 variant=${EARLY_JOIN_PM:-userspace}
 if [[ $variant == kernel ]]; then
