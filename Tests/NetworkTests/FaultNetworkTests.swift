@@ -60,6 +60,20 @@ extension NetworkTestSuites {
                     resources = try ProcessResources.sample(forwarder.child.processIdentifier)
                 }
                 #expect(resources.sockets <= idleSockets, "the held connections were not freed: \(resources)")
+                // And the held clients' connections still queued on the listener drained too: accept pauses
+                // 100 ms after EMFILE, so the sockets can look idle while the backlog waits, and its burst then
+                // took the descriptors a new connection's splice pipe needed (CI, once). Quiet for 0.5 s in a row.
+                var quiet = 0
+                for _ in 0..<100 where quiet < 5 {
+                    try await Task.sleep(for: .milliseconds(100))
+                    resources = try ProcessResources.sample(forwarder.child.processIdentifier)
+                    let backlog = try await ShellCommand.run(
+                        ["ip", "netns", "exec", topology.gw, "ss", "-Hltn", "sport = :8000"],
+                        seconds: 10
+                    ).stdout.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first
+                    quiet = resources.sockets <= idleSockets && backlog == "0" ? quiet + 1 : 0
+                }
+                print("descriptor exhaustion: before the new connection \(resources)")
 
                 // The held connections are gone: a new one is relayed, every byte intact.
                 let bytes = 4 * Self.mebibyte
