@@ -1,5 +1,4 @@
 import ConvertProtocol
-import Logging
 import PathManager
 import RelayCore
 import Synchronization
@@ -17,20 +16,18 @@ import Glibc
 final class PathProber: Sendable {
     private let board: PathBoard
     private let keeper: PathHealthKeeper
-    private let logger: Logger
     private let stopping = Atomic<Bool>(false)
     /// The paths with a probe, by index.
     private let probed: [(index: Int, probe: PathProbe)]
 
     /// A prober for `board`'s paths that have a probe; nil when none has.
-    init?(board: PathBoard, keeper: PathHealthKeeper, logger: Logger) {
+    init?(board: PathBoard, keeper: PathHealthKeeper) {
         let probed = board.plan.paths.enumerated().compactMap { index, path in
             path.probe.map { (index: index, probe: $0) }
         }
         guard !probed.isEmpty else { return nil }
         self.board = board
         self.keeper = keeper
-        self.logger = logger
         self.probed = probed
     }
 

@@ -79,7 +79,7 @@ public struct RelayService: Service {
         let pathThread = try spawnPathManager()
         defer { stopPathManager(pathThread) }
         let prober = pathBoard.flatMap { board in
-            health.flatMap { PathProber(board: board, keeper: $0, logger: logger) }
+            health.flatMap { PathProber(board: board, keeper: $0) }
         }
         let proberThread = try prober?.start()
         defer {
